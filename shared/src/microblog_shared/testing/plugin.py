@@ -1,0 +1,112 @@
+"""Pytest fixtures shared by every test ring: real PostgreSQL, real Kafka, bus adapters.
+
+Loaded for the whole repository with `-p microblog_shared.testing.plugin` (root pyproject).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from microblog_shared.embedded_postgres import EmbeddedPostgres
+
+_REPORT_KEY = pytest.StashKey[list[str]]()
+_database_counter = itertools.count()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_REPORT_KEY] = []
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    lines = config.stash.get(_REPORT_KEY, [])
+    if lines:
+        terminalreporter.section("measurements")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def report(request):
+    """`report("...")`: a line printed in the run's measurements section."""
+    return request.config.stash[_REPORT_KEY].append
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory) -> EmbeddedPostgres:
+    """One embedded PostgreSQL server for the whole test session."""
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_database(pg):
+    """Factory: a new, empty database on the session server; returns its URL."""
+
+    def make(prefix: str = "t") -> str:
+        return pg.create_database(f"{prefix}_{os.getpid()}_{next(_database_counter)}")
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory) -> str:
+    """A real single-node Apache Kafka broker (jars from Maven Central) for the session."""
+    from microblog_shared.testing.kafka import LocalKafka, missing_tools
+
+    reason = missing_tools()
+    if reason:
+        if os.environ.get("MICROBLOG_REQUIRE_KAFKA") == "1":
+            pytest.fail(f"Kafka is required (MICROBLOG_REQUIRE_KAFKA=1) but {reason}")
+        pytest.skip(f"real Kafka unavailable: {reason}")
+    broker = LocalKafka(tmp_path_factory.mktemp("kafka"))
+    bootstrap = broker.start()
+    yield bootstrap
+    broker.stop()
+
+
+@pytest.fixture(params=["postgres", pytest.param("kafka", marks=pytest.mark.kafka)])
+def bus_kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+async def bus_factory(request, bus_kind, fresh_database):
+    """Factory of EventBus instances of one adapter, all sharing one backing log."""
+    from microblog_shared.bus import create_bus
+    from microblog_shared.settings import Settings
+
+    if bus_kind == "kafka":
+        overrides = {"bus": "kafka", "kafka_bootstrap": request.getfixturevalue("kafka_bootstrap")}
+    else:
+        overrides = {"bus": "postgres", "bus_database_url": fresh_database("bus")}
+    settings = Settings(environment="test", bus_partitions=4, **overrides)
+    opened = []
+
+    async def make():
+        bus = create_bus(settings)
+        opened.append(bus)
+        return bus
+
+    yield make
+    for bus in opened:
+        await bus.close()
+
+
+@pytest.fixture
+async def bus(bus_factory):
+    return await bus_factory()
+
+
+@pytest.fixture
+def topic() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+REPO_ROOT = Path(__file__).resolve().parents[4]

@@ -1,0 +1,43 @@
+"""Settings of every process, read from the environment (prefix `MICROBLOG_`)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "dev-secret-change-me-0123456789abcdef"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MICROBLOG_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    service_name: str = "microblog"
+
+    # This process's own database (one database per service).
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+    bus: Literal["postgres", "kafka"] = "postgres"
+    bus_database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/bus"
+    bus_partitions: int = Field(default=4, ge=1)
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_min_insync_replicas: int = Field(default=1, ge=1)
+
+    jwt_secret: str = DEFAULT_SECRET
+    access_token_minutes: int = 60
+
+    consistency_wait_seconds: float = 2.0
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> "Settings":
+        if self.jwt_secret == DEFAULT_SECRET:
+            if self.environment == "production":
+                raise ValueError("MICROBLOG_JWT_SECRET must be set to a real secret in production")
+            if self.environment == "development":
+                warnings.warn("using the default JWT secret (fine for development only)", stacklevel=2)
+        return self
