@@ -110,3 +110,22 @@ def topic() -> str:
 
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
+
+
+@pytest.fixture
+async def store_engine(fresh_database):
+    """An engine on a fresh database holding the event store tables."""
+    from microblog_shared import eventstore
+    from microblog_shared.testing.databases import engine_with
+
+    engine = await engine_with(fresh_database("store"), eventstore.SCHEMA)
+    await _create_sequence(engine, "test_ids")
+    yield engine
+    await engine.dispose()
+
+
+async def _create_sequence(engine, name: str) -> None:
+    from sqlalchemy import text
+
+    async with engine.begin() as conn:
+        await conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))

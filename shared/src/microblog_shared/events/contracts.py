@@ -1,0 +1,41 @@
+"""Event contracts: one small pydantic model per fact, named in the past tense.
+
+A contract never changes in place: a new shape is a new `schema_version` with an upcaster
+from the previous one (see `registry.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type_name: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str]
+
+
+class UserRegistered(Event):
+    type_name = "UserRegistered"
+    topic = "identity.users"
+
+    user_id: int
+    username: str
+    email: str
+    about_me: str = ""
+    registered_at: datetime
+
+
+class PostCreated(Event):
+    type_name = "PostCreated"
+    topic = "posts.posts"
+
+    post_id: int
+    author_id: int
+    body: str
+    created_at: datetime

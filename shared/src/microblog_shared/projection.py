@@ -1,0 +1,200 @@
+"""The projection runner: bus records in, read-model changes out, exactly once in effect.
+
+Each batch is one transaction on the read model's database that applies the events, moves
+the per-stream versions (the dedupe key) and stores the partition checkpoints. On partition
+assignment the consumer seeks to those checkpoints, so the bus's own committed offsets are
+only a hint for lag dashboards. A record that fails to apply is rolled back alone (savepoint)
+and sent to the projection's dead-letter topic; the projection goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import traceback
+from typing import Protocol, Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from microblog_shared import context
+from microblog_shared.bus import ConsumedRecord, EventBus, Record, TopicPartition
+from microblog_shared.events import Envelope, Event, EventRegistry, UnknownEventType, registry as default_registry
+
+log = logging.getLogger(__name__)
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS projection_checkpoints (
+        projection text NOT NULL, topic text NOT NULL, partition int NOT NULL, next_offset bigint NOT NULL,
+        PRIMARY KEY (projection, topic, partition))""",
+    """CREATE TABLE IF NOT EXISTS projection_streams (
+        projection text NOT NULL, stream_id text NOT NULL, version int NOT NULL,
+        PRIMARY KEY (projection, stream_id))""",
+]
+
+
+class Projection(Protocol):
+    name: str
+    topics: Sequence[str]
+
+    async def apply(self, conn: AsyncConnection, event: Event, envelope: Envelope) -> None:
+        """Change the read model for one event, inside the runner's transaction."""
+
+
+def notify_channel(projection: str) -> str:
+    return f"projection_{projection.replace('-', '_').replace('.', '_')}"
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        projection: Projection,
+        engine: AsyncEngine,
+        bus: EventBus,
+        registry: EventRegistry = default_registry,
+        batch_size: int = 500,
+    ) -> None:
+        self.projection = projection
+        self.engine = engine
+        self.bus = bus
+        self.registry = registry
+        self.batch_size = batch_size
+        self.group = f"projection.{projection.name}"
+        self.dead_letter_topic = f"deadletter.{projection.name}"
+        self.consumer = bus.consumer(self.group, list(projection.topics), on_assign=self._seek_to_checkpoints)
+
+    async def _seek_to_checkpoints(self, partitions: set[TopicPartition]) -> None:
+        stored = await self.checkpoints()
+        for tp in partitions:
+            await self.consumer.seek(tp, stored.get(tp, 0))
+
+    async def checkpoints(self) -> dict[TopicPartition, int]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT topic, partition, next_offset FROM projection_checkpoints WHERE projection = :p"),
+                {"p": self.projection.name},
+            )
+            return {TopicPartition(r.topic, r.partition): r.next_offset for r in rows}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.consumer.start()
+        try:
+            while not stop.is_set():
+                records = await self.consumer.poll(max_records=self.batch_size, timeout=0.5)
+                if records:
+                    await self.handle(records)
+        finally:
+            await self.consumer.stop()
+
+    async def handle(self, records: list[ConsumedRecord]) -> None:
+        """Apply one polled batch in one transaction, then commit the bus offsets.
+
+        The fast path applies the whole batch at once; if any event fails, the batch is rolled
+        back and applied again one savepoint per event, so only the poison ones are set aside.
+        """
+        checkpoints = {r.topic_partition: r.offset + 1 for r in records}
+        try:
+            async with self.engine.begin() as conn:
+                await self._apply_batch(conn, records, isolate=False)
+                await self._store_checkpoints(conn, checkpoints)
+        except Exception:
+            log.warning("a batch of %d events failed; applying them one by one", len(records))
+            async with self.engine.begin() as conn:
+                dead = await self._apply_batch(conn, records, isolate=True)
+                if dead:
+                    await self._dead_letter(dead)
+                await self._store_checkpoints(conn, checkpoints)
+        await self.consumer.commit(checkpoints)
+
+    async def _apply_batch(
+        self, conn: AsyncConnection, records: list[ConsumedRecord], isolate: bool
+    ) -> list[tuple[ConsumedRecord, str]]:
+        decoded: list[tuple[ConsumedRecord, Envelope]] = []
+        dead: list[tuple[ConsumedRecord, str]] = []
+        for record in records:
+            try:
+                decoded.append((record, Envelope.from_bytes(record.value)))
+            except Exception:
+                if not isolate:
+                    raise
+                dead.append((record, traceback.format_exc(limit=3)))
+        applied = await self._applied_versions(conn, {e.stream_id for _, e in decoded})
+        for record, envelope in decoded:
+            if envelope.stream_version <= applied.get(envelope.stream_id, 0):
+                continue  # a duplicate (relay re-send or redelivery): already applied
+            if not isolate:
+                await self._apply(conn, envelope)
+            else:
+                try:
+                    async with conn.begin_nested():
+                        await self._apply(conn, envelope)
+                except Exception:
+                    log.exception("event %s failed to apply; sending it to %s", envelope.event_id, self.dead_letter_topic)
+                    dead.append((record, traceback.format_exc(limit=5)))
+                    continue
+            applied[envelope.stream_id] = envelope.stream_version
+        await conn.execute(
+            text("""INSERT INTO projection_streams AS s (projection, stream_id, version)
+                    SELECT :p, i, v FROM unnest(CAST(:i AS text[]), CAST(:v AS int[])) x(i, v)
+                    ON CONFLICT (projection, stream_id) DO UPDATE SET version = EXCLUDED.version
+                    WHERE s.version < EXCLUDED.version"""),
+            {"p": self.projection.name, "i": list(applied), "v": list(applied.values())},
+        )
+        return dead
+
+    async def _applied_versions(self, conn: AsyncConnection, streams: set[str]) -> dict[str, int]:
+        rows = await conn.execute(
+            text("SELECT stream_id, version FROM projection_streams WHERE projection = :p AND stream_id = ANY(:s)"),
+            {"p": self.projection.name, "s": sorted(streams)},
+        )
+        return {r.stream_id: r.version for r in rows}
+
+    async def _apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
+        try:
+            event = self.registry.decode(envelope)
+        except UnknownEventType:
+            return  # a fact this projection has no use for
+        token = context.correlation_id.set(envelope.correlation_id)
+        try:
+            await self.projection.apply(conn, event, envelope)
+        finally:
+            context.correlation_id.reset(token)
+
+    async def _store_checkpoints(self, conn: AsyncConnection, checkpoints: dict[TopicPartition, int]) -> None:
+        await conn.execute(
+            text("""INSERT INTO projection_checkpoints (projection, topic, partition, next_offset)
+                    SELECT :p, t, n, o FROM unnest(CAST(:t AS text[]), CAST(:n AS int[]), CAST(:o AS bigint[])) x(t, n, o)
+                    ON CONFLICT (projection, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset"""),
+            {
+                "p": self.projection.name,
+                "t": [tp.topic for tp in checkpoints],
+                "n": [tp.partition for tp in checkpoints],
+                "o": list(checkpoints.values()),
+            },
+        )
+        await conn.execute(text("SELECT pg_notify(:c, '')"), {"c": notify_channel(self.projection.name)})
+
+    async def _dead_letter(self, dead: list[tuple[ConsumedRecord, str]]) -> None:
+        records = [
+            Record(
+                key=record.key,
+                value=record.value,
+                headers={
+                    **record.headers,
+                    "error": error[-2000:],
+                    "source": json.dumps([record.topic, record.partition, record.offset]),
+                },
+            )
+            for record, error in dead
+        ]
+        await self.bus.publish(self.dead_letter_topic, records)
+
+
+async def applied_version(conn: AsyncConnection, projection: str, stream_id: str) -> int:
+    """How far a projection has applied a stream (0: not at all)."""
+    version = await conn.scalar(
+        text("SELECT version FROM projection_streams WHERE projection = :p AND stream_id = :s"),
+        {"p": projection, "s": stream_id},
+    )
+    return version or 0
