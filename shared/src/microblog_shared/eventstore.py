@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Awaitable, Callable, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -59,6 +59,9 @@ class ReservationTaken(Exception):
         self.kind, self.value = kind, value
 
 
+StateUpdate = Callable[[AsyncConnection], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class Reservation:
     """Claim `value` of `kind` for the appended stream, in the append's transaction."""
@@ -79,8 +82,13 @@ class EventStore:
         events: Sequence[Event],
         reserve: Sequence[Reservation] = (),
         release: Sequence[Reservation] = (),
+        update_state: StateUpdate | None = None,
     ) -> list[Envelope]:
-        """Append `events` to a stream that must be at `expected_version` (0: a new stream)."""
+        """Append `events` to a stream that must be at `expected_version` (0: a new stream).
+
+        Reservations are claimed (and released) and `update_state` runs in the same transaction,
+        so a service's own state tables never disagree with its events.
+        """
         async with self.engine.begin() as conn:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK})
             actual = await self.stream_version(conn, stream_id)
@@ -105,6 +113,8 @@ class EventStore:
                     {**envelope.model_dump(exclude={"payload", "position"}), "payload": json.dumps(envelope.payload)},
                 )
                 appended.append(envelope.model_copy(update={"position": position}))
+            if update_state is not None:
+                await update_state(conn)
             await conn.execute(text("SELECT pg_notify(:c, '')"), {"c": APPENDED_CHANNEL})
         return appended
 

@@ -51,6 +51,8 @@ class OutboxRelay:
             return 0
         # Consecutive runs per topic keep the store's order within every stream.
         for topic, run in groupby(envelopes, key=lambda e: self.registry.contract(e.type).topic):
+            if topic is None:
+                continue  # private to the service
             records = [
                 Record(
                     key=e.stream_id,

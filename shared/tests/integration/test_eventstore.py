@@ -121,3 +121,23 @@ async def test_a_slow_transaction_holds_later_appends_back_instead_of_being_skip
 async def test_next_id_counts_up(store_engine):
     store = EventStore(store_engine, producer="identity")
     assert [await store.next_id("test_ids") for _ in range(3)] == [1, 2, 3]
+
+
+async def test_state_updates_commit_or_roll_back_with_the_append(store_engine):
+    store = EventStore(store_engine, producer="identity")
+    async with store_engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE names (name text PRIMARY KEY)"))
+
+    def insert(name):
+        async def update(conn):
+            await conn.execute(text("INSERT INTO names VALUES (:n)"), {"n": name})
+        return update
+
+    await store.append("user-1", 0, [post(1)], update_state=insert("ada"))
+    with pytest.raises(ConcurrencyError):
+        await store.append("user-1", 0, [post(2)], update_state=insert("bob"))
+    with pytest.raises(Exception):
+        await store.append("user-3", 0, [post(3)], update_state=insert("ada"))  # the state write fails
+    async with store_engine.connect() as conn:
+        assert (await conn.execute(text("SELECT name FROM names"))).scalars().all() == ["ada"]
+    assert await store.read_stream("user-3") == []

@@ -17,7 +17,8 @@ class Event(BaseModel):
 
     type_name: ClassVar[str]
     schema_version: ClassVar[int] = 1
-    topic: ClassVar[str]
+    # The bus topic it is published on; None keeps the event inside its service (never relayed).
+    topic: ClassVar[str | None]
 
 
 class UserRegistered(Event):
@@ -29,6 +30,16 @@ class UserRegistered(Event):
     email: str
     about_me: str = ""
     registered_at: datetime
+
+
+class PasswordSet(Event):
+    """Private to identity: the hash must never leave the service."""
+
+    type_name = "PasswordSet"
+    topic = None
+
+    user_id: int
+    password_hash: str
 
 
 class PostCreated(Event):

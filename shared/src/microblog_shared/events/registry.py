@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from microblog_shared.events.contracts import Event, PostCreated, UserRegistered
+from microblog_shared.events.contracts import Event, PasswordSet, PostCreated, UserRegistered
 from microblog_shared.events.envelope import Envelope
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -48,9 +48,10 @@ class EventRegistry:
         return contract.model_validate(payload)
 
     def topics(self) -> set[str]:
-        return {c.topic for c in self._contracts.values()}
+        return {c.topic for c in self._contracts.values() if c.topic}
 
 
 registry = EventRegistry()
 registry.register(UserRegistered)
 registry.register(PostCreated)
+registry.register(PasswordSet)

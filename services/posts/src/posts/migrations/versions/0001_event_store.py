@@ -1,0 +1,19 @@
+"""Event store and the post id sequence.
+
+Revision ID: 0001
+"""
+
+from alembic import op
+
+from microblog_shared import eventstore
+from microblog_shared.migrations import execute_all
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    execute_all(op, eventstore.SCHEMA)
+    op.execute("CREATE SEQUENCE post_ids")

@@ -1,0 +1,154 @@
+"""How every service process runs: `python -m <service> api|relay|projector|migrate`.
+
+Workers (relay, projector) also serve /healthz, /readyz and /metrics on their own port, so
+the dev stack, compose and Kubernetes probe every process the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ctypes
+import logging
+import os
+import signal
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+
+from microblog_shared.logs import configure_logging
+from microblog_shared.projection import Projection
+from microblog_shared.settings import Settings
+from microblog_shared.web import create_service_app, database_check
+
+log = logging.getLogger(__name__)
+
+Worker = Callable[[Settings, asyncio.Event, FastAPI], Awaitable[None]]
+
+
+@dataclass
+class ServiceSpec:
+    """What a service package offers; its `__main__` hands this to `main()`."""
+
+    name: str
+    package: str
+    create_app: Callable[[Settings], FastAPI] | None = None
+    workers: dict[str, Worker] = field(default_factory=dict)  # e.g. {"relay": run_relay}
+    has_migrations: bool = True
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGTERM this process when its parent dies: no orphans after a crash."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def main(spec: ServiceSpec, argv: list[str] | None = None) -> None:
+    commands = (["migrate"] if spec.has_migrations else []) + (["api"] if spec.create_app else []) + list(spec.workers)
+    parser = argparse.ArgumentParser(prog=f"python -m {spec.package}")
+    parser.add_argument("command", choices=commands)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args(argv)
+    settings = Settings(service_name=spec.name)
+    configure_logging(f"{spec.name}-{args.command}", settings.log_level)
+
+    if args.command == "migrate":
+        from microblog_shared.migrations import upgrade
+
+        upgrade(spec.package, settings.database_url)
+        return
+    if args.command == "api":
+        app = spec.create_app(settings)
+    else:
+        app = worker_app(spec, args.command, settings)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, lifespan="on")
+
+
+def worker_app(spec: ServiceSpec, name: str, settings: Settings) -> FastAPI:
+    """A health/metrics app whose lifespan runs the worker until shutdown."""
+    from contextlib import asynccontextmanager
+
+    from microblog_shared.db import create_engine
+
+    engine = create_engine(settings.database_url, pool_size=2)
+    stop = asyncio.Event()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        task = asyncio.create_task(spec.workers[name](settings, stop, app))
+        task.add_done_callback(_exit_if_crashed)
+        yield
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+        await engine.dispose()
+
+    app = create_service_app(f"{spec.name}-{name}", f"{spec.name} {name}", [database_check(engine)], lifespan=lifespan)
+    return app
+
+
+def _exit_if_crashed(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("worker crashed; exiting so that the supervisor restarts it", exc_info=task.exception())
+        logging.shutdown()
+        os._exit(1)
+
+
+async def run_relay(settings: Settings, stop: asyncio.Event, app: FastAPI) -> None:
+    """The outbox relay of a write service: its event store to the bus."""
+    from microblog_shared.bus import create_bus
+    from microblog_shared.db import create_engine
+    from microblog_shared.eventstore import EventStore
+    from microblog_shared.relay import OutboxRelay
+
+    engine, bus = create_engine(settings.database_url, pool_size=2), create_bus(settings)
+    try:
+        await OutboxRelay(EventStore(engine, settings.service_name), bus).run(stop)
+    finally:
+        await bus.close()
+        await engine.dispose()
+
+
+def projector(make_projection: Callable[[], Projection]) -> Worker:
+    """A worker running one projection into the service's database."""
+
+    async def run_projector(settings: Settings, stop: asyncio.Event, app: FastAPI) -> None:
+        from microblog_shared.bus import create_bus
+        from microblog_shared.db import create_engine
+        from microblog_shared.projection import ProjectionRunner
+
+        engine, bus = create_engine(settings.database_url, pool_size=2), create_bus(settings)
+        try:
+            await ProjectionRunner(make_projection(), engine, bus).run(stop)
+        finally:
+            await bus.close()
+            await engine.dispose()
+
+    return run_projector
+
+
+def write_service_app(settings: Settings, router: APIRouter) -> FastAPI:
+    """The app of a write service: its router over an event store in its own database."""
+    from contextlib import asynccontextmanager
+
+    from microblog_shared.db import create_engine
+    from microblog_shared.eventstore import EventStore
+
+    engine = create_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        await engine.dispose()
+
+    name = settings.service_name
+    app = create_service_app(name, f"microblog {name}", [database_check(engine)], lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.store = EventStore(engine, producer=name)
+    app.include_router(router)
+    return app

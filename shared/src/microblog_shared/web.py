@@ -1,0 +1,125 @@
+"""What every HTTP service shares: JSON errors, correlation ids, health, metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from http import HTTPStatus
+from typing import Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from microblog_shared import context
+from microblog_shared.eventstore import ConcurrencyError, ReservationTaken
+
+log = logging.getLogger(__name__)
+
+CORRELATION_HEADER = "X-Correlation-ID"
+ReadyCheck = Callable[[], Awaitable[None]]
+
+REQUEST_SECONDS = Histogram(
+    "microblog_http_request_seconds", "HTTP request latency", ["service", "method", "route", "status"]
+)
+
+
+def error_body(status: int, message: str | None = None) -> dict:
+    body = {"error": HTTPStatus(status).phrase}
+    if message:
+        body["message"] = message
+    return body
+
+
+def error_response(status: int, message: str | None = None, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(error_body(status, message), status_code=status, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header"))
+        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase else None
+        return error_response(exc.status_code, detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        return error_response(400, _validation_message(exc))
+
+    @app.exception_handler(ConcurrencyError)
+    async def conflict(request: Request, exc: ConcurrencyError):
+        return error_response(409, "the resource was changed by another request; reload and try again")
+
+    @app.exception_handler(ReservationTaken)
+    async def taken(request: Request, exc: ReservationTaken):
+        return error_response(400, f"{exc.kind} is already taken")
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500)
+
+
+def create_service_app(service: str, title: str, ready_checks: list[ReadyCheck] | None = None, **kwargs) -> FastAPI:
+    """A FastAPI app with the platform's error shape, correlation ids, health and metrics."""
+    app = FastAPI(title=title, **kwargs)
+    install_error_handlers(app)
+    checks = ready_checks if ready_checks is not None else []
+    app.state.ready_checks = checks
+
+    @app.middleware("http")
+    async def correlate(request: Request, call_next):
+        correlation = request.headers.get(CORRELATION_HEADER) or context.new_correlation_id()
+        token = context.correlation_id.set(correlation[:64])
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            context.correlation_id.reset(token)
+        route = request.scope.get("route")
+        REQUEST_SECONDS.labels(service, request.method, getattr(route, "path", "unmatched"), response.status_code).observe(
+            time.perf_counter() - started
+        )
+        response.headers[CORRELATION_HEADER] = correlation[:64]
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz():
+        failures = []
+        for check in app.state.ready_checks:
+            try:
+                await check()
+            except Exception as exc:  # a readiness probe reports, it doesn't crash
+                failures.append(f"{getattr(check, '__name__', 'check')}: {exc}")
+        if failures:
+            return JSONResponse({"status": "unavailable", "failures": failures}, status_code=503)
+        return {"status": "ready"}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics():
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def database_check(engine) -> ReadyCheck:
+    from sqlalchemy import text
+
+    async def database() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    return database
