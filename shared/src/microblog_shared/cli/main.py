@@ -1,2 +1,54 @@
+"""`microblog`: the developer's command line (start the platform, run the tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
-app = typer.Typer()
+from rich.console import Console
+
+app = typer.Typer(help="The microblog platform: event-sourced, CQRS microservices.", no_args_is_help=True)
+console = Console(highlight=False)
+REPO_ROOT = Path(__file__).resolve().parents[4]
+
+
+@app.command()
+def dev(
+    data_dir: Annotated[Path, typer.Option(help="Where the embedded PostgreSQL keeps its data")] = Path(".microblog"),
+    port: Annotated[int, typer.Option(help="The gateway's port on 127.0.0.1")] = 8000,
+    database_url: Annotated[Optional[str], typer.Option(
+        envvar="MICROBLOG_DEV_DATABASE_URL",
+        help="Use this PostgreSQL server instead of the embedded one (one database per service is created)",
+    )] = None,
+    bus: Annotated[str, typer.Option(help="Event bus adapter: postgres or kafka")] = "postgres",
+    kafka_bootstrap: Annotated[Optional[str], typer.Option(envvar="MICROBLOG_KAFKA_BOOTSTRAP",
+                                                           help="HOST:PORT of Kafka (with --bus kafka)")] = None,
+    partitions: Annotated[int, typer.Option(help="Partitions per topic")] = 4,
+    raw_logs: Annotated[bool, typer.Option(help="Print the processes' JSON log lines as they are")] = False,
+) -> None:
+    """Start the whole platform on this machine and stream its logs; Ctrl-C stops it all."""
+    if bus not in ("postgres", "kafka"):
+        raise typer.BadParameter("--bus must be postgres or kafka")
+    if bus == "kafka" and not kafka_bootstrap:
+        raise typer.BadParameter("--bus kafka needs --kafka-bootstrap HOST:PORT "
+                                 "(a local broker: python deploy/local/kafka.py run)")
+    from microblog_shared.cli.devstack import DevStack
+
+    stack = DevStack(console, data_dir.resolve(), port, database_url, bus, kafka_bootstrap, partitions, raw_logs)
+    sys.exit(asyncio.run(stack.run()))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def test(ctx: typer.Context) -> None:
+    """Run every test (pytest; extra arguments are passed on)."""
+    os.chdir(REPO_ROOT)
+    sys.exit(subprocess.call([sys.executable, "-m", "pytest", *ctx.args]))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,134 @@
+"""`microblog dev`: embedded PostgreSQL, migrations, every process, readiness, clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import signal
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.panel import Panel
+
+from microblog_shared.cli.stack import SERVICES, Process, Supervisor, python_module
+from microblog_shared.db import ensure_database
+from microblog_shared.embedded_postgres import EmbeddedPostgres, free_port
+from microblog_shared.migrations import upgrade
+
+
+class DevStack:
+    def __init__(self, console: Console, data_dir: Path, port: int, database_url: str | None, bus: str,
+                 kafka_bootstrap: str | None, partitions: int, raw_logs: bool) -> None:
+        self.console = console
+        self.data_dir = data_dir
+        self.port = port
+        self.server_url = database_url
+        self.bus = bus
+        self.kafka_bootstrap = kafka_bootstrap
+        self.partitions = partitions
+        self.supervisor = Supervisor(console, raw_logs)
+        self.postgres: EmbeddedPostgres | None = None
+
+    def _secret(self) -> str:
+        """A per-checkout JWT secret, kept so tokens survive a restart."""
+        path = self.data_dir / "jwt-secret"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def _start_database(self) -> str:
+        if self.server_url:
+            return self.server_url
+        self.postgres = EmbeddedPostgres(self.data_dir / "postgres")
+        self.postgres.start()
+        return self.postgres.url()
+
+    async def run(self) -> int:
+        started = time.monotonic()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with self.console.status("starting PostgreSQL and migrating databases…"):
+                server = await asyncio.to_thread(self._start_database)
+                urls = await asyncio.to_thread(self._prepare_databases, server)
+            processes = self._processes(urls)
+            for process in processes:
+                await self.supervisor.start(process)
+            ready = asyncio.create_task(self.supervisor.wait_ready(timeout=90))
+            interrupted = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait({ready, interrupted}, return_when=asyncio.FIRST_COMPLETED)
+            if interrupted in done:
+                ready.cancel()
+                return 0
+            ready.result()
+            self._announce(time.monotonic() - started, server)
+            failed = asyncio.create_task(self.supervisor.failed.wait())
+            await asyncio.wait({interrupted, failed}, return_when=asyncio.FIRST_COMPLETED)
+            return 1 if failed.done() else 0
+        except Exception as exc:
+            self.console.print(f"[red]microblog dev failed: {exc}[/red]")
+            return 1
+        finally:
+            self.console.print("stopping…")
+            await self.supervisor.stop_all()
+            if self.postgres:
+                await asyncio.to_thread(self.postgres.stop)
+            self.console.print("stopped")
+
+    def _prepare_databases(self, server: str) -> dict[str, str]:
+        urls = {}
+        for service in SERVICES:
+            if service.database:
+                urls[service.package] = ensure_database(server, service.database)
+                upgrade(service.package, urls[service.package])
+        if self.bus == "postgres":
+            urls["bus"] = ensure_database(server, "bus")
+        return urls
+
+    def _processes(self, urls: dict[str, str]) -> list[Process]:
+        common = {
+            "MICROBLOG_ENVIRONMENT": "development",
+            "MICROBLOG_JWT_SECRET": self._secret(),
+            "MICROBLOG_BUS": self.bus,
+            "MICROBLOG_BUS_PARTITIONS": str(self.partitions),
+        }
+        if self.bus == "postgres":
+            common["MICROBLOG_BUS_DATABASE_URL"] = urls["bus"]
+        else:
+            common["MICROBLOG_KAFKA_BOOTSTRAP"] = self.kafka_bootstrap
+        processes, api_urls = [], {}
+        for service in SERVICES:
+            for command in service.commands:
+                port = self.port if service.package == "gateway" else free_port()
+                env = dict(common)
+                if service.database:
+                    env["MICROBLOG_DATABASE_URL"] = urls[service.package]
+                if service.package == "gateway":
+                    env.update({f"MICROBLOG_{name.upper()}_URL": url for name, url in api_urls.items()})
+                if command == "api":
+                    api_urls[service.package] = f"http://127.0.0.1:{port}"
+                processes.append(Process(
+                    name=f"{service.package}-{command}",
+                    argv=python_module(service.package, command, port),
+                    env=env,
+                    health_url=f"http://127.0.0.1:{port}/readyz",
+                ))
+        return processes
+
+    def _announce(self, seconds: float, server: str) -> None:
+        database = self.postgres.url() if self.postgres else server
+        self.console.print(Panel.fit(
+            f"[bold green]microblog is ready[/bold green] in {seconds:.1f} s\n\n"
+            f"API        http://127.0.0.1:{self.port}/api\n"
+            f"API docs   http://127.0.0.1:{self.port}/api/docs\n"
+            f"readiness  http://127.0.0.1:{self.port}/readyz\n"
+            f"bus        {self.bus}{' at ' + self.kafka_bootstrap if self.kafka_bootstrap else ''}\n"
+            f"database   {database.split('@')[-1]}  (data in {self.data_dir})\n\n"
+            "Ctrl-C stops everything.",
+            title="microblog dev",
+        ))
