@@ -80,7 +80,8 @@ class EmbeddedPostgres:
             if self.process.poll() is not None:
                 raise RuntimeError(f"postgres exited with {self.process.returncode}; see {log.name}")
             ready = subprocess.run(
-                [str(POSTGRES_BIN_PATH / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port), "-t", "1"]
+                [str(POSTGRES_BIN_PATH / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                 "-t", "1"]
             )
             if ready.returncode == 0:
                 return

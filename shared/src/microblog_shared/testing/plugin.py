@@ -37,6 +37,12 @@ def report(request):
 
 
 @pytest.fixture(scope="session")
+def report_session(request):
+    """Like `report`, for session-scoped fixtures."""
+    return request.config.stash[_REPORT_KEY].append
+
+
+@pytest.fixture(scope="session")
 def pg(tmp_path_factory) -> EmbeddedPostgres:
     """One embedded PostgreSQL server for the whole test session."""
     server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"))
