@@ -135,3 +135,34 @@ async def _create_sequence(engine, name: str) -> None:
 
     async with engine.begin() as conn:
         await conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
+
+
+@pytest.fixture
+def migrated_database(fresh_database):
+    """Factory: a fresh database migrated with a service package's Alembic migrations."""
+    from microblog_shared.migrations import upgrade
+
+    def make(package: str) -> str:
+        url = fresh_database(package)
+        upgrade(package, url)
+        return url
+
+    return make
+
+
+@pytest.fixture
+async def service_client():
+    """Factory: an httpx client calling a FastAPI app in-process (its engine disposed afterwards)."""
+    import httpx
+
+    apps = []
+
+    async def make(app):
+        apps.append(app)
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service")
+
+    yield make
+    for app in apps:
+        engine = getattr(app.state, "engine", None)
+        if engine is not None:
+            await engine.dispose()

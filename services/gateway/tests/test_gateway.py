@@ -1,0 +1,76 @@
+"""The gateway's own rules: bearer auth, error shapes, readiness, OpenAPI (backends are down here)."""
+
+import time
+
+import jwt
+import pytest
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from microblog_shared.auth import issue_access_token
+from microblog_shared.embedded_postgres import free_port
+
+SECRET = "k" * 40
+
+
+@pytest.fixture
+async def gateway(service_client):
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    settings = GatewaySettings(environment="test", jwt_secret=SECRET, identity_url=nowhere, posts_url=nowhere,
+                               timeline_url=nowhere)
+    return await service_client(create_app(settings))
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    bearer("nonsense"),
+    bearer(issue_access_token(1, "another secret" * 3, 60)),
+    bearer(jwt.encode({"sub": "1", "exp": int(time.time()) - 10}, SECRET, algorithm="HS256")),
+    bearer(jwt.encode({"sub": "1"}, SECRET, algorithm="HS256")),
+    {"Authorization": "Basic dTpw"},
+])
+async def test_protected_routes_need_a_valid_unexpired_bearer_token(gateway, headers):
+    response = await gateway.post("/api/posts", json={"body": "hi"}, headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"] == "Unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_an_unreachable_service_is_a_503_json_error(gateway):
+    response = await gateway.post("/api/posts", json={"body": "hi"}, headers=bearer(issue_access_token(1, SECRET, 5)))
+    assert response.status_code == 503
+    assert response.json() == {"error": "Service Unavailable",
+                               "message": "the posts service is unavailable, try again shortly"}
+
+
+async def test_readiness_fails_while_any_service_behind_is_down(gateway):
+    assert (await gateway.get("/healthz")).status_code == 200
+    response = await gateway.get("/readyz")
+    assert response.status_code == 503
+    assert len(response.json()["failures"]) == 3
+
+
+async def test_input_is_validated_before_any_service_is_called(gateway):
+    response = await gateway.post("/api/users", json={"username": "x"})
+    assert response.status_code == 400
+    assert "email" in response.json()["message"]
+    response = await gateway.get("/api/users/abc/posts", headers=bearer(issue_access_token(1, SECRET, 5)))
+    assert response.status_code == 400
+
+
+async def test_the_openapi_document_describes_the_public_api(gateway):
+    spec = (await gateway.get("/api/openapi.json")).json()
+    assert spec["info"]["title"] == "microblog API"
+    assert "HTTPBasic" in spec["components"]["securitySchemes"]
+    assert "HTTPBearer" in spec["components"]["securitySchemes"]
+    assert "/healthz" not in spec["paths"]
+    assert (await gateway.get("/api/docs")).status_code == 200
+
+
+async def test_production_refuses_the_default_secret():
+    with pytest.raises(ValueError, match="JWT_SECRET"):
+        GatewaySettings(environment="production")

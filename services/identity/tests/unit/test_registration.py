@@ -1,0 +1,30 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from identity.domain import InvalidRegistration, Registration, register
+from microblog_shared.events import PasswordSet, UserRegistered
+
+NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
+
+
+def test_registering_records_the_user_and_a_private_password_hash():
+    registered, password = register(7, Registration("  susan ", "susan@example.com", "long enough"), "HASH", NOW)
+    assert registered == UserRegistered(user_id=7, username="susan", email="susan@example.com", registered_at=NOW)
+    assert password == PasswordSet(user_id=7, password_hash="HASH")
+    assert "HASH" not in registered.model_dump_json()
+    assert PasswordSet.topic is None
+
+
+@pytest.mark.parametrize("registration, message", [
+    (Registration("", "a@b.cd", "long enough"), "username"),
+    (Registration("has space", "a@b.cd", "long enough"), "username"),
+    (Registration("x" * 65, "a@b.cd", "long enough"), "username"),
+    (Registration("susan", "nope", "long enough"), "email"),
+    (Registration("susan", "a@b", "long enough"), "email"),
+    (Registration("susan", "a@b.cd", "short"), "password"),
+    (Registration("susan", "a@b.cd", "long enough", about_me="x" * 141), "about_me"),
+])
+def test_invalid_registrations_say_which_field_is_wrong(registration, message):
+    with pytest.raises(InvalidRegistration, match=message):
+        register(1, registration, "HASH", NOW)
