@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     bus: Literal["postgres", "kafka"] = "postgres"
     bus_database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/bus"
     bus_partitions: int = Field(default=4, ge=1)
+    # Prefix of every topic and consumer group: lets several platforms share one Kafka cluster.
+    bus_namespace: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_replication_factor: int = Field(default=1, ge=1)
     kafka_min_insync_replicas: int = Field(default=1, ge=1)

@@ -84,6 +84,7 @@ async def test_sigkilled_projector_loses_nothing_and_doubles_nothing(bus, bus_ki
            "MICROBLOG_BUS": bus_kind, "MICROBLOG_BUS_PARTITIONS": "4"}
     if bus_kind == "kafka":
         env["MICROBLOG_KAFKA_BOOTSTRAP"] = request.getfixturevalue("kafka_bootstrap")
+        env["MICROBLOG_BUS_NAMESPACE"] = bus.prefix
     else:
         env["MICROBLOG_BUS_DATABASE_URL"] = bus.url
 

@@ -16,6 +16,15 @@ __all__ = ["AssignmentCallback", "ConsumedRecord", "Consumer", "EventBus", "Reco
 
 
 def create_bus(settings: Settings) -> EventBus:
+    bus = _adapter(settings)
+    if settings.bus_namespace:
+        from microblog_shared.bus.namespace import NamespacedBus
+
+        return NamespacedBus(bus, settings.bus_namespace)
+    return bus
+
+
+def _adapter(settings: Settings) -> EventBus:
     if settings.bus == "kafka":
         from microblog_shared.bus.kafka import KafkaBus
 

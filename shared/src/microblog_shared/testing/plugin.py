@@ -88,8 +88,9 @@ async def bus_factory(request, bus_kind, fresh_database):
     from microblog_shared.bus import create_bus
     from microblog_shared.settings import Settings
 
-    if bus_kind == "kafka":
-        overrides = {"bus": "kafka", "kafka_bootstrap": request.getfixturevalue("kafka_bootstrap")}
+    if bus_kind == "kafka":  # one broker for the session: each test gets topics of its own
+        overrides = {"bus": "kafka", "kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"),
+                     "bus_namespace": f"t{uuid.uuid4().hex[:8]}."}
     else:
         overrides = {"bus": "postgres", "bus_database_url": fresh_database("bus")}
     settings = Settings(environment="test", bus_partitions=4, **overrides)
