@@ -18,9 +18,14 @@ def base_url(request, tmp_path_factory, report_session):
             pytest.skip("MICROBLOG_E2E_URL names one stack; it is tested once")
         yield env_url().rstrip("/")
         return
-    bootstrap = request.getfixturevalue("kafka_bootstrap") if request.param == "kafka" else None
-    stack = DevStackProcess(tmp_path_factory.mktemp(f"dev-{request.param}"), request.param, bootstrap).start()
-    report_session(f"microblog dev on the {request.param} bus: ready in {stack.start_seconds:.1f} s")
+    if request.param == "kafka":  # external servers: the session's Kafka broker and PostgreSQL server
+        external = {"kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"),
+                    "database_url": request.getfixturevalue("pg").url()}
+    else:
+        external = {}
+    stack = DevStackProcess(tmp_path_factory.mktemp(f"dev-{request.param}"), request.param, **external).start()
+    where = "external PostgreSQL and Kafka" if external else "embedded PostgreSQL, postgres bus"
+    report_session(f"microblog dev ({where}): ready in {stack.start_seconds:.1f} s")
     yield stack.url
     code = stack.stop()
     assert code == 0, stack.logs()

@@ -16,7 +16,8 @@ from microblog_shared.embedded_postgres import free_port
 
 
 class DevStackProcess:
-    def __init__(self, data_dir: Path, bus: str = "postgres", kafka_bootstrap: str | None = None) -> None:
+    def __init__(self, data_dir: Path, bus: str = "postgres", kafka_bootstrap: str | None = None,
+                 database_url: str | None = None) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -24,6 +25,8 @@ class DevStackProcess:
                      "--port", str(self.port), "--bus", bus, "--raw-logs"]
         if kafka_bootstrap:
             self.argv += ["--kafka-bootstrap", kafka_bootstrap]
+        if database_url:
+            self.argv += ["--database-url", database_url]
         self.log_path = data_dir.parent / f"{data_dir.name}-dev.log"
         self.process: subprocess.Popen | None = None
         self.descendants: list[psutil.Process] = []
