@@ -217,9 +217,10 @@ class Launcher:
             self._stop_jvm()
 
     def _stop_on_stdin_eof(self) -> None:
-        # The parent holds our stdin open; EOF means it died, however it died.
+        # The parent holds our stdin open; EOF means it died, however it died. (os.read, not
+        # sys.stdin: a daemon thread holding the buffered reader's lock aborts interpreter exit.)
         with contextlib.suppress(OSError):
-            while sys.stdin.buffer.read(4096):
+            while os.read(sys.stdin.fileno(), 4096):
                 pass
         self.stopping.set()
 
