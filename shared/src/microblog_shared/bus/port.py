@@ -42,8 +42,10 @@ class ConsumedRecord:
         return TopicPartition(self.topic, self.partition)
 
 
-# Called with the partitions a consumer has just been given, before any record of them is
-# returned; projections use it to seek to the offsets stored beside their read model.
+# Called, before any record of them is returned, with the partitions whose read position the
+# consumer has just (re)set from the group's committed offsets: newly gained ones on postgres,
+# every assigned one after a Kafka rebalance. Projections seek each to the offset they stored
+# beside their read model.
 AssignmentCallback = Callable[[set[TopicPartition]], Awaitable[None]]
 
 
