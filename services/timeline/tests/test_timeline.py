@@ -24,7 +24,7 @@ def user(user_id: int, name: str) -> Envelope:
 
 
 def post(post_id: int, author_id: int, minutes: int) -> Envelope:
-    return envelope(PostCreated(post_id=post_id, author_id=author_id, body=f"post {post_id}",
+    return envelope(PostCreated(post_id=post_id, author_id=author_id, body=f"post {post_id}", language="en",
                                 created_at=T0 + timedelta(minutes=minutes)), f"post-{post_id}")
 
 

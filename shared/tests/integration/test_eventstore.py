@@ -10,7 +10,7 @@ from microblog_shared.events import PostCreated
 
 
 def post(n: int) -> PostCreated:
-    return PostCreated(post_id=n, author_id=1, body=f"post {n}", created_at=datetime.now(timezone.utc))
+    return PostCreated(post_id=n, author_id=1, body=f"post {n}", language="en", created_at=datetime.now(timezone.utc))
 
 
 async def test_append_then_read_the_stream_back(store_engine):

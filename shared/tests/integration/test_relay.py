@@ -10,7 +10,7 @@ from microblog_shared.relay import OutboxRelay
 
 
 def post(n: int) -> PostCreated:
-    return PostCreated(post_id=n, author_id=1, body=f"post {n}", created_at=datetime.now(timezone.utc))
+    return PostCreated(post_id=n, author_id=1, body=f"post {n}", language="en", created_at=datetime.now(timezone.utc))
 
 
 def user(n: int) -> UserRegistered:

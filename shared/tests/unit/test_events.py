@@ -19,11 +19,24 @@ def test_envelope_round_trips_through_bytes():
 
 
 def test_registry_decodes_a_payload_into_its_contract():
-    envelope = Envelope(type="PostCreated", stream_id="post-1", stream_version=1, producer="posts",
-                        payload={"post_id": 1, "author_id": 2, "body": "hi", "created_at": "2026-01-01T00:00:00Z"})
+    envelope = Envelope(type="PostCreated", schema_version=2, stream_id="post-1", stream_version=1, producer="posts",
+                        payload={"post_id": 1, "author_id": 2, "body": "hi", "language": "en",
+                                 "created_at": "2026-01-01T00:00:00Z"})
     event = registry.decode(envelope)
     assert isinstance(event, PostCreated)
     assert event.created_at == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert event.language == "en"
+
+
+def test_post_created_v1_is_upcast_with_an_unknown_language():
+    v1 = Envelope(type="PostCreated", schema_version=1, stream_id="post-1", stream_version=1, producer="posts",
+                  payload={"post_id": 1, "author_id": 2, "body": "hi", "created_at": "2026-01-01T00:00:00Z"})
+    assert registry.decode(v1).language == ""
+
+
+def test_every_public_contract_has_a_topic_and_private_ones_none():
+    assert registry.topics() == {"identity.users", "identity.sessions", "social.follows", "posts.posts"}
+    assert registry.contract("PasswordSet").topic is None
 
 
 def test_unknown_types_are_refused_by_name():

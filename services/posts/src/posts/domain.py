@@ -24,4 +24,4 @@ def create_post(post_id: int, author_id: int, body: str, now: datetime) -> PostC
         raise InvalidPost("body must not be empty")
     if len(body) > MAX_BODY:
         raise InvalidPost(f"body must have at most {MAX_BODY} characters")
-    return PostCreated(post_id=post_id, author_id=author_id, body=body, created_at=now)
+    return PostCreated(post_id=post_id, author_id=author_id, body=body, language="", created_at=now)

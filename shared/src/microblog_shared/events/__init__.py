@@ -1,5 +1,23 @@
-from microblog_shared.events.contracts import Event, PasswordSet, PostCreated, UserRegistered
+from microblog_shared.events.contracts import (
+    Event,
+    PasswordSet,
+    PostCreated,
+    PostDeleted,
+    PostEdited,
+    RefreshTokenRotated,
+    SessionRevoked,
+    SessionStarted,
+    UserFollowed,
+    UserProfileUpdated,
+    UserRegistered,
+    UserSeen,
+    UserUnfollowed,
+)
 from microblog_shared.events.envelope import Envelope, uuid7
 from microblog_shared.events.registry import EventRegistry, UnknownEventType, registry
 
-__all__ = ["Envelope", "Event", "PasswordSet", "EventRegistry", "PostCreated", "UnknownEventType", "UserRegistered", "registry", "uuid7"]
+__all__ = [
+    "Envelope", "Event", "EventRegistry", "PasswordSet", "PostCreated", "PostDeleted", "PostEdited",
+    "RefreshTokenRotated", "SessionRevoked", "SessionStarted", "UnknownEventType", "UserFollowed",
+    "UserProfileUpdated", "UserRegistered", "UserSeen", "UserUnfollowed", "registry", "uuid7",
+]

@@ -21,6 +21,9 @@ class Event(BaseModel):
     topic: ClassVar[str | None]
 
 
+# --- identity ------------------------------------------------------------------------
+
+
 class UserRegistered(Event):
     type_name = "UserRegistered"
     topic = "identity.users"
@@ -30,6 +33,29 @@ class UserRegistered(Event):
     email: str
     about_me: str = ""
     registered_at: datetime
+
+
+class UserProfileUpdated(Event):
+    """The profile's new values (all of them, changed or not)."""
+
+    type_name = "UserProfileUpdated"
+    topic = "identity.users"
+
+    user_id: int
+    username: str
+    email: str
+    about_me: str
+    updated_at: datetime
+
+
+class UserSeen(Event):
+    """The user was active (recorded at most once a minute per user)."""
+
+    type_name = "UserSeen"
+    topic = "identity.users"
+
+    user_id: int
+    last_seen: datetime
 
 
 class PasswordSet(Event):
@@ -42,11 +68,95 @@ class PasswordSet(Event):
     password_hash: str
 
 
+class SessionStarted(Event):
+    """Private to identity: a login; its access tokens name the session, its refresh token rotates."""
+
+    type_name = "SessionStarted"
+    topic = None
+
+    session_id: str
+    user_id: int
+    refresh_hash: str
+    started_at: datetime
+    expires_at: datetime
+
+
+class RefreshTokenRotated(Event):
+    type_name = "RefreshTokenRotated"
+    topic = None
+
+    session_id: str
+    refresh_hash: str
+    generation: int
+    expires_at: datetime
+
+
+class SessionRevoked(Event):
+    """Every access token of the session is dead; gateways drop them until `tokens_expire_at`."""
+
+    type_name = "SessionRevoked"
+    topic = "identity.sessions"
+
+    session_id: str
+    user_id: int
+    reason: str
+    revoked_at: datetime
+    tokens_expire_at: datetime
+
+
+# --- social graph ---------------------------------------------------------------------
+
+
+class UserFollowed(Event):
+    type_name = "UserFollowed"
+    topic = "social.follows"
+
+    follower_id: int
+    followee_id: int
+    followed_at: datetime
+
+
+class UserUnfollowed(Event):
+    type_name = "UserUnfollowed"
+    topic = "social.follows"
+
+    follower_id: int
+    followee_id: int
+    unfollowed_at: datetime
+
+
+# --- posts ----------------------------------------------------------------------------
+
+
 class PostCreated(Event):
+    """v2 adds `language` (ISO 639-1, "" when unknown); v1 payloads are upcast with ""."""
+
     type_name = "PostCreated"
+    schema_version = 2
     topic = "posts.posts"
 
     post_id: int
     author_id: int
     body: str
+    language: str
     created_at: datetime
+
+
+class PostEdited(Event):
+    type_name = "PostEdited"
+    topic = "posts.posts"
+
+    post_id: int
+    author_id: int
+    body: str
+    language: str
+    edited_at: datetime
+
+
+class PostDeleted(Event):
+    type_name = "PostDeleted"
+    topic = "posts.posts"
+
+    post_id: int
+    author_id: int
+    deleted_at: datetime

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from microblog_shared.events.contracts import Event, PasswordSet, PostCreated, UserRegistered
+from microblog_shared.events import contracts
+from microblog_shared.events.contracts import Event
 from microblog_shared.events.envelope import Envelope
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -52,6 +53,15 @@ class EventRegistry:
 
 
 registry = EventRegistry()
-registry.register(UserRegistered)
-registry.register(PostCreated)
-registry.register(PasswordSet)
+for _contract in (
+    contracts.UserRegistered, contracts.UserProfileUpdated, contracts.UserSeen, contracts.PasswordSet,
+    contracts.SessionStarted, contracts.RefreshTokenRotated, contracts.SessionRevoked,
+    contracts.UserFollowed, contracts.UserUnfollowed,
+    contracts.PostCreated, contracts.PostEdited, contracts.PostDeleted,
+):
+    registry.register(_contract)
+
+
+@registry.upcaster("PostCreated", 1)
+def _post_created_v1_had_no_language(payload: dict) -> dict:
+    return {**payload, "language": ""}

@@ -46,7 +46,7 @@ class CountingProjection:
 
 
 def post_envelope(stream: int, version: int) -> Envelope:
-    event = PostCreated(post_id=stream, author_id=stream % 7, body="x" * (version % 13 + 1),
+    event = PostCreated(post_id=stream, author_id=stream % 7, body="x" * (version % 13 + 1), language="",
                         created_at=datetime.now(timezone.utc))
     return Envelope(type=event.type_name, stream_id=f"post-{stream}", stream_version=version, producer="test",
                     payload=event.model_dump(mode="json"))
