@@ -28,7 +28,7 @@ def bearer(token: str) -> dict:
 @pytest.mark.parametrize("headers", [
     {},
     bearer("nonsense"),
-    bearer(issue_access_token(1, "another secret" * 3, 60)),
+    bearer(issue_access_token(1, "s1", "another secret" * 3, 60)),
     bearer(jwt.encode({"sub": "1", "exp": int(time.time()) - 10}, SECRET, algorithm="HS256")),
     bearer(jwt.encode({"sub": "1"}, SECRET, algorithm="HS256")),
     {"Authorization": "Basic dTpw"},
@@ -41,7 +41,7 @@ async def test_protected_routes_need_a_valid_unexpired_bearer_token(gateway, hea
 
 
 async def test_an_unreachable_service_is_a_503_json_error(gateway):
-    response = await gateway.post("/api/posts", json={"body": "hi"}, headers=bearer(issue_access_token(1, SECRET, 5)))
+    response = await gateway.post("/api/posts", json={"body": "hi"}, headers=bearer(issue_access_token(1, "s1", SECRET, 5)))
     assert response.status_code == 503
     assert response.json() == {"error": "Service Unavailable",
                                "message": "the posts service is unavailable, try again shortly"}
@@ -58,7 +58,7 @@ async def test_input_is_validated_before_any_service_is_called(gateway):
     response = await gateway.post("/api/users", json={"username": "x"})
     assert response.status_code == 400
     assert "email" in response.json()["message"]
-    response = await gateway.get("/api/users/abc/posts", headers=bearer(issue_access_token(1, SECRET, 5)))
+    response = await gateway.get("/api/users/abc/posts", headers=bearer(issue_access_token(1, "s1", SECRET, 5)))
     assert response.status_code == 400
 
 

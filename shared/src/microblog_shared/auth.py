@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
@@ -11,24 +12,34 @@ from fastapi import Depends, Header, HTTPException
 
 # Set by the gateway after it verified the caller's token; services are never exposed directly.
 USER_HEADER = "X-User-Id"
+SESSION_HEADER = "X-Session-Id"
 
 
 class InvalidAccessToken(Exception):
     pass
 
 
-def issue_access_token(user_id: int, secret: str, minutes: int) -> str:
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    session_id: str
+    expires_at: datetime
+
+
+def issue_access_token(user_id: int, session_id: str, secret: str, minutes: int) -> str:
+    """A signed access token for one session; revoking the session kills it at once."""
     now = datetime.now(timezone.utc)
-    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(minutes=minutes), "jti": uuid.uuid4().hex}
+    claims = {"sub": str(user_id), "sid": session_id, "iat": now, "exp": now + timedelta(minutes=minutes),
+              "jti": uuid.uuid4().hex}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def verify_access_token(token: str, secret: str) -> int:
-    """The user id of a valid, unexpired token; raises InvalidAccessToken otherwise."""
+def verify_access_token(token: str, secret: str) -> AccessClaims:
+    """The claims of a valid, unexpired token; raises InvalidAccessToken otherwise."""
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
-        return int(claims["sub"])
-    except (jwt.PyJWTError, ValueError) as exc:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub", "sid"]})
+        return AccessClaims(int(claims["sub"]), str(claims["sid"]), datetime.fromtimestamp(claims["exp"], timezone.utc))
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidAccessToken(str(exc)) from None
 
 
@@ -38,4 +49,11 @@ def _user_from_gateway(x_user_id: Annotated[int | None, Header()] = None) -> int
     return x_user_id
 
 
+def _session_from_gateway(x_session_id: Annotated[str | None, Header(max_length=64)] = None) -> str:
+    if not x_session_id:
+        raise HTTPException(401, "authentication required")
+    return x_session_id
+
+
 CurrentUserId = Annotated[int, Depends(_user_from_gateway)]
+CurrentSessionId = Annotated[str, Depends(_session_from_gateway)]

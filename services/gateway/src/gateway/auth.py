@@ -19,7 +19,7 @@ def current_user(
     if credentials is None:
         raise HTTPException(401, "a bearer token is required", headers=challenge)
     try:
-        return verify_access_token(credentials.credentials, request.app.state.settings.jwt_secret)
+        return verify_access_token(credentials.credentials, request.app.state.settings.jwt_secret).user_id
     except InvalidAccessToken:
         raise HTTPException(401, "the token is invalid or expired", headers=challenge) from None
 

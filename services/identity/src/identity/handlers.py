@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from uuid import uuid4
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,4 +32,4 @@ async def issue_token(engine: AsyncEngine, username: str, password: str, secret:
     user = await users.find_by_username(engine, username)
     if not await passwords.verify_password(user.password_hash if user else None, password):
         return None
-    return issue_access_token(user.id, secret, minutes)
+    return issue_access_token(user.id, uuid4().hex, secret, minutes)
