@@ -1,0 +1,10 @@
+from pydantic import Field
+
+from microblog_shared.settings import Settings
+
+
+class SocialGraphSettings(Settings):
+    service_name: str = "social-graph"
+    # Identity's internal API, asked whether a user to follow exists.
+    identity_url: str = "http://127.0.0.1:8101"
+    identity_timeout_seconds: float = Field(default=5.0, gt=0)
