@@ -11,7 +11,7 @@ from fastapi import HTTPException
 from microblog_shared import context
 from microblog_shared.eventstore import ConcurrencyError, ReservationTaken
 from microblog_shared.logs import JsonFormatter
-from microblog_shared.pagination import PageParams, collection
+from microblog_shared.pagination import PageParams, collection, decode_cursor, encode_cursor
 from microblog_shared.settings import Settings
 from microblog_shared.web import create_service_app
 
@@ -107,11 +107,28 @@ def test_log_lines_are_json_with_the_correlation_id():
 
 def test_collections_link_their_neighbour_pages():
     page = collection(["a"], PageParams(page=2, per_page=10), 25, "/api/x", q="s")
-    assert page["_meta"] == {"page": 2, "per_page": 10, "total_pages": 3, "total_items": 25}
+    assert page["_meta"] == {"page": 2, "per_page": 10, "total_pages": 3, "total_items": 25, "next_after": None}
     assert page["_links"] == {"self": "/api/x?q=s&page=2&per_page=10", "next": "/api/x?q=s&page=3&per_page=10",
                               "prev": "/api/x?q=s&page=1&per_page=10"}
     empty = collection([], PageParams(page=1, per_page=10), 0, "/api/x")
     assert empty["_meta"]["total_pages"] == 0 and empty["_links"]["next"] is None
+
+
+def test_keyset_cursors_round_trip_and_link_the_next_page():
+    cursor = encode_cursor("2026-11-24T12:00:00+00:00", 42)
+    assert decode_cursor(cursor) == ["2026-11-24T12:00:00+00:00", 42]
+    page = collection(["a", "b"], PageParams(page=1, per_page=2, after=cursor), 9, "/api/x", next_after="NEXT")
+    assert page["_meta"]["next_after"] == "NEXT"
+    assert page["_links"]["next"] == "/api/x?after=NEXT&per_page=2"
+    last = collection(["a"], PageParams(page=1, per_page=2, after=cursor), 9, "/api/x", next_after="NEXT")
+    assert last["_links"]["next"] is None
+
+
+@pytest.mark.parametrize("raw", ["%%%", "bm90IGpzb24", encode_cursor()[:0] or "W10", "eyJhIjoxfQ"])
+def test_malformed_cursors_are_the_clients_error(raw):
+    with pytest.raises(HTTPException) as raised:
+        decode_cursor(raw)
+    assert raised.value.status_code == 400
 
 
 def test_settings_come_from_the_environment_and_refuse_unsafe_production(monkeypatch):

@@ -1,16 +1,19 @@
-"""The timeline read API: every read first honours the caller's consistency token."""
+"""The timeline read API: users, posts, explore and home timelines.
+
+Every read first honours the caller's consistency token (bounded wait).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response
 
 from microblog_shared.consistency import ConsistencyToken, InvalidToken
 from microblog_shared.pagination import PageParams, collection, page_params
 from timeline import queries
-
-router = APIRouter()
+from timeline.home import home_timeline
+from timeline.views import post_view, user_view
 
 
 async def consistent(
@@ -33,13 +36,98 @@ async def consistent(
     response.headers["X-Consistency-Reached"] = "true" if reached else "false"
 
 
-Consistent = Depends(consistent)
+router = APIRouter(dependencies=[Depends(consistent)])
+Page = Annotated[PageParams, Depends(page_params)]
+UserId = Annotated[int, Path(ge=1, le=2**62)]
+Viewer = Annotated[int | None, Header(alias="X-User-Id")]
 
 
-@router.get("/users/{user_id}/posts", dependencies=[Consistent])
-async def user_posts(user_id: int, request: Request, page: Annotated[PageParams, Depends(page_params)]):
-    async with request.app.state.engine.connect() as conn:
-        if not await queries.user_exists(conn, user_id):
-            raise HTTPException(404, "no such user")
-        items, total = await queries.user_posts(conn, user_id, page)
-    return collection(items, page, total, f"/api/users/{user_id}/posts")
+def engine(request: Request):
+    return request.app.state.engine
+
+
+async def user_or_404(conn, user_id: int):
+    row = await queries.user(conn, user_id)
+    if row is None:
+        raise HTTPException(404, f"user {user_id} not found")
+    return row
+
+
+async def user_collection(conn, rows, viewer: int | None, page: PageParams, total: int, path: str, after):
+    following = await queries.following_among(conn, viewer, [r.id for r in rows]) if viewer else set()
+    return collection([user_view(r, viewer, following) for r in rows], page, total, path, next_after=after)
+
+
+@router.get("/users")
+async def list_users(request: Request, page: Page, viewer: Viewer = None):
+    async with engine(request).connect() as conn:
+        rows, total, after = await queries.users(conn, page)
+        return await user_collection(conn, rows, viewer, page, total, "/api/users", after)
+
+
+@router.get("/users/by-name/{username}")
+async def get_user_by_name(username: Annotated[str, Path(max_length=64)], request: Request, viewer: Viewer = None):
+    async with engine(request).connect() as conn:
+        row = await queries.user_by_name(conn, username)
+        if row is None:
+            raise HTTPException(404, f"user {username} not found")
+        following = await queries.following_among(conn, viewer, [row.id]) if viewer else set()
+    return user_view(row, viewer, following)
+
+
+@router.get("/users/{user_id}")
+async def get_user(user_id: UserId, request: Request, viewer: Viewer = None):
+    async with engine(request).connect() as conn:
+        row = await user_or_404(conn, user_id)
+        following = await queries.following_among(conn, viewer, [row.id]) if viewer else set()
+    return user_view(row, viewer, following)
+
+
+@router.get("/users/{user_id}/followers")
+async def followers(user_id: UserId, request: Request, page: Page, viewer: Viewer = None):
+    return await _follow_list(request, user_id, "followers", page, viewer)
+
+
+@router.get("/users/{user_id}/followed")
+async def followed(user_id: UserId, request: Request, page: Page, viewer: Viewer = None):
+    return await _follow_list(request, user_id, "followed", page, viewer)
+
+
+async def _follow_list(request: Request, user_id: int, direction: str, page: PageParams, viewer: int | None):
+    async with engine(request).connect() as conn:
+        await user_or_404(conn, user_id)
+        rows, total, after = await queries.follow_list(conn, user_id, direction, page)
+        return await user_collection(conn, rows, viewer, page, total, f"/api/users/{user_id}/{direction}", after)
+
+
+@router.get("/users/{user_id}/posts")
+async def user_posts(user_id: UserId, request: Request, page: Page):
+    async with engine(request).connect() as conn:
+        await user_or_404(conn, user_id)
+        rows, total, after = await queries.user_posts(conn, user_id, page)
+    return collection([post_view(r) for r in rows], page, total, f"/api/users/{user_id}/posts", next_after=after)
+
+
+@router.get("/posts/{post_id}")
+async def get_post(post_id: Annotated[int, Path(ge=1, le=2**62)], request: Request):
+    async with engine(request).connect() as conn:
+        row = await queries.post(conn, post_id)
+    if row is None:
+        raise HTTPException(404, f"post {post_id} not found")
+    return post_view(row)
+
+
+@router.get("/explore")
+async def explore(request: Request, page: Page):
+    async with engine(request).connect() as conn:
+        rows, total, after = await queries.explore(conn, page)
+    return collection([post_view(r) for r in rows], page, total, "/api/explore", next_after=after)
+
+
+@router.get("/timeline")
+async def timeline(request: Request, page: Page, viewer: Viewer = None):
+    if viewer is None:
+        raise HTTPException(401, "authentication required")
+    async with engine(request).connect() as conn:
+        rows, total, after = await home_timeline(conn, viewer, page)
+    return collection([post_view(r) for r in rows], page, total, "/api/timeline", next_after=after)

@@ -8,13 +8,13 @@ from fastapi import FastAPI
 
 from microblog_shared.consistency import ProjectionWaiter
 from microblog_shared.db import create_engine
-from microblog_shared.settings import Settings
 from microblog_shared.web import create_service_app, database_check
 from timeline.api import router
 from timeline.projection import NAME, TOPICS
+from timeline.settings import TimelineSettings
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: TimelineSettings) -> FastAPI:
     engine = create_engine(settings.database_url, pool_size=10)
     waiter = ProjectionWaiter(engine, NAME, set(TOPICS))
 
