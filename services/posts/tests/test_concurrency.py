@@ -1,0 +1,63 @@
+"""Concurrent writers on real PostgreSQL: no lost update, one retry, then 409."""
+
+import asyncio
+from datetime import datetime, timezone
+
+from microblog_shared.events import PostEdited
+from microblog_shared.eventstore import EventStore
+
+AUTHOR = {"X-User-Id": "7"}
+
+
+class RacedEventStore(EventStore):
+    """Another writer edits the post just before each of our next `races` appends."""
+
+    def __init__(self, engine, races: int) -> None:
+        super().__init__(engine, "posts")
+        self.races = races
+
+    async def append(self, stream_id, expected_version, events, **kwargs):
+        if self.races:
+            self.races -= 1
+            competing = PostEdited(post_id=1, author_id=7, body=f"from another tab {self.races}", language="",
+                                   edited_at=datetime.now(timezone.utc))
+            await super().append(stream_id, expected_version, [competing])
+        return await super().append(stream_id, expected_version, events, **kwargs)
+
+
+async def bodies(posts):
+    return [e.payload["body"] for e in await EventStore(posts.app.state.engine, "posts").read_stream("post-1")]
+
+
+async def test_an_edit_that_loses_one_race_is_decided_again_and_kept(posts):
+    await posts.post("/posts", json={"body": "first"}, headers=AUTHOR)
+    posts.app.state.store = RacedEventStore(posts.app.state.engine, races=1)
+    response = await posts.put("/posts/1", json={"body": "mine"}, headers=AUTHOR)
+    assert response.status_code == 200
+    assert response.headers["X-Consistency-Token"] == "posts.posts:post-1:3"
+    assert await bodies(posts) == ["first", "from another tab 0", "mine"]
+
+
+async def test_an_edit_that_loses_twice_is_409_and_appends_nothing_of_its_own(posts):
+    await posts.post("/posts", json={"body": "first"}, headers=AUTHOR)
+    posts.app.state.store = RacedEventStore(posts.app.state.engine, races=2)
+    response = await posts.put("/posts/1", json={"body": "mine"}, headers=AUTHOR)
+    assert response.status_code == 409 and response.json()["error"] == "Conflict"
+    assert "mine" not in await bodies(posts)
+
+
+async def test_a_delete_that_loses_twice_is_409(posts):
+    await posts.post("/posts", json={"body": "first"}, headers=AUTHOR)
+    posts.app.state.store = RacedEventStore(posts.app.state.engine, races=2)
+    assert (await posts.delete("/posts/1", headers=AUTHOR)).status_code == 409
+
+
+async def test_simultaneous_edits_all_land_in_order_without_a_lost_update(posts):
+    await posts.post("/posts", json={"body": "first"}, headers=AUTHOR)
+    edits = [posts.put("/posts/1", json={"body": f"edit {n}"}, headers=AUTHOR) for n in range(2)]
+    responses = await asyncio.gather(*edits)
+    # Each edit either lands (possibly after its one retry) or is told 409; none vanishes.
+    landed = {r.json()["body"] for r in responses if r.status_code == 200}
+    assert {r.status_code for r in responses} <= {200, 409} and landed
+    stored = await bodies(posts)
+    assert stored[0] == "first" and set(stored[1:]) == landed and len(stored) == 1 + len(landed)
