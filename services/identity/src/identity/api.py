@@ -1,65 +1,174 @@
-"""Identity's internal HTTP API (reached only through the gateway)."""
+"""Identity's internal HTTP API (reached only through the gateway).
+
+Domain and handler errors become JSON errors in `app.py`; routes only translate HTTP to handlers.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Request, Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from identity import domain, handlers
-from identity.adapters import users
+from identity.adapters import sessions
+from microblog_shared.auth import CurrentSessionId, CurrentUserId
 from microblog_shared.consistency import HEADER as CONSISTENCY_HEADER, ConsistencyToken
+from microblog_shared.eventstore import EventStore
 
 router = APIRouter()
 basic = HTTPBasic(auto_error=False)
 
+MISSING_FIELDS = "must include username, email and password fields"
+# Generous caps keep bodies small; the domain gives the precise limits and messages.
+TEXT_CAP = 1024
+
+
+def _store(request: Request) -> EventStore:
+    return request.app.state.store
+
+
+def _now(request: Request) -> datetime:
+    return request.app.state.clock()
+
+
+def _policy(request: Request) -> handlers.TokenPolicy:
+    settings = request.app.state.settings
+    return handlers.TokenPolicy(settings.jwt_secret, settings.access_token_minutes)
+
+
+def _self_only(user_id: int, caller: CurrentUserId) -> int:
+    if caller != user_id:
+        raise HTTPException(403, "you can only change your own account")
+    return user_id
+
+
+Store = Annotated[EventStore, Depends(_store)]
+Now = Annotated[datetime, Depends(_now)]
+Policy = Annotated[handlers.TokenPolicy, Depends(_policy)]
+OwnUserId = Annotated[int, Depends(_self_only)]  # checked before the body, so strangers learn nothing
+
 
 class NewUser(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
-    email: str = Field(min_length=3, max_length=120)
-    password: str = Field(min_length=1, max_length=256)
-    about_me: str = Field(default="", max_length=domain.MAX_ABOUT_ME)
+    username: str | None = Field(default=None, max_length=TEXT_CAP)
+    email: str | None = Field(default=None, max_length=TEXT_CAP)
+    password: str | None = Field(default=None, max_length=TEXT_CAP)
+    about_me: str = Field(default="", max_length=TEXT_CAP)
+
+
+class ProfileEdit(BaseModel):
+    """Only the fields to change; null is not a value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(default=None, max_length=TEXT_CAP)
+    email: str = Field(default=None, max_length=TEXT_CAP)
+    about_me: str = Field(default=None, max_length=TEXT_CAP)
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(max_length=TEXT_CAP)
+    new_password: str = Field(max_length=TEXT_CAP)
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=TEXT_CAP)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, as the original API writes times."""
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def profile(user: domain.User) -> dict:
+    return {"id": user.user_id, "username": user.username, "email": user.email, "about_me": user.about_me,
+            "last_seen": iso(user.last_seen), "registered_at": iso(user.registered_at)}
+
+
+# --- users ----------------------------------------------------------------------------
 
 
 @router.post("/users", status_code=201)
-async def create_user(body: NewUser, request: Request, response: Response):
-    try:
-        appended = await handlers.register_user(request.app.state.store, domain.Registration(**body.model_dump()))
-    except domain.InvalidRegistration as exc:
-        raise HTTPException(400, str(exc)) from None
+async def create_user(store: Store, now: Now, response: Response, body: Annotated[NewUser | None, Body()] = None):
+    if body is None or None in (body.username, body.email, body.password):
+        raise HTTPException(400, MISSING_FIELDS)
+    registration = domain.Registration(body.username, body.email, body.password, body.about_me)
+    appended = await handlers.register_user(store, registration, now)
     user_id = appended[0].payload["user_id"]
     response.headers["Location"] = f"/api/users/{user_id}"
     response.headers[CONSISTENCY_HEADER] = str(ConsistencyToken.of(appended[0]))
-    return user_view(await users.find_by_id(request.app.state.engine, user_id), include_email=True)
+    return profile(await handlers.load_user(store, user_id))
 
 
 @router.get("/users/{user_id}")
-async def get_user(user_id: int, request: Request):
-    user = await users.find_by_id(request.app.state.engine, user_id)
-    if user is None:
-        raise HTTPException(404, "no such user")
-    return user_view(user, include_email=False)
+async def get_user(user_id: int, store: Store):
+    return profile(await handlers.load_user(store, user_id))
+
+
+@router.put("/users/{user_id}")
+async def edit_user(user_id: OwnUserId, body: ProfileEdit, store: Store, now: Now, response: Response):
+    if not body.model_fields_set:
+        raise HTTPException(400, "send at least one of username, email, about_me")
+    changes = domain.ProfileChanges(**body.model_dump(exclude_unset=True))
+    user, appended = await handlers.update_profile(store, user_id, changes, now)
+    if appended:
+        response.headers[CONSISTENCY_HEADER] = str(ConsistencyToken.of(appended[-1]))
+    return profile(user)
+
+
+@router.post("/users/{user_id}/password", status_code=204)
+async def change_password(user_id: OwnUserId, body: PasswordChange, store: Store, now: Now, policy: Policy,
+                          x_session_id: Annotated[str | None, Header(max_length=64)] = None):
+    await handlers.change_password(store, user_id, body.current_password, body.new_password, x_session_id,
+                                   policy, now)
+
+
+@router.post("/users/{user_id}/seen", status_code=204)
+async def seen(user_id: int, store: Store, now: Now):
+    await handlers.record_seen(store, user_id, now)
+
+
+# --- tokens and sessions -----------------------------------------------------------------
 
 
 @router.post("/tokens")
-async def create_token(request: Request, credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)]):
-    unauthorized = HTTPException(401, headers={"WWW-Authenticate": 'Basic realm="microblog"'})
-    if credentials is None:
-        raise unauthorized
-    settings = request.app.state.settings
-    token = await handlers.issue_token(
-        request.app.state.engine, credentials.username, credentials.password,
-        settings.jwt_secret, settings.access_token_minutes,
-    )
-    if token is None:
-        raise unauthorized
-    return {"token": token}
+async def create_token(store: Store, now: Now, policy: Policy,
+                       credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)]):
+    pair = None
+    if credentials is not None:
+        pair = await handlers.log_in(store, credentials.username, credentials.password, policy, now)
+    if pair is None:
+        raise HTTPException(401, headers={"WWW-Authenticate": 'Basic realm="microblog"'})
+    return {"token": pair.token, "refresh_token": pair.refresh_token}
 
 
-def user_view(user: users.UserRow, include_email: bool) -> dict:
-    view = {"id": user.id, "username": user.username, "about_me": user.about_me}
-    if include_email:
-        view["email"] = user.email
-    return view
+@router.put("/tokens")
+async def refresh_token(body: RefreshRequest, store: Store, now: Now, policy: Policy):
+    pair = await handlers.refresh(store, body.refresh_token, policy, now)
+    return {"token": pair.token, "refresh_token": pair.refresh_token}
+
+
+@router.delete("/tokens", status_code=204)
+async def revoke_token(user_id: CurrentUserId, session_id: CurrentSessionId, store: Store, now: Now,
+                       policy: Policy):
+    await handlers.revoke_session(store, session_id, "logout", policy, now, owner=user_id)
+
+
+@router.get("/sessions/revoked")
+async def revoked_sessions(store: Store, now: Now):
+    revoked = await sessions.revoked_sessions(store.engine, now)
+    return [{**entry, "tokens_expire_at": iso(entry["tokens_expire_at"])} for entry in revoked]
+
+
+@router.get("/sessions/{session_id}")
+async def get_session(session_id: Annotated[str, Path(max_length=64)], store: Store, now: Now):
+    session = await sessions.load(store.engine, session_id)
+    if session is None:
+        raise HTTPException(404, "no such session")
+    return {"session_id": session.session_id, "user_id": session.user_id, "active": session.active(now)}

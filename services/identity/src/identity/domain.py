@@ -1,25 +1,157 @@
-"""The User aggregate: decisions are pure functions from state and input to new events."""
+"""Identity's aggregates, User and Session: pure decisions from state and input to new events.
+
+State changes only by folding events: one `evolve_user` / `evolve_session` case per event type.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import singledispatch
+from typing import Iterable
 
-from microblog_shared.events import PasswordSet, UserRegistered
+from microblog_shared.events import (
+    Event, PasswordSet, RefreshTokenRotated, SessionRevoked, SessionStarted, UserProfileUpdated, UserRegistered,
+    UserSeen,
+)
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]{2,}$")
+SESSION_ID = re.compile(r"^[0-9a-f]{32}$")  # uuid4().hex
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # newlines and tabs are fine in about_me
+MAX_EMAIL = 120
 MAX_ABOUT_ME = 140
 MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+SEEN_INTERVAL = timedelta(seconds=60)  # last_seen is written at most this often per user
+REFRESH_LIFETIME = timedelta(days=7)
 
 
 class InvalidRegistration(ValueError):
     pass
 
 
+class InvalidProfile(ValueError):
+    pass
+
+
+class InvalidPassword(ValueError):
+    pass
+
+
+class WrongPassword(ValueError):
+    pass
+
+
+class RefreshRejected(Exception):
+    """The refresh token can't be exchanged: unknown, expired, or its session is revoked."""
+
+
+class RefreshTokenReused(RefreshRejected):
+    """A rotated (older) refresh token came back: someone else holds a copy of it."""
+
+
 def stream_id(user_id: int) -> str:
     return f"user-{user_id}"
+
+
+def session_stream_id(session_id: str) -> str:
+    return f"session-{session_id}"
+
+
+# --- state ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: int
+    username: str
+    email: str
+    about_me: str
+    registered_at: datetime
+    password_hash: str = ""
+    last_seen: datetime | None = None
+    version: int = 0  # the stream version this state was folded up to
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    user_id: int
+    started_at: datetime
+    refresh_expires_at: datetime
+    generation: int = 1  # of the one refresh token that is valid now
+    revoked_at: datetime | None = None
+    tokens_expire_at: datetime | None = None
+    version: int = 0
+
+    def active(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.refresh_expires_at > now
+
+
+@singledispatch
+def evolve_user(event: Event, user: User | None) -> User:
+    raise TypeError(f"{type(event).__name__} is not a User event")
+
+
+@evolve_user.register
+def _(event: UserRegistered, user: None) -> User:
+    return User(event.user_id, event.username, event.email, event.about_me, event.registered_at, version=1)
+
+
+@evolve_user.register
+def _(event: PasswordSet, user: User) -> User:
+    return replace(user, password_hash=event.password_hash, version=user.version + 1)
+
+
+@evolve_user.register
+def _(event: UserProfileUpdated, user: User) -> User:
+    return replace(user, username=event.username, email=event.email, about_me=event.about_me, version=user.version + 1)
+
+
+@evolve_user.register
+def _(event: UserSeen, user: User) -> User:
+    return replace(user, last_seen=event.last_seen, version=user.version + 1)
+
+
+@singledispatch
+def evolve_session(event: Event, session: Session | None) -> Session:
+    raise TypeError(f"{type(event).__name__} is not a Session event")
+
+
+@evolve_session.register
+def _(event: SessionStarted, session: None) -> Session:
+    return Session(event.session_id, event.user_id, event.started_at, event.expires_at, version=1)
+
+
+@evolve_session.register
+def _(event: RefreshTokenRotated, session: Session) -> Session:
+    return replace(session, generation=event.generation, refresh_expires_at=event.expires_at,
+                   version=session.version + 1)
+
+
+@evolve_session.register
+def _(event: SessionRevoked, session: Session) -> Session:
+    return replace(session, revoked_at=event.revoked_at, tokens_expire_at=event.tokens_expire_at,
+                   version=session.version + 1)
+
+
+def fold_user(events: Iterable[Event], user: User | None = None) -> User | None:
+    """The user after `events`, starting from `user` (None: before registration)."""
+    for event in events:
+        user = evolve_user(event, user)
+    return user
+
+
+def fold_session(events: Iterable[Event], session: Session | None = None) -> Session | None:
+    """The session after `events`, starting from `session` (None: before it started)."""
+    for event in events:
+        session = evolve_session(event, session)
+    return session
+
+
+# --- user decisions -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -30,18 +162,110 @@ class Registration:
     about_me: str = ""
 
 
+@dataclass(frozen=True)
+class ProfileChanges:
+    """Only the fields a person wants to change; None leaves a field as it is."""
+
+    username: str | None = None
+    email: str | None = None
+    about_me: str | None = None
+
+
+def _username_problem(username: str) -> str | None:
+    return None if USERNAME.match(username) else "username must be 1 to 64 letters, digits, '.', '_' or '-'"
+
+
+def _email_problem(email: str) -> str | None:
+    return None if len(email) <= MAX_EMAIL and EMAIL.match(email) else "email is not a valid address"
+
+
+def _about_me_problem(about_me: str) -> str | None:
+    if len(about_me) > MAX_ABOUT_ME:
+        return f"about_me must have at most {MAX_ABOUT_ME} characters"
+    return "about_me must not contain control characters" if CONTROL.search(about_me) else None
+
+
+def password_problem(password: str) -> str | None:
+    """Why `password` can't be a password (None when it can)."""
+    if len(password) < MIN_PASSWORD:
+        return f"password must have at least {MIN_PASSWORD} characters"
+    return f"password must have at most {MAX_PASSWORD} characters" if len(password) > MAX_PASSWORD else None
+
+
 def register(user_id: int, request: Registration, password_hash: str, now: datetime) -> list:
     """A person signs up: the facts to record, or InvalidRegistration."""
     username, email = request.username.strip(), request.email.strip()
-    if not USERNAME.match(username):
-        raise InvalidRegistration("username must be 1 to 64 letters, digits, '.', '_' or '-'")
-    if len(email) > 120 or not EMAIL.match(email):
-        raise InvalidRegistration("email is not a valid address")
-    if len(request.password) < MIN_PASSWORD:
-        raise InvalidRegistration(f"password must have at least {MIN_PASSWORD} characters")
-    if len(request.about_me) > MAX_ABOUT_ME:
-        raise InvalidRegistration(f"about_me must have at most {MAX_ABOUT_ME} characters")
+    problem = (_username_problem(username) or _email_problem(email) or password_problem(request.password)
+               or _about_me_problem(request.about_me))
+    if problem:
+        raise InvalidRegistration(problem)
     return [
         UserRegistered(user_id=user_id, username=username, email=email, about_me=request.about_me, registered_at=now),
         PasswordSet(user_id=user_id, password_hash=password_hash),
     ]
+
+
+def update_profile(user: User, changes: ProfileChanges, now: datetime) -> list[UserProfileUpdated]:
+    """A person edits their profile: one event with every current value, none if nothing changes."""
+    username = user.username if changes.username is None else changes.username.strip()
+    email = user.email if changes.email is None else changes.email.strip()
+    about_me = user.about_me if changes.about_me is None else changes.about_me
+    problem = (changes.username is not None and _username_problem(username)) or \
+        (changes.email is not None and _email_problem(email)) or _about_me_problem(about_me)
+    if problem:
+        raise InvalidProfile(problem)
+    if (username, email, about_me) == (user.username, user.email, user.about_me):
+        return []
+    return [UserProfileUpdated(user_id=user.user_id, username=username, email=email, about_me=about_me,
+                               updated_at=now)]
+
+
+def check_password_change(current_password_matches: bool, new_password: str) -> None:
+    """Check a password change before the new password is hashed: WrongPassword or InvalidPassword."""
+    if not current_password_matches:
+        raise WrongPassword("current password is wrong")
+    problem = password_problem(new_password)
+    if problem:
+        raise InvalidPassword(problem)
+
+
+def set_password(user: User, password_hash: str) -> list[PasswordSet]:
+    """The new password's hash, after check_password_change allowed it."""
+    return [PasswordSet(user_id=user.user_id, password_hash=password_hash)]
+
+
+def see(user: User, now: datetime) -> list[UserSeen]:
+    """The user was active now: recorded unless it was already recorded within SEEN_INTERVAL."""
+    if user.last_seen is not None and now - user.last_seen < SEEN_INTERVAL:
+        return []
+    return [UserSeen(user_id=user.user_id, last_seen=now)]
+
+
+# --- session decisions ----------------------------------------------------------------
+
+
+def start_session(session_id: str, user_id: int, refresh_hash: str, now: datetime) -> list[SessionStarted]:
+    """A login: a new session whose first refresh token is valid for REFRESH_LIFETIME."""
+    return [SessionStarted(session_id=session_id, user_id=user_id, refresh_hash=refresh_hash, started_at=now,
+                           expires_at=now + REFRESH_LIFETIME)]
+
+
+def rotate_refresh_token(session: Session, presented_generation: int, new_hash: str,
+                         now: datetime) -> list[RefreshTokenRotated]:
+    """Exchange the current refresh token for the next one; RefreshRejected or RefreshTokenReused."""
+    if presented_generation < session.generation:
+        raise RefreshTokenReused("refresh token was already used; every session of this user is revoked")
+    if session.revoked_at is not None:
+        raise RefreshRejected("the session of this refresh token is revoked")
+    if session.refresh_expires_at <= now:
+        raise RefreshRejected("refresh token has expired")
+    return [RefreshTokenRotated(session_id=session.session_id, refresh_hash=new_hash,
+                                generation=session.generation + 1, expires_at=now + REFRESH_LIFETIME)]
+
+
+def revoke(session: Session, reason: str, now: datetime, access_lifetime: timedelta) -> list[SessionRevoked]:
+    """End a session: its access tokens die at once (gateways drop them until they expire anyway)."""
+    if session.revoked_at is not None:
+        return []
+    return [SessionRevoked(session_id=session.session_id, user_id=session.user_id, reason=reason, revoked_at=now,
+                           tokens_expire_at=now + access_lifetime)]

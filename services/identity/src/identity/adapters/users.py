@@ -1,48 +1,66 @@
-"""Identity's own state table, written in the same transaction as the user's events."""
+"""The users state table: the User aggregate's snapshot, written in its events' transaction.
+
+Handlers load a user from its row plus any events after the row's version, so a user's
+growing stream (a UserSeen a minute while active) is never read from the start.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from microblog_shared.events import PasswordSet, UserRegistered
+from identity import domain
+from identity.adapters.streams import events_after
+from microblog_shared.eventstore import StateUpdate
+
+MAX_ID = 2**63 - 1  # bigint: larger ids can't exist, and PostgreSQL would refuse them
+_COLUMNS = "id, username, email, about_me, registered_at, password_hash, last_seen, version"
 
 
-@dataclass(frozen=True)
-class UserRow:
-    id: int
-    username: str
-    email: str
-    about_me: str
-    password_hash: str
+def save(user: domain.User) -> StateUpdate:
+    """Write the user's new state; run by EventStore.append inside the append's transaction."""
 
-
-def record_registration(registered: UserRegistered, password: PasswordSet):
     async def update(conn: AsyncConnection) -> None:
         await conn.execute(
-            text("""INSERT INTO users (id, username, email, about_me, password_hash, registered_at)
-                    VALUES (:id, :username, :email, :about_me, :hash, :at)"""),
-            {"id": registered.user_id, "username": registered.username, "email": registered.email,
-             "about_me": registered.about_me, "hash": password.password_hash, "at": registered.registered_at},
+            text(f"""INSERT INTO users ({_COLUMNS})
+                     VALUES (:id, :username, :email, :about_me, :registered_at, :password_hash, :last_seen, :version)
+                     ON CONFLICT (id) DO UPDATE SET username = excluded.username, email = excluded.email,
+                         about_me = excluded.about_me, password_hash = excluded.password_hash,
+                         last_seen = excluded.last_seen, version = excluded.version"""),
+            {"id": user.user_id, "username": user.username, "email": user.email, "about_me": user.about_me,
+             "registered_at": user.registered_at, "password_hash": user.password_hash, "last_seen": user.last_seen,
+             "version": user.version},
         )
 
     return update
 
 
-async def find_by_username(engine: AsyncEngine, username: str) -> UserRow | None:
+async def load(engine: AsyncEngine, user_id: int) -> domain.User | None:
+    """The user as of the newest event of its stream, or None."""
+    if not 0 < user_id <= MAX_ID:
+        return None
     async with engine.connect() as conn:
-        row = (await conn.execute(
-            text("SELECT id, username, email, about_me, password_hash FROM users WHERE lower(username) = lower(:u)"),
-            {"u": username},
-        )).first()
-    return UserRow(**row._mapping) if row else None
+        row = (await conn.execute(text(f"SELECT {_COLUMNS} FROM users WHERE id = :id"), {"id": user_id})).first()
+        snapshot = _user(row) if row else None
+        later = await events_after(conn, domain.stream_id(user_id), snapshot.version if snapshot else 0)
+    return domain.fold_user(later, snapshot)
 
 
-async def find_by_id(engine: AsyncEngine, user_id: int) -> UserRow | None:
+async def find_by_username(engine: AsyncEngine, username: str) -> domain.User | None:
+    """The user with this name (ignoring case), as its row says."""
+    if not domain.USERNAME.match(username):
+        return None  # also keeps NUL bytes, which PostgreSQL text refuses, away from the query
     async with engine.connect() as conn:
         row = (await conn.execute(
-            text("SELECT id, username, email, about_me, password_hash FROM users WHERE id = :id"), {"id": user_id}
+            text(f"SELECT {_COLUMNS} FROM users WHERE lower(username) = lower(:u)"), {"u": username}
         )).first()
-    return UserRow(**row._mapping) if row else None
+    return _user(row) if row else None
+
+
+def _user(row) -> domain.User:
+    fields = row._mapping
+    return domain.User(
+        user_id=fields["id"], username=fields["username"], email=fields["email"], about_me=fields["about_me"],
+        registered_at=fields["registered_at"], password_hash=fields["password_hash"], last_seen=fields["last_seen"],
+        version=fields["version"],
+    )
