@@ -103,11 +103,12 @@ async def make_world(migrated_database, service_client, bus):
     """Factory: a World over a fresh timeline database and a running projector."""
     running: list[tuple[asyncio.Event, asyncio.Task, object]] = []
 
-    async def make(cap: int = 800, celebrity_followers: int = 10_000) -> World:
+    async def make(cap: int = 800, celebrity_followers: int = 10_000, group: str | None = None) -> World:
         app = create_app(Settings(environment="test", database_url=migrated_database("timeline"),
                                   consistency_wait_seconds=5.0))
         client = await service_client(app)
-        runner = ProjectionRunner(TimelineProjection(cap, celebrity_followers), app.state.engine, bus, batch_size=100)
+        runner = ProjectionRunner(TimelineProjection(cap, celebrity_followers), app.state.engine, bus, batch_size=100,
+                                  group=group)
         stop = asyncio.Event()
         running.append((stop, asyncio.create_task(runner.run(stop)), app))
         world = World(bus, client)

@@ -54,13 +54,15 @@ class ProjectionRunner:
         bus: EventBus,
         registry: EventRegistry = default_registry,
         batch_size: int = 500,
+        group: str | None = None,
     ) -> None:
         self.projection = projection
         self.engine = engine
         self.bus = bus
         self.registry = registry
         self.batch_size = batch_size
-        self.group = f"projection.{projection.name}"
+        # A replay into fresh tables reads the log with a consumer group of its own.
+        self.group = group or f"projection.{projection.name}"
         self.dead_letter_topic = f"deadletter.{projection.name}"
         self.consumer = bus.consumer(self.group, list(projection.topics), on_assign=self._seek_to_checkpoints)
 

@@ -57,6 +57,9 @@ class HomeTimelines:
                      OR (p.created_at, p.id) >= (s.complete_since, s.complete_since_id))
                ORDER BY p.created_at DESC, p.id DESC LIMIT :cap""",
             {"r": reader_id, "a": author_id, "cap": self.cap},
+            # The LIMIT may have left out older posts of the author: trimming to the cap at once puts
+            # complete_since above any such gap.
+            trim_above=self.cap,
         )
 
     async def remove_author(self, conn: AsyncConnection, reader_id: int, author_id: int) -> None:
@@ -67,7 +70,7 @@ class HomeTimelines:
     async def remove_post(self, conn: AsyncConnection, post_id: int) -> None:
         await self._delete(conn, "DELETE FROM home_entries WHERE post_id = :p RETURNING user_id", {"p": post_id})
 
-    async def _insert(self, conn: AsyncConnection, select: str, params: dict) -> None:
+    async def _insert(self, conn: AsyncConnection, select: str, params: dict, trim_above: int | None = None) -> None:
         grown = await conn.execute(
             text(f"""WITH added AS (
                         INSERT INTO home_entries (user_id, created_at, post_id, author_id) {select}
@@ -78,7 +81,8 @@ class HomeTimelines:
                     RETURNING user_id, size"""),
             params,
         )
-        for user_id in [r.user_id for r in grown if r.size > self.cap + self.slack]:
+        limit = self.cap + self.slack if trim_above is None else trim_above
+        for user_id in [r.user_id for r in grown if r.size > limit]:
             await self._trim(conn, user_id)
 
     async def _delete(self, conn: AsyncConnection, delete: str, params: dict) -> None:

@@ -69,6 +69,7 @@ class TimelineProjection:
                     await self.homes.remove_post(conn, event.post_id)
 
     async def _follow(self, conn: AsyncConnection, event: UserFollowed) -> None:
+        await _lock_author(conn, event.followee_id)
         added = await conn.scalar(
             text("""INSERT INTO follows VALUES (:f, :e, :t) ON CONFLICT DO NOTHING RETURNING follower_id"""),
             {"f": event.follower_id, "e": event.followee_id, "t": event.followed_at},
@@ -80,6 +81,7 @@ class TimelineProjection:
         await self.homes.backfill(conn, event.follower_id, event.followee_id)
 
     async def _unfollow(self, conn: AsyncConnection, event: UserUnfollowed) -> None:
+        await _lock_author(conn, event.followee_id)
         removed = await conn.scalar(
             text("DELETE FROM follows WHERE follower_id = :f AND followee_id = :e RETURNING follower_id"),
             {"f": event.follower_id, "e": event.followee_id},
@@ -90,6 +92,7 @@ class TimelineProjection:
         await self.homes.remove_author(conn, event.follower_id, event.followee_id)
 
     async def _post(self, conn: AsyncConnection, event: PostCreated) -> None:
+        await _lock_author(conn, event.author_id)
         added = await conn.scalar(
             text("""INSERT INTO posts (id, author_id, body, language, created_at) VALUES (:id, :a, :b, :l, :t)
                     ON CONFLICT (id) DO NOTHING RETURNING id"""),
@@ -97,7 +100,6 @@ class TimelineProjection:
         )
         if added is None:
             return
-        await _ensure_user(conn, event.author_id)
         await conn.execute(text("UPDATE users SET post_count = post_count + 1 WHERE id = :a"), {"a": event.author_id})
         await _count(conn, "posts", 1)
         await self.homes.fan_out(conn, event.post_id, event.author_id, event.created_at)
@@ -106,6 +108,16 @@ class TimelineProjection:
 async def _ensure_user(conn: AsyncConnection, user_id: int) -> None:
     """Events of one user can arrive before their registration (other topics): keep a row to count on."""
     await conn.execute(text("INSERT INTO users (id) VALUES (:id) ON CONFLICT DO NOTHING"), {"id": user_id})
+
+
+async def _lock_author(conn: AsyncConnection, author_id: int) -> None:
+    """Serialise what touches one author's posts and followers across projector replicas.
+
+    A follow's backfill reads posts and a new post's fan-out reads follows: without this lock two
+    replicas could each miss the other's uncommitted row (write skew) and lose a home entry.
+    """
+    await _ensure_user(conn, author_id)
+    await conn.execute(text("SELECT 1 FROM users WHERE id = :id FOR UPDATE"), {"id": author_id})
 
 
 async def _follow_counts(conn: AsyncConnection, follower_id: int, followee_id: int, delta: int) -> None:
