@@ -1,6 +1,5 @@
 import socket
 
-import httpx
 import pytest
 from sqlalchemy import text
 

@@ -21,16 +21,19 @@ UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 @router.post("/users/{user_id}/follow", status_code=204)
 async def follow(user_id: UserId, follower_id: CurrentUserId, request: Request) -> Response:
+    """The caller follows the user (idempotent): 204 with the edge's consistency token."""
     return await _edge_change(handlers.follow_user, follower_id, user_id, request)
 
 
 @router.delete("/users/{user_id}/follow", status_code=204)
 async def unfollow(user_id: UserId, follower_id: CurrentUserId, request: Request) -> Response:
+    """The caller stops following the user (idempotent): 204, with a token once the edge has events."""
     return await _edge_change(handlers.unfollow_user, follower_id, user_id, request)
 
 
 @router.get("/users/{user_id}/following/{other_id}")
 async def is_following(user_id: UserId, other_id: UserId, request: Request) -> dict:
+    """Whether `user_id` follows `other_id` now (from the edges state table)."""
     return {"following": await edges.is_following(request.app.state.engine, user_id, other_id)}
 
 

@@ -24,6 +24,8 @@ Decision = Callable[[domain.FollowEdge, int, int, datetime], Sequence[Event]]
 
 
 class Users(Protocol):
+    """Who exists (identity's API in production; adapters.identity.IdentityUsers)."""
+
     async def exists(self, user_id: int) -> bool: ...
 
 

@@ -1,3 +1,5 @@
+"""Social graph's settings: the shared ones plus where identity answers."""
+
 from pydantic import Field
 
 from microblog_shared.settings import Settings
