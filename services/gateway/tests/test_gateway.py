@@ -1,6 +1,7 @@
 """The gateway's own rules: bearer auth, error shapes, readiness, OpenAPI (backends are down here)."""
 
 import time
+from datetime import datetime, timedelta, timezone
 
 import jwt
 import pytest
@@ -17,7 +18,7 @@ SECRET = "k" * 40
 async def gateway(service_client):
     nowhere = f"http://127.0.0.1:{free_port()}"
     settings = GatewaySettings(environment="test", jwt_secret=SECRET, identity_url=nowhere, posts_url=nowhere,
-                               timeline_url=nowhere)
+                               timeline_url=nowhere, social_graph_url=nowhere)
     return await service_client(create_app(settings))
 
 
@@ -51,13 +52,15 @@ async def test_readiness_fails_while_any_service_behind_is_down(gateway):
     assert (await gateway.get("/healthz")).status_code == 200
     response = await gateway.get("/readyz")
     assert response.status_code == 503
-    assert len(response.json()["failures"]) == 3
+    assert len(response.json()["failures"]) == 5  # four services and the revoked-session list
 
 
 async def test_input_is_validated_before_any_service_is_called(gateway):
-    response = await gateway.post("/api/users", json={"username": "x"})
+    response = await gateway.post("/api/users", json={"username": "x", "about_me": "x" * 141})
     assert response.status_code == 400
-    assert "email" in response.json()["message"]
+    assert "about_me" in response.json()["message"]
+    response = await gateway.post("/api/users", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
     response = await gateway.get("/api/users/abc/posts", headers=bearer(issue_access_token(1, "s1", SECRET, 5)))
     assert response.status_code == 400
 
@@ -69,3 +72,37 @@ async def test_the_openapi_document_describes_the_public_api(gateway):
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
     assert "/healthz" not in spec["paths"]
     assert (await gateway.get("/api/docs")).status_code == 200
+
+
+async def test_login_and_registration_attempts_are_rate_limited(service_client):
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    settings = GatewaySettings(environment="test", jwt_secret=SECRET, identity_url=nowhere, posts_url=nowhere,
+                               timeline_url=nowhere, social_graph_url=nowhere, auth_attempts_per_minute=3)
+    gateway = await service_client(create_app(settings))
+    statuses = [(await gateway.post("/api/tokens", auth=("a", "b"))).status_code for _ in range(4)]
+    assert statuses == [503, 503, 503, 429]
+    limited = await gateway.post("/api/tokens", auth=("a", "b"))
+    assert limited.json() == {"error": "Too Many Requests", "message": "too many attempts, try again later"}
+    assert int(limited.headers["Retry-After"]) > 0
+    assert (await gateway.post("/api/users", json={})).status_code == 503  # another route, its own budget
+
+
+async def test_a_revoked_session_is_refused_at_once(gateway):
+    token = issue_access_token(7, "session-7", SECRET, 5)
+    gateway._transport.app.state.revoked.revoke("session-7", datetime.now(timezone.utc) + timedelta(minutes=5))
+    response = await gateway.get("/api/timeline", headers=bearer(token))
+    assert response.status_code == 401
+    assert response.json()["message"] == "the token has been revoked"
+
+
+async def test_only_owners_change_profiles_and_passwords(gateway):
+    headers = bearer(issue_access_token(1, "s1", SECRET, 5))
+    assert (await gateway.put("/api/users/2", json={"about_me": "x"}, headers=headers)).status_code == 403
+    assert (await gateway.post("/api/users/2/password", json={"current_password": "a", "new_password": "b"},
+                               headers=headers)).status_code == 403
+
+
+async def test_huge_bodies_are_refused_before_anything_reads_them(gateway):
+    response = await gateway.post("/api/posts", content=b"x" * 100_000, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"] == "Request Entity Too Large" or response.json()["error"] == "Content Too Large"

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 
+from gateway.auth import Activity
 from gateway.backends import Backend, Backends
+from gateway.ratelimit import RateLimiter
 from gateway.routes import posts, tokens, users
+from gateway.sessions import RevokedSessions
 from gateway.settings import GatewaySettings
-from microblog_shared.web import create_service_app
+from microblog_shared.bus import create_bus
+from microblog_shared.web import create_service_app, error_response
 
 
-def create_app(settings: GatewaySettings) -> FastAPI:
+def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
     def backend(name: str, url: str) -> Backend:
         return Backend(name, url, settings.backend_timeout_seconds, settings.consistency_wait_seconds)
 
@@ -20,27 +25,62 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         identity=backend("identity", settings.identity_url),
         posts=backend("posts", settings.posts_url),
         timeline=backend("timeline", settings.timeline_url),
+        social_graph=backend("social-graph", settings.social_graph_url),
     )
+    revoked = RevokedSessions()
+
+    async def revoked_snapshot() -> list[dict]:
+        response = await backends.identity.call("GET", "/sessions/revoked")
+        response.raise_for_status()
+        return response.json()
+
+    async def report_seen(user_id: int) -> None:
+        await backends.identity.call("POST", f"/users/{user_id}/seen")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        events = bus or create_bus(settings)
+        stop = asyncio.Event()
+        following = asyncio.create_task(revoked.follow(events, revoked_snapshot, stop))
         yield
+        stop.set()
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
+        if bus is None:
+            await events.close()
         for each in backends.all():
             await each.close()
+
+    async def revocations_loaded() -> None:
+        if not revoked.loaded.is_set():
+            raise RuntimeError("revoked sessions not loaded yet")
 
     app = create_service_app(
         "gateway",
         "microblog API",
-        [b.ready for b in backends.all()],
+        [b.ready for b in backends.all()] + [revocations_loaded],
         lifespan=lifespan,
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
         redoc_url=None,
         description="The public API of the microblog platform. Errors are JSON: "
-        '`{"error": <HTTP reason>, "message": <detail>}`.',
+        '`{"error": <HTTP reason>, "message": <detail>}`. Writes answer `X-Consistency-Token`; send it back '
+        "on reads to see your own writes. Collections take `page` and `per_page` (≤ 100), or the keyset "
+        "cursor `after` from `_meta.next_after`.",
     )
     app.state.settings = settings
     app.state.backends = backends
+    app.state.revoked = revoked
+    app.state.activity = Activity(report_seen, settings.last_seen_interval_seconds)
+    app.state.auth_limiter = RateLimiter(settings.auth_attempts_per_minute)
+
+    @app.middleware("http")
+    async def limit_body_size(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            return error_response(413, f"request bodies are limited to {settings.max_body_bytes} bytes")
+        return await call_next(request)
+
     api = APIRouter(prefix="/api")
     for module in (users, tokens, posts):
         api.include_router(module.router)

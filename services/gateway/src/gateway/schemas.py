@@ -2,30 +2,64 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field
+
+UserId = Annotated[int, Path(ge=1, le=2**62, description="a user's id")]
+PostId = Annotated[int, Path(ge=1, le=2**62, description="a post's id")]
 
 
 class Error(BaseModel):
     error: str = Field(examples=["Bad Request"])
-    message: str | None = Field(default=None, examples=["username is already taken"])
+    message: str | None = Field(default=None, examples=["please use a different username"])
 
 
 class NewUser(BaseModel):
-    username: str = Field(min_length=1, max_length=64, examples=["susan"])
-    email: str = Field(min_length=3, max_length=120, examples=["susan@example.com"])
-    password: str = Field(min_length=1, max_length=256)
-    about_me: str = Field(default="", max_length=140)
+    username: str | None = Field(default=None, examples=["susan"])
+    email: str | None = Field(default=None, examples=["susan@example.com"])
+    password: str | None = None
+    about_me: str | None = Field(default=None, max_length=140)
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str | None = None
+    email: str | None = None
+    about_me: str | None = Field(default=None, max_length=140)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256)
+
+
+class Links(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    self: str
 
 
 class User(BaseModel):
     id: int
     username: str
+    last_seen: str | None = Field(examples=["2026-11-24T12:00:00Z"])
     about_me: str
-    email: str | None = None
+    post_count: int
+    follower_count: int
+    followed_count: int
+    email: str | None = Field(default=None, description="only when users read themselves")
+    is_following: bool | None = Field(default=None, description="whether the caller follows this user")
+    links: Links = Field(alias="_links")
 
 
-class Token(BaseModel):
-    token: str
+class Tokens(BaseModel):
+    token: str = Field(description="an access token (JWT), valid one hour")
+    refresh_token: str = Field(description="valid 7 days; PUT /api/tokens rotates it")
+
+
+class Refresh(BaseModel):
+    refresh_token: str = Field(max_length=200)
 
 
 class NewPost(BaseModel):
@@ -35,38 +69,55 @@ class NewPost(BaseModel):
 class Author(BaseModel):
     id: int
     username: str | None = None
-    links: dict[str, str] | None = Field(default=None, alias="_links")
+    links: Links | None = Field(default=None, alias="_links")
 
 
 class Post(BaseModel):
     id: int
     body: str
+    language: str = Field(description='ISO 639-1 code of the detected language, "" when unknown')
     timestamp: str = Field(examples=["2026-11-24T12:00:00Z"])
+    edited_at: str | None = None
     author: Author
-    links: dict[str, str] | None = Field(default=None, alias="_links")
+    links: Links | None = Field(default=None, alias="_links")
 
 
 class Meta(BaseModel):
-    page: int
+    page: int | None
     per_page: int
     total_pages: int
     total_items: int
+    next_after: str | None = Field(default=None, description="keyset cursor of the next page (use as `after`)")
+
+
+class CollectionLinks(BaseModel):
+    self: str
+    next: str | None
+    prev: str | None
 
 
 class PostCollection(BaseModel):
     items: list[Post]
     meta: Meta = Field(alias="_meta")
-    links: dict[str, str | None] = Field(alias="_links")
+    links: CollectionLinks = Field(alias="_links")
+
+
+class UserCollection(BaseModel):
+    items: list[User]
+    meta: Meta = Field(alias="_meta")
+    links: CollectionLinks = Field(alias="_links")
 
 
 ERRORS = {
     400: {"model": Error, "description": "Invalid input"},
-    401: {"model": Error, "description": "Missing or bad credentials"},
+    401: {"model": Error, "description": "Missing, bad, expired or revoked credentials"},
+    403: {"model": Error, "description": "Not yours to change"},
     404: {"model": Error, "description": "Not found"},
     409: {"model": Error, "description": "Conflicting concurrent change"},
+    429: {"model": Error, "description": "Too many attempts"},
     503: {"model": Error, "description": "A service behind the gateway is unavailable"},
 }
 
 
 def errors(*codes: int) -> dict:
-    return {code: ERRORS[code] for code in codes}
+    return {code: ERRORS[code] for code in (*codes, 503)}

@@ -1,3 +1,5 @@
+from pydantic import Field
+
 from microblog_shared.settings import Settings
 
 
@@ -5,4 +7,10 @@ class GatewaySettings(Settings):
     identity_url: str = "http://127.0.0.1:8101"
     posts_url: str = "http://127.0.0.1:8102"
     timeline_url: str = "http://127.0.0.1:8103"
+    social_graph_url: str = "http://127.0.0.1:8104"
     backend_timeout_seconds: float = 10.0
+    # Login, token refresh and registration attempts per client address and minute.
+    auth_attempts_per_minute: int = Field(default=30, ge=1)
+    # How often a user's activity is reported to identity as last_seen.
+    last_seen_interval_seconds: float = Field(default=60.0, ge=0)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)

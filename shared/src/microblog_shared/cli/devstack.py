@@ -108,12 +108,12 @@ class DevStack:
                 env = dict(common)
                 if service.database:
                     env["MICROBLOG_DATABASE_URL"] = urls[service.package]
-                if service.package == "gateway":
-                    env.update({f"MICROBLOG_{name.upper()}_URL": url for name, url in api_urls.items()})
+                # Each process learns the APIs started before it (the gateway: all of them).
+                env.update({f"MICROBLOG_{name.upper()}_URL": url for name, url in api_urls.items()})
                 if command == "api":
                     api_urls[service.package] = f"http://127.0.0.1:{port}"
                 processes.append(Process(
-                    name=f"{service.package}-{command}",
+                    name=f"{service.package.replace('_', '-')}-{command}",
                     argv=python_module(service.package, command, port),
                     env=env,
                     health_url=f"http://127.0.0.1:{port}/readyz",

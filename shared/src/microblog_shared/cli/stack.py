@@ -44,6 +44,7 @@ class ServiceLayout:
 SERVICES = [
     ServiceLayout("identity", "identity", ("api", "relay")),
     ServiceLayout("posts", "posts", ("api", "relay")),
+    ServiceLayout("social_graph", "social_graph", ("api", "relay")),
     ServiceLayout("timeline", "timeline", ("api", "projector")),
     ServiceLayout("gateway", None, ("api",)),
 ]
