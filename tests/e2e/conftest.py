@@ -50,11 +50,19 @@ class Person:
         self.consistency = response.headers["X-Consistency-Token"]
         token = client.post("/api/tokens", auth=(username, password))
         assert token.status_code == 200, token.text
-        self.headers = {"Authorization": f"Bearer {token.json()['token']}"}
+        self.tokens = token.json()
+        self.headers = {"Authorization": f"Bearer {self.tokens['token']}"}
 
     def post(self, body: str) -> httpx.Response:
         response = self.client.post("/api/posts", json={"body": body}, headers=self.headers)
         if response.status_code == 201:
+            self.consistency = response.headers["X-Consistency-Token"]
+        return response
+
+    def send(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """A write: remembers its consistency token for the next read."""
+        response = self.client.request(method, path, headers=self.headers, **kwargs)
+        if "X-Consistency-Token" in response.headers:
             self.consistency = response.headers["X-Consistency-Token"]
         return response
 
