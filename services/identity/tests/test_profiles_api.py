@@ -3,6 +3,7 @@ from datetime import datetime
 
 import pytest
 
+from identity.adapters import users
 from microblog_shared.eventstore import ConcurrencyError
 
 
@@ -77,8 +78,19 @@ async def test_an_edit_that_changes_nothing_appends_nothing(identity, signed_up)
     assert len(await identity.store.read_stream(f"user-{susan}")) == 2
 
 
-async def test_two_users_racing_for_one_username_leave_exactly_one_winner(identity, signed_up):
+async def test_two_users_racing_for_one_username_leave_exactly_one_winner(identity, signed_up, monkeypatch):
     ada, bob = await signed_up("ada"), await signed_up("bob")
+    load, loaded, both_loaded = users.load, [], asyncio.Event()
+
+    async def load_then_wait_for_the_other(engine, user_id):
+        user = await load(engine, user_id)
+        loaded.append(user_id)
+        if len(loaded) == 2:
+            both_loaded.set()
+        await both_loaded.wait()  # both have decided "prize is free for me" before either appends
+        return user
+
+    monkeypatch.setattr(users, "load", load_then_wait_for_the_other)
     responses = await asyncio.gather(*(
         identity.put(f"/users/{who}", json={"username": "prize"}, headers=as_user(who)) for who in (ada, bob)
     ))
@@ -89,10 +101,10 @@ async def test_two_users_racing_for_one_username_leave_exactly_one_winner(identi
     assert "prize" in names and len(names) == 2
 
 
-async def test_concurrent_edits_of_one_profile_both_land_thanks_to_one_retry(identity, signed_up, monkeypatch):
+async def test_an_edit_that_loses_a_race_is_retried_once_and_both_edits_land(identity, signed_up, monkeypatch):
     susan = await signed_up("susan")
-    store, conflicts = identity.app.state.store, []
-    append = store.append
+    store, conflicts, loads, other_edit_done = identity.app.state.store, [], [], asyncio.Event()
+    append, load = store.append, users.load
 
     async def noting_conflicts(*args, **kwargs):
         try:
@@ -101,15 +113,24 @@ async def test_concurrent_edits_of_one_profile_both_land_thanks_to_one_retry(ide
             conflicts.append(args[0])
             raise
 
+    async def first_load_goes_stale(engine, user_id):
+        loads.append(user_id)
+        user = await load(engine, user_id)
+        if len(loads) == 1:
+            await other_edit_done.wait()  # the other edit lands between this load and its append
+        return user
+
     monkeypatch.setattr(store, "append", noting_conflicts)
-    responses = await asyncio.gather(
-        identity.put(f"/users/{susan}", json={"about_me": "racing"}, headers=as_user(susan)),
-        identity.put(f"/users/{susan}", json={"email": "new@example.com"}, headers=as_user(susan)),
-    )
-    assert [r.status_code for r in responses] == [200, 200]
+    monkeypatch.setattr(users, "load", first_load_goes_stale)
+    slow = asyncio.create_task(identity.put(f"/users/{susan}", json={"about_me": "racing"}, headers=as_user(susan)))
+    while not loads:
+        await asyncio.sleep(0.01)
+    fast = await identity.put(f"/users/{susan}", json={"email": "new@example.com"}, headers=as_user(susan))
+    other_edit_done.set()
+    assert [fast.status_code, (await slow).status_code] == [200, 200]
+    assert conflicts == [f"user-{susan}"] and len(loads) == 3
     profile = (await identity.get(f"/users/{susan}")).json()
     assert (profile["about_me"], profile["email"]) == ("racing", "new@example.com")
-    assert conflicts == [f"user-{susan}"]  # the race really happened, and the loser retried
 
 
 async def test_an_edit_that_keeps_losing_races_is_a_409_after_one_retry(identity, signed_up, monkeypatch):

@@ -5,11 +5,12 @@ Domain and handler errors become JSON errors in `app.py`; routes only translate 
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Request, Response
-from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
 from identity import domain, handlers
@@ -19,7 +20,6 @@ from microblog_shared.consistency import HEADER as CONSISTENCY_HEADER, Consisten
 from microblog_shared.eventstore import EventStore
 
 router = APIRouter()
-basic = HTTPBasic(auto_error=False)
 
 MISSING_FIELDS = "must include username, email and password fields"
 # Generous caps keep bodies small; the domain gives the precise limits and messages.
@@ -39,6 +39,17 @@ def _policy(request: Request) -> handlers.TokenPolicy:
     return handlers.TokenPolicy(settings.jwt_secret, settings.access_token_minutes)
 
 
+def _basic_credentials(authorization: Annotated[str | None, Header(max_length=4096)] = None) -> tuple[str, str] | None:
+    """HTTP Basic credentials decoded as UTF-8 (RFC 7617), so non-ASCII passwords work; None if absent or broken."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, colon, password = decoded.partition(":")
+    return (username, password) if scheme.lower() == "basic" and colon else None
+
+
 def _self_only(user_id: int, caller: CurrentUserId) -> int:
     if caller != user_id:
         raise HTTPException(403, "you can only change your own account")
@@ -48,6 +59,7 @@ def _self_only(user_id: int, caller: CurrentUserId) -> int:
 Store = Annotated[EventStore, Depends(_store)]
 Now = Annotated[datetime, Depends(_now)]
 Policy = Annotated[handlers.TokenPolicy, Depends(_policy)]
+BasicCredentials = Annotated[tuple[str, str] | None, Depends(_basic_credentials)]
 OwnUserId = Annotated[int, Depends(_self_only)]  # checked before the body, so strangers learn nothing
 
 
@@ -138,11 +150,8 @@ async def seen(user_id: int, store: Store, now: Now):
 
 
 @router.post("/tokens")
-async def create_token(store: Store, now: Now, policy: Policy,
-                       credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)]):
-    pair = None
-    if credentials is not None:
-        pair = await handlers.log_in(store, credentials.username, credentials.password, policy, now)
+async def create_token(credentials: BasicCredentials, store: Store, now: Now, policy: Policy):
+    pair = await handlers.log_in(store, *credentials, policy, now) if credentials else None
     if pair is None:
         raise HTTPException(401, headers={"WWW-Authenticate": 'Basic realm="microblog"'})
     return {"token": pair.token, "refresh_token": pair.refresh_token}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 
 from identity import domain, handlers
 from identity.api import router
@@ -54,7 +54,10 @@ def _answer_with(status: int):
 
 
 class BodyLimit:
-    """Refuse request bodies over `max_bytes` with a JSON 413, whether or not Content-Length is sent."""
+    """Refuse request bodies over `max_bytes` with a JSON 413, whether or not Content-Length is sent.
+
+    The body is read here first (it is small by then) and replayed to the app.
+    """
 
     def __init__(self, app, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -65,21 +68,26 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.max_bytes:
             return await self._refuse(scope, receive, send)
-        received = 0
-
-        async def counted_receive():
-            nonlocal received
+        body, more = b"", True
+        while more:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:  # a body without (or lying about) its length
-                raise HTTPException(413, self._message)
-            return message
+            if message["type"] == "http.disconnect":
+                return  # nobody is left to answer
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:  # a body sent without (or lying about) its length
+                return await self._refuse(scope, receive, send)
+        replayed = False
 
-        await self.app(scope, counted_receive, send)
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
-    @property
-    def _message(self) -> str:
-        return f"request bodies are limited to {self.max_bytes} bytes"
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope, receive, send) -> None:
-        await error_response(413, self._message)(scope, receive, send)
+        message = f"request bodies are limited to {self.max_bytes} bytes"
+        await error_response(413, message)(scope, receive, send)

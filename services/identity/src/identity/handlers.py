@@ -66,6 +66,7 @@ def _uniqueness_claims(before: domain.User | None, after: domain.User) -> tuple[
 
 
 async def register_user(store: EventStore, request: domain.Registration, now: datetime) -> list[Envelope]:
+    """A new user with a unique (case-insensitive) username and email; InvalidRegistration otherwise."""
     password_hash = await passwords.hash_password(request.password)
     user_id = await store.next_id("user_ids")
     events = domain.register(user_id, request, password_hash, now)
@@ -78,6 +79,7 @@ async def register_user(store: EventStore, request: domain.Registration, now: da
 
 
 async def load_user(store: EventStore, user_id: int) -> domain.User:
+    """The user now, or UnknownUser."""
     user = await users.load(store.engine, user_id)
     if user is None:
         raise UnknownUser(user_id)

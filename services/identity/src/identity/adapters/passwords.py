@@ -18,10 +18,12 @@ def _dummy_hash() -> str:
 
 
 async def hash_password(password: str) -> str:
+    """An argon2 hash, computed off the event loop."""
     return await asyncio.to_thread(_hasher.hash, password)
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches; None (no such user) costs the same and is always False."""
     def verify() -> bool:
         try:
             return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
