@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Sequence
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
@@ -37,6 +37,7 @@ class ServiceSpec:
     create_app: Callable[[Settings], FastAPI] | None = None
     workers: dict[str, Worker] = field(default_factory=dict)  # e.g. {"relay": run_relay}
     has_migrations: bool = True
+    settings_class: type[Settings] = Settings
 
 
 def die_with_parent() -> None:
@@ -54,7 +55,7 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
-    settings = Settings(service_name=spec.name)
+    settings = spec.settings_class(service_name=spec.name)
     configure_logging(f"{spec.name}-{args.command}", settings.log_level)
 
     if args.command == "migrate":
@@ -113,7 +114,7 @@ async def run_relay(settings: Settings, stop: asyncio.Event, app: FastAPI) -> No
         await engine.dispose()
 
 
-def projector(make_projection: Callable[[], Projection]) -> Worker:
+def projector(make_projection: Callable[[Settings], Projection]) -> Worker:
     """A worker running one projection into the service's database."""
 
     async def run_projector(settings: Settings, stop: asyncio.Event, app: FastAPI) -> None:
@@ -123,7 +124,7 @@ def projector(make_projection: Callable[[], Projection]) -> Worker:
 
         engine, bus = create_engine(settings.database_url, pool_size=2), create_bus(settings)
         try:
-            await ProjectionRunner(make_projection(), engine, bus).run(stop)
+            await ProjectionRunner(make_projection(settings), engine, bus).run(stop)
         finally:
             await bus.close()
             await engine.dispose()
@@ -131,8 +132,13 @@ def projector(make_projection: Callable[[], Projection]) -> Worker:
     return run_projector
 
 
-def write_service_app(settings: Settings, router: APIRouter) -> FastAPI:
-    """The app of a write service: its router over an event store in its own database."""
+def write_service_app(
+    settings: Settings, router: APIRouter, closing: Sequence[Callable[[], Awaitable[None]]] = ()
+) -> FastAPI:
+    """The app of a write service: its router over an event store in its own database.
+
+    `closing` are awaited at shutdown (clients the service opened to other services).
+    """
     from contextlib import asynccontextmanager
 
     from microblog_shared.db import create_engine
@@ -143,6 +149,8 @@ def write_service_app(settings: Settings, router: APIRouter) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
+        for close in closing:
+            await close()
         await engine.dispose()
 
     name = settings.service_name

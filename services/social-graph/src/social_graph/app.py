@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
 from microblog_shared.service import write_service_app
@@ -14,16 +12,8 @@ from social_graph.settings import SocialGraphSettings
 
 def create_app(settings: SocialGraphSettings, users: IdentityUsers | None = None) -> FastAPI:
     """The service's app; `users` defaults to identity at `settings.identity_url` (owned and closed here)."""
-    app = write_service_app(settings, router)
-    app.state.users = users or IdentityUsers.at(settings.identity_url, settings.identity_timeout_seconds)
-    if users is None:
-        shared_lifespan = app.router.lifespan_context
-
-        @asynccontextmanager
-        async def lifespan(app: FastAPI):
-            async with shared_lifespan(app) as state:
-                yield state
-            await app.state.users.close()
-
-        app.router.lifespan_context = lifespan
+    owned = users is None
+    users = users or IdentityUsers.at(settings.identity_url, settings.identity_timeout_seconds)
+    app = write_service_app(settings, router, closing=[users.close] if owned else [])
+    app.state.users = users
     return app

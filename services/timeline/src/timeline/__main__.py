@@ -4,5 +4,5 @@ from timeline.app import create_app
 from timeline.projection import TimelineProjection
 from timeline.settings import TimelineSettings
 
-main(ServiceSpec(name="timeline", package="timeline", create_app=lambda _: create_app(TimelineSettings()),
-                 workers={"projector": projector(lambda: TimelineProjection.from_settings(TimelineSettings()))}))
+main(ServiceSpec(name="timeline", package="timeline", create_app=create_app, settings_class=TimelineSettings,
+                 workers={"projector": projector(TimelineProjection.from_settings)}))
