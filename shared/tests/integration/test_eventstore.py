@@ -141,3 +141,43 @@ async def test_state_updates_commit_or_roll_back_with_the_append(store_engine):
     async with store_engine.connect() as conn:
         assert (await conn.execute(text("SELECT name FROM names"))).scalars().all() == ["ada"]
     assert await store.read_stream("user-3") == []
+
+
+async def test_a_batch_appends_many_streams_in_order_with_reservations_and_one_state_update(store_engine):
+    store = EventStore(store_engine, producer="identity")
+    await store.append("user-1", 0, [post(1)])
+    async with store_engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE names (name text PRIMARY KEY)"))
+
+    async def insert_names(conn):
+        await conn.execute(text("INSERT INTO names SELECT unnest(CAST(:n AS text[]))"), {"n": ["ada", "bob"]})
+
+    appended = await store.append_batch(
+        [("user-1", 1, [post(2)], []),
+         ("user-2", 0, [post(3), post(4)], [Reservation("username", "ada")]),
+         ("user-3", 0, [post(5)], [Reservation("username", "bob"), Reservation("email", "bob@x.org")])],
+        update_state=insert_names,
+    )
+    assert [(e.stream_id, e.stream_version) for e in appended] == [("user-1", 2), ("user-2", 1), ("user-2", 2),
+                                                                   ("user-3", 1)]
+    assert [e.position for e in appended] == sorted(e.position for e in appended)
+    read = await store.read_all()
+    assert [e.event_id for e in read[1:]] == [e.event_id for e in appended]
+    assert [e.payload["body"] for e in read] == ["post 1", "post 2", "post 3", "post 4", "post 5"]
+    assert await store.owner_of("email", "bob@x.org") == "user-3"
+    async with store_engine.connect() as conn:
+        assert (await conn.execute(text("SELECT name FROM names ORDER BY name"))).scalars().all() == ["ada", "bob"]
+
+
+@pytest.mark.parametrize("bad, error", [
+    (("user-1", 0, [post(9)], []), ConcurrencyError),  # the stream is already at version 1
+    (("user-8", 0, [post(9)], [Reservation("username", "ada")]), ReservationTaken),  # owned by user-1
+    (("user-8", 0, [post(9)], [Reservation("username", "new")]), ReservationTaken),  # claimed twice in the batch
+])
+async def test_a_batch_with_one_bad_append_writes_nothing(store_engine, bad, error):
+    store = EventStore(store_engine, producer="identity")
+    await store.append("user-1", 0, [post(1)], reserve=[Reservation("username", "ada")])
+    with pytest.raises(error):
+        await store.append_batch([("user-7", 0, [post(7)], [Reservation("username", "new")]), bad])
+    assert [e.stream_id for e in await store.read_all()] == ["user-1"]
+    assert await store.owner_of("username", "new") is None
