@@ -71,11 +71,13 @@ async def test_invalid_profile_edits_are_400s(identity, signed_up, body, message
     assert response.status_code == 400 and message in response.json()["message"], response.text
 
 
-async def test_an_edit_that_changes_nothing_appends_nothing(identity, signed_up):
+async def test_an_edit_that_changes_nothing_still_answers_a_token_and_keeps_the_reservations(identity, signed_up,
+                                                                                           new_user):
     susan = await signed_up("susan")
     response = await identity.put(f"/users/{susan}", json={"username": "susan"}, headers=as_user(susan))
-    assert response.status_code == 200 and "X-Consistency-Token" not in response.headers
-    assert len(await identity.store.read_stream(f"user-{susan}")) == 2
+    assert (response.status_code, response.headers["X-Consistency-Token"]) == (200, f"identity.users:user-{susan}:3")
+    taken = await identity.post("/users", json={**new_user("SUSAN"), "email": "x@example.com"})
+    assert taken.json()["message"] == "please use a different username"
 
 
 async def test_two_users_racing_for_one_username_leave_exactly_one_winner(identity, signed_up, monkeypatch):

@@ -129,8 +129,7 @@ async def edit_user(user_id: OwnUserId, body: ProfileEdit, store: Store, now: No
         raise HTTPException(400, "send at least one of username, email, about_me")
     changes = domain.ProfileChanges(**body.model_dump(exclude_unset=True))
     user, appended = await handlers.update_profile(store, user_id, changes, now)
-    if appended:
-        response.headers[CONSISTENCY_HEADER] = str(ConsistencyToken.of(appended[-1]))
+    response.headers[CONSISTENCY_HEADER] = str(ConsistencyToken.of(appended[-1]))
     return profile(user)
 
 

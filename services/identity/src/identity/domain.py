@@ -206,7 +206,10 @@ def register(user_id: int, request: Registration, password_hash: str, now: datet
 
 
 def update_profile(user: User, changes: ProfileChanges, now: datetime) -> list[UserProfileUpdated]:
-    """A person edits their profile: one event with every current value, none if nothing changes."""
+    """A person edits their profile: one event with every current value.
+
+    An edit that changes nothing is still recorded, so every accepted edit has a token to wait on.
+    """
     username = user.username if changes.username is None else changes.username.strip()
     email = user.email if changes.email is None else changes.email.strip()
     about_me = user.about_me if changes.about_me is None else changes.about_me
@@ -214,8 +217,6 @@ def update_profile(user: User, changes: ProfileChanges, now: datetime) -> list[U
         (changes.email is not None and _email_problem(email)) or _about_me_problem(about_me)
     if problem:
         raise InvalidProfile(problem)
-    if (username, email, about_me) == (user.username, user.email, user.about_me):
-        return []
     return [UserProfileUpdated(user_id=user.user_id, username=username, email=email, about_me=about_me,
                                updated_at=now)]
 

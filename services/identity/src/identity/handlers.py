@@ -89,13 +89,11 @@ async def load_user(store: EventStore, user_id: int) -> domain.User:
 async def update_profile(
     store: EventStore, user_id: int, changes: domain.ProfileChanges, now: datetime
 ) -> tuple[domain.User, list[Envelope]]:
-    """The edited user and its appended events (none when nothing changed)."""
+    """The edited user and its appended event."""
 
     async def attempt() -> tuple[domain.User, list[Envelope]]:
         user = await load_user(store, user_id)
         events = domain.update_profile(user, changes, now)
-        if not events:
-            return user, []
         updated = domain.fold_user(events, user)
         reserve, release = _uniqueness_claims(user, updated)
         try:

@@ -21,8 +21,9 @@ def test_a_profile_edit_trims_the_new_username_and_email():
     assert (event.username, event.email, event.about_me) == ("sue", "sue@example.com", "hello")
 
 
-def test_an_edit_that_changes_nothing_records_nothing():
-    assert domain.update_profile(SUSAN, ProfileChanges(username="susan", about_me="hello"), NOW) == []
+def test_an_edit_that_changes_nothing_is_still_recorded_so_it_has_a_token():
+    [event] = domain.update_profile(SUSAN, ProfileChanges(username="susan", about_me="hello"), NOW)
+    assert (event.username, event.about_me) == ("susan", "hello")
 
 
 def test_a_change_of_case_is_a_change():
