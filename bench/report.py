@@ -1,0 +1,102 @@
+"""The benchmark's outputs: a JSON report and a PNG comparing buses, the monolith and the targets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+# The original monolith on this machine kind, same dataset and load (issue 7).
+MONOLITH = {"home": {"rps": 29, "p99_ms": 1500}, "explore": {"rps": 98}, "user": {"rps": 230}}
+TARGETS = {"home": {"rps": 1000, "p99_ms": 30}, "lag": {"p99_ms": 100, "bus": "postgres"}}
+ENDPOINTS = {
+    "home": "GET /api/timeline",
+    "explore": "GET /api/explore",
+    "user_posts": "GET /api/users/{id}/posts",
+    "user": "GET /api/users/{id}",
+    "create_post": "POST /api/posts",
+}
+
+
+def verdicts(bus: str, result: dict) -> dict:
+    """Ratios to the monolith and whether each target is met, for one bus."""
+    out = {}
+    for name, figures in MONOLITH.items():
+        ours = result["endpoints"].get(name)
+        if ours:
+            out[f"{name}_rps_vs_monolith"] = round(ours["rps"] / figures["rps"], 1)
+            if "p99_ms" in figures and ours["p99_ms"]:
+                out[f"{name}_p99_vs_monolith"] = round(figures["p99_ms"] / ours["p99_ms"], 1)
+    home = result["endpoints"].get("home")
+    if home:
+        out["home_target_met"] = home["p99_ms"] <= TARGETS["home"]["p99_ms"] and home["rps"] >= TARGETS["home"]["rps"]
+    lag = result.get("lag", {}).get("from_201", {})
+    if lag.get("count"):
+        out["lag_p99_target_met"] = lag["p99_ms"] <= TARGETS["lag"]["p99_ms"]
+        if bus != TARGETS["lag"]["bus"]:
+            out["lag_target_applies"] = False
+    return out
+
+
+def write_json(path: Path, report: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+
+
+def plot(path: Path, report: dict) -> None:
+    """Two panels: requests/s and p99 per endpoint and bus, with the monolith and the targets."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    buses = list(report["buses"])
+    names = list(ENDPOINTS) + ["lag"]
+    labels = [ENDPOINTS.get(n, "post → follower\ntimeline lag").replace(" /api", "\n/api") for n in names]
+    width = 0.8 / max(1, len(buses))
+    figure, (rps_axis, p99_axis) = plt.subplots(2, 1, figsize=(12, 10))
+    colours = {"postgres": "#336699", "kafka": "#cc6633"}
+    for index, bus in enumerate(buses):
+        result = report["buses"][bus]
+        xs = [i + (index - (len(buses) - 1) / 2) * width for i in range(len(names))]
+        rps = [result["endpoints"].get(n, {}).get("rps", 0) for n in names[:-1]] + [0]
+        p99 = [result["endpoints"].get(n, {}).get("p99_ms", 0) for n in names[:-1]]
+        p99.append(result.get("lag", {}).get("from_201", {}).get("p99_ms", 0))
+        for axis, values, unit in ((rps_axis, rps, "req/s"), (p99_axis, p99, "ms")):
+            bars = axis.bar(xs, values, width, label=f"{bus} bus", color=colours.get(bus))
+            for bar, name, value in zip(bars, names, values):
+                if not value:
+                    continue
+                note = f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
+                monolith = MONOLITH.get(name, {})
+                if axis is rps_axis and "rps" in monolith:
+                    note += f"\n×{value / monolith['rps']:.1f}"
+                if axis is p99_axis and "p99_ms" in monolith:
+                    note += f"\n÷{monolith['p99_ms'] / value:.0f}"
+                axis.annotate(note, (bar.get_x() + bar.get_width() / 2, value), ha="center", va="bottom",
+                              fontsize=7)
+    for i, name in enumerate(names):
+        monolith = MONOLITH.get(name, {})
+        for axis, key in ((rps_axis, "rps"), (p99_axis, "p99_ms")):
+            if key in monolith:
+                axis.hlines(monolith[key], i - 0.45, i + 0.45, colors="black", linewidth=2,
+                            label="original monolith" if name == "home" else None)
+            target = TARGETS.get(name, {}).get(key)
+            if target:
+                axis.hlines(target, i - 0.45, i + 0.45, colors="red", linestyles="dashed",
+                            label="target" if axis is p99_axis and name == "home" or
+                            axis is rps_axis else None)
+    rps_axis.set_ylabel("requests/s (log)")
+    p99_axis.set_ylabel("p99 latency, ms (log)")
+    settings = report["settings"]
+    rps_axis.set_title(f"microblog through the gateway: {settings['clients']} clients, {settings['duration']} s "
+                       f"measured, {report['load_tool']}\n×N: throughput over the monolith's; "
+                       "÷N: the monolith's p99 over ours")
+    for axis in (rps_axis, p99_axis):
+        axis.set_yscale("log")
+        axis.set_xticks(range(len(names)), labels, fontsize=8)
+        axis.legend(fontsize=8, loc="upper right")
+        axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -1,0 +1,141 @@
+"""Seeding through the event log: the write services' own event stores, as their handlers write.
+
+Each fact is appended with the services' domain functions (the same events, stream ids and
+reservations as identity's, social-graph's and posts' handlers), many streams per transaction
+with `EventStore.append_batch`, and the state tables that handlers keep in the append's
+transaction (identity `users`, social-graph `edges`) are written in that same transaction. The
+id sequences are then moved past the seeded ids. The relays and the projector, already
+running, carry the events to the bus and the read models like any others.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Callable, Iterable, Sequence, TypeVar
+
+from rich.progress import Progress
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bench.dataset import PASSWORD, SENTENCES, Dataset
+from identity import domain as accounts
+from identity.adapters.passwords import hash_password
+from microblog_shared.db import create_engine
+from microblog_shared.eventstore import EventStore, Reservation, StateUpdate
+from posts import domain as writing
+from posts.adapters.language import LanguageDetector
+from social_graph import domain as graph
+
+T = TypeVar("T")
+BATCH = 2_000  # streams per transaction
+
+
+def chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def bulk_insert(table: str, columns: dict[str, str], rows: list[tuple]) -> StateUpdate:
+    """A state update inserting `rows` with one statement (`columns`: name -> SQL type)."""
+    names = list(columns)
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns.items())
+    statement = text(f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({arrays})")
+
+    async def update(conn: AsyncConnection) -> None:
+        await conn.execute(statement, {name: [row[i] for row in rows] for i, name in enumerate(names)})
+
+    return update
+
+
+async def _advance(store: EventStore, sequence: str, last: int) -> None:
+    async with store.engine.begin() as conn:
+        await conn.execute(text("SELECT setval(CAST(:s AS regclass), :n)"), {"s": sequence, "n": last})
+
+
+class Seeder:
+    """Writes a dataset into the three write services' databases, with one progress bar each."""
+
+    def __init__(self, data: Dataset, database_urls: dict[str, str], progress: Progress) -> None:
+        self.data = data
+        self.urls = database_urls
+        self.progress = progress
+
+    async def run(self) -> dict[str, float]:
+        """Seconds per stage (users, follows, posts) and in all."""
+        seconds = {}
+        for stage in (self.users, self.follows, self.posts):
+            started = time.monotonic()
+            await stage()
+            seconds[stage.__name__] = round(time.monotonic() - started, 1)
+        seconds["total"] = round(sum(seconds.values()), 1)
+        return seconds
+
+    async def _write(self, database: str, producer: str, label: str, items: Sequence[T],
+                     prepare: Callable[[Sequence[T]], tuple[list, StateUpdate | None]]) -> EventStore:
+        engine = create_engine(self.urls[database])
+        store = EventStore(engine, producer=producer)
+        task = self.progress.add_task(label, total=len(items))
+        for chunk in chunks(items, BATCH):
+            appends, update_state = prepare(chunk)
+            await store.append_batch(appends, update_state)
+            self.progress.advance(task, len(chunk))
+        return store
+
+    async def users(self) -> None:
+        """UserRegistered + PasswordSet per user, username and email reserved, `users` rows."""
+        password_hash = await hash_password(PASSWORD)  # one hash for every seeded account
+        registered = self.data.now - timedelta(days=self.data.shape.days + 1)
+
+        def prepare(ids: Sequence[int]):
+            appends, rows = [], []
+            for user_id in ids:
+                request = accounts.Registration(self.data.usernames[user_id], self.data.email(user_id), PASSWORD)
+                events = accounts.register(user_id, request, password_hash, registered + timedelta(seconds=user_id))
+                user = accounts.fold_user(events)
+                claims = [Reservation("username", user.username.lower()), Reservation("email", user.email.lower())]
+                appends.append((accounts.stream_id(user_id), 0, events, claims))
+                rows.append((user.user_id, user.username, user.email, user.about_me, user.registered_at,
+                             user.password_hash, user.last_seen, user.version))
+            columns = {"id": "bigint", "username": "text", "email": "text", "about_me": "text",
+                       "registered_at": "timestamptz", "password_hash": "text", "last_seen": "timestamptz",
+                       "version": "int"}
+            return appends, bulk_insert("users", columns, rows)
+
+        ids = sorted(self.data.usernames)
+        store = await self._write("identity", "identity", "identity: users", ids, prepare)
+        await _advance(store, "user_ids", ids[-1])
+        await store.engine.dispose()
+
+    async def follows(self) -> None:
+        """One UserFollowed per edge stream `follow-<a>-<b>`, and its `edges` row."""
+
+        def prepare(edges: Sequence[tuple]):
+            appends, rows = [], []
+            for follower, followee, at in edges:
+                events = graph.follow(graph.FollowEdge(), follower, followee, at)
+                appends.append((graph.stream_id(follower, followee), 0, events, []))
+                rows.append((follower, followee, at))
+            columns = {"follower_id": "bigint", "followee_id": "bigint", "followed_at": "timestamptz"}
+            return appends, bulk_insert("edges", columns, rows)
+
+        store = await self._write("social_graph", "social-graph", "social-graph: follows", self.data.follows, prepare)
+        await store.engine.dispose()
+
+    async def posts(self) -> None:
+        """One PostCreated per post, ids in time order, languages detected as the handler does."""
+        detect = LanguageDetector()
+        languages = [detect(sentence) for sentence in SENTENCES]
+        numbered = list(enumerate(self.data.posts, start=1))
+
+        def prepare(batch: Sequence[tuple]):
+            appends = []
+            for post_id, (author, created_at, sentence) in batch:
+                body = f"{SENTENCES[sentence]} #{post_id}"
+                event = writing.create_post(post_id, author, body, languages[sentence], created_at)
+                appends.append((writing.stream_id(post_id), 0, [event], []))
+            return appends, None
+
+        store = await self._write("posts", "posts", "posts: posts", numbered, prepare)
+        await _advance(store, "post_ids", len(numbered))
+        await store.engine.dispose()
