@@ -69,10 +69,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500)
 
 
-def create_service_app(service: str, title: str, ready_checks: list[ReadyCheck] | None = None, **kwargs) -> FastAPI:
-    """A FastAPI app with the platform's error shape, correlation ids, health and metrics."""
+def create_service_app(
+    service: str,
+    title: str,
+    ready_checks: list[ReadyCheck] | None = None,
+    max_body_bytes: int = 64 * 1024,
+    **kwargs,
+) -> FastAPI:
+    """A FastAPI app with the platform's error shape, body limit, correlation ids, health and metrics."""
+    from microblog_shared.bodylimit import BodyLimit
+
     app = FastAPI(title=title, **kwargs)
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     checks = ready_checks if ready_checks is not None else []
     app.state.ready_checks = checks
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 
 from gateway.auth import Activity
 from gateway.backends import Backend, Backends
@@ -14,7 +14,7 @@ from gateway.routes import posts, tokens, users
 from gateway.sessions import RevokedSessions
 from gateway.settings import GatewaySettings
 from microblog_shared.bus import create_bus
-from microblog_shared.web import create_service_app, error_response
+from microblog_shared.web import create_service_app
 
 
 def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
@@ -60,6 +60,7 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
         "microblog API",
         [b.ready for b in backends.all()] + [revocations_loaded],
         lifespan=lifespan,
+        max_body_bytes=settings.max_body_bytes,
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
         redoc_url=None,
@@ -73,13 +74,6 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
     app.state.revoked = revoked
     app.state.activity = Activity(report_seen, settings.last_seen_interval_seconds)
     app.state.auth_limiter = RateLimiter(settings.auth_attempts_per_minute)
-
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return error_response(413, f"request bodies are limited to {settings.max_body_bytes} bytes")
-        return await call_next(request)
 
     api = APIRouter(prefix="/api")
     for module in (users, tokens, posts):
