@@ -117,6 +117,7 @@ class Platform:
                         text("""SELECT coalesce(sum(next_offset), 0) FROM projection_checkpoints
                                 WHERE projection = :p"""), {"p": TIMELINE})
                 progress.update(relayed_task, completed=relayed)
+                applied = int(applied)
                 progress.update(applied_task, completed=applied)
                 if relayed >= expected and applied >= relayed:
                     return time.monotonic() - started
