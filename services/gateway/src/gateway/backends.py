@@ -65,12 +65,11 @@ def relay(upstream: httpx.Response, status: int | None = None, extra_headers: di
     status = status or upstream.status_code
     if upstream.status_code == 204 or not upstream.content:
         return Response(status_code=status, headers=headers)
-    try:
-        body = upstream.json()
-    except ValueError:
+    if not upstream.headers.get("content-type", "").startswith("application/json"):
         log.error("a backend answered %s with a body that is not JSON", upstream.status_code)
         return JSONResponse({"error": "Bad Gateway"}, status_code=502)
-    return JSONResponse(body, status_code=status, headers=headers)
+    # The backends speak the public shapes already: pass the bytes on instead of re-encoding them.
+    return Response(upstream.content, status_code=status, headers=headers, media_type="application/json")
 
 
 class Backends:

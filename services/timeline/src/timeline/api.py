@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request
 
 from microblog_shared.consistency import ConsistencyToken, InvalidToken
 from microblog_shared.pagination import PageParams, collection, page_params
+from microblog_shared.web import JSONBody
 from timeline import queries
 from timeline.home import home_timeline
 from timeline.views import post_view, user_view
@@ -18,7 +19,6 @@ from timeline.views import post_view, user_view
 
 async def consistent(
     request: Request,
-    response: Response,
     x_consistency_token: Annotated[str | None, Header()] = None,
     x_consistency_timeout: Annotated[float | None, Header(ge=0, le=10)] = None,
 ) -> None:
@@ -33,7 +33,13 @@ async def consistent(
     timeout = min(x_consistency_timeout if x_consistency_timeout is not None else settings.consistency_wait_seconds,
                   settings.consistency_wait_seconds)
     reached = await request.app.state.waiter.wait(token, timeout)
-    response.headers["X-Consistency-Reached"] = "true" if reached else "false"
+    request.state.consistency_reached = "true" if reached else "false"
+
+
+def answer(request: Request, body: dict) -> JSONBody:
+    """The body, encoded once, with whether the caller's consistency token was reached."""
+    reached = getattr(request.state, "consistency_reached", None)
+    return JSONBody(body, headers={"X-Consistency-Reached": reached} if reached else None)
 
 
 router = APIRouter(dependencies=[Depends(consistent)])
@@ -62,7 +68,7 @@ async def user_collection(conn, rows, viewer: int | None, page: PageParams, tota
 async def list_users(request: Request, page: Page, viewer: Viewer = None):
     async with engine(request).connect() as conn:
         rows, total, after = await queries.users(conn, page)
-        return await user_collection(conn, rows, viewer, page, total, "/api/users", after)
+        return answer(request, await user_collection(conn, rows, viewer, page, total, "/api/users", after))
 
 
 @router.get("/users/by-name/{username}")
@@ -72,7 +78,7 @@ async def get_user_by_name(username: Annotated[str, Path(max_length=64)], reques
         if row is None:
             raise HTTPException(404, f"user {username} not found")
         following = await queries.following_among(conn, viewer, [row.id]) if viewer else set()
-    return user_view(row, viewer, following)
+    return answer(request, user_view(row, viewer, following))
 
 
 @router.get("/users/{user_id}")
@@ -80,7 +86,7 @@ async def get_user(user_id: UserId, request: Request, viewer: Viewer = None):
     async with engine(request).connect() as conn:
         row = await user_or_404(conn, user_id)
         following = await queries.following_among(conn, viewer, [row.id]) if viewer else set()
-    return user_view(row, viewer, following)
+    return answer(request, user_view(row, viewer, following))
 
 
 @router.get("/users/{user_id}/followers")
@@ -97,7 +103,8 @@ async def _follow_list(request: Request, user_id: int, direction: str, page: Pag
     async with engine(request).connect() as conn:
         await user_or_404(conn, user_id)
         rows, total, after = await queries.follow_list(conn, user_id, direction, page)
-        return await user_collection(conn, rows, viewer, page, total, f"/api/users/{user_id}/{direction}", after)
+        body = await user_collection(conn, rows, viewer, page, total, f"/api/users/{user_id}/{direction}", after)
+    return answer(request, body)
 
 
 @router.get("/users/{user_id}/posts")
@@ -105,7 +112,8 @@ async def user_posts(user_id: UserId, request: Request, page: Page):
     async with engine(request).connect() as conn:
         await user_or_404(conn, user_id)
         rows, total, after = await queries.user_posts(conn, user_id, page)
-    return collection([post_view(r) for r in rows], page, total, f"/api/users/{user_id}/posts", next_after=after)
+    return answer(request, collection([post_view(r) for r in rows], page, total, f"/api/users/{user_id}/posts",
+                                      next_after=after))
 
 
 @router.get("/posts/{post_id}")
@@ -114,14 +122,14 @@ async def get_post(post_id: Annotated[int, Path(ge=1, le=2**62)], request: Reque
         row = await queries.post(conn, post_id)
     if row is None:
         raise HTTPException(404, f"post {post_id} not found")
-    return post_view(row)
+    return answer(request, post_view(row))
 
 
 @router.get("/explore")
 async def explore(request: Request, page: Page):
     async with engine(request).connect() as conn:
         rows, total, after = await queries.explore(conn, page)
-    return collection([post_view(r) for r in rows], page, total, "/api/explore", next_after=after)
+    return answer(request, collection([post_view(r) for r in rows], page, total, "/api/explore", next_after=after))
 
 
 @router.get("/timeline")
@@ -130,4 +138,4 @@ async def timeline(request: Request, page: Page, viewer: Viewer = None):
         raise HTTPException(401, "authentication required")
     async with engine(request).connect() as conn:
         rows, total, after = await home_timeline(conn, viewer, page)
-    return collection([post_view(r) for r in rows], page, total, "/api/timeline", next_after=after)
+    return answer(request, collection([post_view(r) for r in rows], page, total, "/api/timeline", next_after=after))
