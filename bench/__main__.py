@@ -140,7 +140,8 @@ async def analyse(platform: Platform, data: Dataset, tokens: dict[int, str], arg
     home = load_plan(data, tokens, args.seed)["home"]
     gateway_run, profiles = await sleep_with_bar(
         "home + py-spy: profiling", seconds,
-        asyncio.gather(wrk(platform.url, home, seconds, args.clients), analysis.profile(pids, seconds - 1)))
+        asyncio.gather(wrk(platform.url, home, seconds, args.clients),
+                       analysis.profile(pids, seconds - 1, keep=args.results / f"{args.stamp}-{platform.bus}")))
     out["home_through_gateway_while_profiled"] = gateway_run
     out["profiles"] = profiles
     return out
@@ -187,6 +188,7 @@ async def main() -> None:
     args = parser.parse_args()
     require_wrk()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    args.stamp = stamp
     data = generate(Shape().scaled(args.scale), args.seed)
     out: dict = {"started_at": stamp, "machine": machine(), "load_tool": "wrk 4.1 (1 thread, closed loop)",
                  "lag_tool": "Python httpx probe, one at a time", "settings": {

@@ -68,8 +68,11 @@ def py_spy() -> str | None:
                                       if (Path(sys.prefix) / "bin" / "py-spy").exists() else None)
 
 
-async def profile(pids: dict[str, int], seconds: float, top: int = 15) -> dict:
-    """Sample the processes with py-spy (100 Hz, on-CPU only): the functions using their time."""
+async def profile(pids: dict[str, int], seconds: float, keep: Path | None = None, top: int = 15) -> dict:
+    """Sample the processes with py-spy (100 Hz, on-CPU only): the functions using their time.
+
+    With `keep` (a path prefix), the folded stacks are also saved as `<keep>-<role>.folded`.
+    """
     binary = py_spy()
     if binary is None:
         return {"skipped": "py-spy not found (it comes with the bench dependency group)"}
@@ -88,12 +91,16 @@ async def profile(pids: dict[str, int], seconds: float, top: int = 15) -> dict:
                 profiles[role] = {"skipped": f"py-spy failed: {stderr.decode()[-300:]}"}
                 continue
             profiles[role] = summarise_stacks(output.read_text(), top)
+            if keep is not None:
+                saved = keep.with_name(f"{keep.name}-{role.replace(' ', '-')}.folded")
+                saved.write_text(output.read_text())
+                profiles[role]["folded_stacks"] = saved.name
     return profiles
 
 
 def summarise_stacks(folded: str, top: int) -> dict:
     """Self and inclusive shares of functions in py-spy's folded stacks ("a;b;c 12" lines)."""
-    own, inclusive, total = Counter(), Counter(), 0
+    own, inclusive, packages, total = Counter(), Counter(), Counter(), 0
     for line in folded.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
@@ -101,13 +108,23 @@ def summarise_stacks(folded: str, top: int) -> dict:
         frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
         total += int(count)
         own[frames[-1]] += int(count)
+        packages[package_of(frames[-1])] += int(count)
         for frame in set(frames):
             inclusive[frame] += int(count)
 
     def share(counter: Counter) -> list:
         return [[frame, round(100 * n / total, 1)] for frame, n in counter.most_common(top)]
 
-    return {"samples": total, "self_percent": share(own), "inclusive_percent": share(inclusive)}
+    return {"samples": total, "self_percent_by_package": share(packages), "self_percent": share(own),
+            "inclusive_percent": share(inclusive)}
+
+
+def package_of(frame: str) -> str:
+    """"f (httpcore/_async/http11.py)" -> "httpcore"; frozen modules by their own name."""
+    where = frame[frame.rfind("(") + 1:].rstrip(")")
+    if where.startswith("<frozen "):
+        return where[len("<frozen "):].rstrip(">").split(".")[0]
+    return where.split("/")[0].removesuffix(".py")
 
 
 async def home_query_alone(database_url: str, readers: list[int], runs: int = 300) -> dict:
