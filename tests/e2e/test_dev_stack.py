@@ -1,6 +1,9 @@
 """`microblog dev` itself: a clean stop leaves no process behind, and a restart keeps the data."""
 
+import time
+
 import httpx
+import psutil
 import pytest
 
 from microblog_shared.testing.devstack import DevStackProcess, env_url
@@ -38,3 +41,28 @@ def test_stop_leaves_no_orphans_and_a_restart_finds_every_user_and_post(tmp_path
         assert again.stop() == 0
     assert again.orphans() == []
     report(f"microblog dev start-up: {first_start:.1f} s on a fresh data dir, {again.start_seconds:.1f} s on restart")
+
+
+def test_a_crashed_process_is_restarted(tmp_path):
+    stack = DevStackProcess(tmp_path / "data").start()
+    try:
+        projector = next(p for p in stack.descendants if "timeline projector" in command_of(p))
+        projector.kill()
+        deadline = time.monotonic() + 60
+        while True:
+            alive = [p for p in psutil.Process(stack.process.pid).children(recursive=True)
+                     if "timeline projector" in command_of(p) and p.pid != projector.pid]
+            if alive and httpx.get(f"{stack.url}/readyz", timeout=2).status_code == 200:
+                break
+            assert time.monotonic() < deadline, stack.logs()
+            time.sleep(0.2)
+        assert "exited with code" in stack.logs(200)
+    finally:
+        assert stack.stop() == 0
+
+
+def command_of(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:  # gone, or a zombie not reaped yet
+        return ""

@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
+from microblog_shared.cli.launchers import ZygoteLauncher
 from microblog_shared.cli.stack import SERVICES, Process, Supervisor, python_module
 from microblog_shared.db import ensure_database
 from microblog_shared.embedded_postgres import EmbeddedPostgres, free_port
@@ -27,7 +28,8 @@ class DevStack:
         self.bus = bus
         self.kafka_bootstrap = kafka_bootstrap
         self.partitions = partitions
-        self.supervisor = Supervisor(console, raw_logs)
+        self.launcher = ZygoteLauncher()
+        self.supervisor = Supervisor(console, raw_logs, self.launcher)
         self.postgres: EmbeddedPostgres | None = None
 
     def _secret(self) -> str:
@@ -53,6 +55,9 @@ class DevStack:
             loop.add_signal_handler(sig, stop.set)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
+            # The zygote imports every service while PostgreSQL starts and migrations run.
+            await self.launcher.start([service.package for service in SERVICES])
+            zygote_log = asyncio.create_task(self.supervisor.pump(Process("zygote", [], {}, ""), self.launcher.log))
             with self.console.status("starting PostgreSQL and migrating databases…"):
                 server = await asyncio.to_thread(self._start_database)
                 urls = await asyncio.to_thread(self._prepare_databases, server)
@@ -76,6 +81,7 @@ class DevStack:
         finally:
             self.console.print("stopping…")
             await self.supervisor.stop_all()
+            await self.launcher.close()
             if self.postgres:
                 await asyncio.to_thread(self.postgres.stop)
             self.console.print("stopped")

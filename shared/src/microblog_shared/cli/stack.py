@@ -15,7 +15,7 @@ import httpx
 from rich.console import Console
 from rich.text import Text
 
-from microblog_shared.service import die_with_parent
+from microblog_shared.cli.launchers import Child, SubprocessLauncher
 
 COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "bright_magenta"]
 
@@ -27,7 +27,7 @@ class Process:
     env: dict[str, str]
     health_url: str
     colour: str = "white"
-    popen: asyncio.subprocess.Process | None = None
+    popen: Child | None = None
     restarts: int = 0
     stopping: bool = False
     log_tasks: list[asyncio.Task] = field(default_factory=list)
@@ -53,8 +53,9 @@ SERVICES = [
 class Supervisor:
     """Starts processes, prefixes their logs, restarts crashes, stops them all cleanly."""
 
-    def __init__(self, console: Console, raw_logs: bool = False) -> None:
+    def __init__(self, console: Console, raw_logs: bool = False, launcher=None) -> None:
         self.console = console
+        self.launcher = launcher or SubprocessLauncher()
         self.raw_logs = raw_logs
         self.processes: list[Process] = []
         self.failed = asyncio.Event()
@@ -63,20 +64,16 @@ class Supervisor:
         process.colour = COLOURS[len(self.processes) % len(COLOURS)] if process.colour == "white" else process.colour
         if process not in self.processes:
             self.processes.append(process)
-        process.popen = await asyncio.create_subprocess_exec(
-            *process.argv,
-            env={**os.environ, **process.env},
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
-            preexec_fn=die_with_parent,
-        )
+        process.popen = await self.launcher.spawn(process.argv, {**os.environ, **process.env})
         process.log_tasks = [asyncio.create_task(self._pump(process))]
         asyncio.create_task(self._watch(process))
 
     async def _pump(self, process: Process) -> None:
         assert process.popen and process.popen.stdout
-        async for raw in process.popen.stdout:
+        await self.pump(process, process.popen.stdout)
+
+    async def pump(self, process: Process, stream: asyncio.StreamReader) -> None:
+        async for raw in stream:
             self.show(process, raw.decode(errors="replace").rstrip())
 
     def show(self, process: Process, line: str) -> None:
