@@ -43,7 +43,14 @@ async def test_a_post_s_language_is_detected(posts, body, language):
     assert (await write(posts, body))["language"] == language
 
 
-@pytest.mark.parametrize("body", [{"body": ""}, {"body": "   "}, {"body": "x" * 141}, {"body": "x" * 100_000}, {},
+async def test_a_huge_body_is_413_and_appends_nothing(posts):
+    response = await posts.post("/posts", json={"body": "x" * 100_000}, headers={"X-User-Id": "7"})
+    assert response.status_code == 413
+    assert response.json()["error"] == "Request Entity Too Large"
+    assert await EventStore(posts.app.state.engine, "posts").read_all() == []
+
+
+@pytest.mark.parametrize("body", [{"body": ""}, {"body": "   "}, {"body": "x" * 141}, {},
                                   {"body": None}, {"body": 5}, {"body": ["a"]}, ["hello"], "hello"])
 async def test_bad_bodies_are_400_and_append_nothing(posts, body):
     response = await posts.post("/posts", json=body, headers=AUTHOR)
