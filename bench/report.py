@@ -37,6 +37,17 @@ def verdicts(bus: str, result: dict) -> dict:
     return out
 
 
+def _shared_machine_note(report: dict) -> str:
+    """How much of the machine other people's processes took while we measured (it is shared)."""
+    notes = []
+    for bus, result in report["buses"].items():
+        others = [e["cpu_cores"].get("other processes on the machine", 0) for e in result["endpoints"].values()]
+        if others:
+            notes.append(f"{bus}: {sum(others) / len(others):.2f}")
+    cpus = report["machine"]["cpus"]
+    return f"cores of the {cpus} taken by other processes on this shared machine while measuring: " + ", ".join(notes)
+
+
 def write_json(path: Path, report: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")
@@ -71,7 +82,7 @@ def plot(path: Path, report: dict) -> None:
                 if axis is rps_axis and "rps" in monolith:
                     note += f"\n×{value / monolith['rps']:.1f}"
                 if axis is p99_axis and "p99_ms" in monolith:
-                    note += f"\n÷{monolith['p99_ms'] / value:.0f}"
+                    note += f"\n÷{monolith['p99_ms'] / value:.1f}"
                 axis.annotate(note, (bar.get_x() + bar.get_width() / 2, value), ha="center", va="bottom",
                               fontsize=7)
     for i, name in enumerate(names):
@@ -90,7 +101,7 @@ def plot(path: Path, report: dict) -> None:
     settings = report["settings"]
     rps_axis.set_title(f"microblog through the gateway: {settings['clients']} clients, {settings['duration']} s "
                        f"measured, {report['load_tool']}\n×N: throughput over the monolith's; "
-                       "÷N: the monolith's p99 over ours")
+                       f"÷N: the monolith's p99 over ours\n{_shared_machine_note(report)}", fontsize=10)
     for axis in (rps_axis, p99_axis):
         axis.set_yscale("log")
         axis.set_xticks(range(len(names)), labels, fontsize=8)
@@ -100,3 +111,10 @@ def plot(path: Path, report: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+if __name__ == "__main__":  # re-draw a plot from its report: python -m bench.report bench/results/X.json
+    import sys
+
+    source = Path(sys.argv[1])
+    plot(source.with_suffix(".png"), json.loads(source.read_text()))
