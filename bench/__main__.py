@@ -123,7 +123,11 @@ async def measure(platform: Platform, data: Dataset, args, result: dict) -> None
                                          timeline_lag(url, pairs, args.duration, args.warmup))
     show(result)
     if args.analyse:
-        result["analysis"] = await analyse(platform, data, tokens, args)
+        try:
+            result["analysis"] = await analyse(platform, data, tokens, args)
+        except Exception as error:  # the measurements above must survive a failed analysis
+            console.print(f"[red]the analysis failed: {error!r}[/red]")
+            result["analysis"] = {"error": repr(error)}
 
 
 async def analyse(platform: Platform, data: Dataset, tokens: dict[int, str], args) -> dict:

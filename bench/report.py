@@ -41,9 +41,9 @@ def _shared_machine_note(report: dict) -> str:
     """How much of the machine other people's processes took while we measured (it is shared)."""
     notes = []
     for bus, result in report["buses"].items():
-        others = [e["cpu_cores"].get("other processes on the machine", 0) for e in result["endpoints"].values()]
-        if others:
-            notes.append(f"{bus}: {sum(others) / len(others):.2f}")
+        others = [e["cpu_cores"]["other processes on the machine"] for e in result["endpoints"].values()
+                  if "other processes on the machine" in e.get("cpu_cores", {})]
+        notes.append(f"{bus}: {sum(others) / len(others):.2f}" if others else f"{bus}: not measured")
     cpus = report["machine"]["cpus"]
     return f"cores of the {cpus} taken by other processes on this shared machine while measuring: " + ", ".join(notes)
 
