@@ -28,6 +28,11 @@ DATABASES = ("identity", "posts", "social_graph", "timeline", "bus")
 PARTITIONS = 4  # microblog dev's default --partitions
 
 
+def _argv(process: psutil.Process) -> list[str]:
+    """A process's arguments; processes forked by microblog dev's zygote set them as one title string."""
+    return " ".join(process.cmdline()).split()
+
+
 class Platform:
     """Start with `start()`, stop with `stop()`; `urls` names every service database."""
 
@@ -80,7 +85,7 @@ class Platform:
         roles: dict[str, list[psutil.Process]] = {}
         for child in psutil.Process(self.stack.process.pid).children(recursive=True):
             try:
-                argv = child.cmdline()
+                argv = _argv(child)
             except psutil.Error:
                 continue
             if "-m" in argv and len(argv) > argv.index("-m") + 2:
@@ -95,7 +100,7 @@ class Platform:
     def api_port(self, package: str) -> int:
         """The port a service's API process listens on (`--port N` on its command line)."""
         (process,) = self.processes()[f"{package} api"]
-        argv = process.cmdline()
+        argv = _argv(process)
         return int(argv[argv.index("--port") + 1])
 
     async def wait_for_timeline(self, expected: int, progress: Progress, timeout: float = 3 * 3600) -> float:
