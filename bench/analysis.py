@@ -93,6 +93,7 @@ async def profile(pids: dict[str, int], seconds: float, keep: Path | None = None
             profiles[role] = summarise_stacks(output.read_text(), top)
             if keep is not None:
                 saved = keep.with_name(f"{keep.name}-{role.replace(' ', '-')}.folded")
+                saved.parent.mkdir(parents=True, exist_ok=True)
                 saved.write_text(output.read_text())
                 profiles[role]["folded_stacks"] = saved.name
     return profiles
