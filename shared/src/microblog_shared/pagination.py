@@ -30,7 +30,7 @@ class PageParams(BaseModel):
         return decode_cursor(self.after) if self.after else None
 
 
-def page_params(
+async def page_params(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
     after: Annotated[str | None, Query(max_length=200, description="keyset cursor from _meta.next_after")] = None,

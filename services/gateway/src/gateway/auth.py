@@ -61,7 +61,7 @@ class Activity:
 Caller = Annotated[AccessClaims, Depends(current_caller)]
 
 
-def current_user(caller: Caller) -> int:
+async def current_user(caller: Caller) -> int:
     return caller.user_id
 
 
