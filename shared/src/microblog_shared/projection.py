@@ -42,6 +42,15 @@ class Projection(Protocol):
         """Change the read model for one event, inside the runner's transaction."""
 
 
+class BatchProjection(Projection, Protocol):
+    async def apply_many(self, conn: AsyncConnection, events: list[tuple[Event, Envelope]]) -> None:
+        """Change the read model for new events in log order, as `apply` on each one in turn would.
+
+        Runners call it with a whole polled batch (duplicates already left out) and fall back to
+        `apply`, one savepoint per event, when it raises.
+        """
+
+
 def notify_channel(projection: str) -> str:
     return f"projection_{projection.replace('-', '_').replace('.', '_')}"
 
@@ -122,12 +131,18 @@ class ProjectionRunner:
                     raise
                 dead.append((record, traceback.format_exc(limit=3)))
         applied = await self._applied_versions(conn, {e.stream_id for _, e in decoded})
+        fresh: list[tuple[ConsumedRecord, Envelope]] = []
+        newest = dict(applied)
         for record, envelope in decoded:
-            if envelope.stream_version <= applied.get(envelope.stream_id, 0):
+            if envelope.stream_version <= newest.get(envelope.stream_id, 0):
                 continue  # a duplicate (relay re-send or redelivery): already applied
-            if not isolate:
-                await self._apply(conn, envelope)
-            else:
+            newest[envelope.stream_id] = envelope.stream_version
+            fresh.append((record, envelope))
+        if not isolate:
+            await self._apply_all(conn, [envelope for _, envelope in fresh])
+            applied = newest
+        else:
+            for record, envelope in fresh:
                 try:
                     async with conn.begin_nested():
                         await self._apply(conn, envelope)
@@ -135,7 +150,7 @@ class ProjectionRunner:
                     log.exception("event %s failed to apply; sending it to %s", envelope.event_id, self.dead_letter_topic)
                     dead.append((record, traceback.format_exc(limit=5)))
                     continue
-            applied[envelope.stream_id] = envelope.stream_version
+                applied[envelope.stream_id] = envelope.stream_version
         await conn.execute(
             text("""INSERT INTO projection_streams AS s (projection, stream_id, version)
                     SELECT :p, i, v FROM unnest(CAST(:i AS text[]), CAST(:v AS int[])) x(i, v)
@@ -151,6 +166,21 @@ class ProjectionRunner:
             {"p": self.projection.name, "s": sorted(streams)},
         )
         return {r.stream_id: r.version for r in rows}
+
+    async def _apply_all(self, conn: AsyncConnection, envelopes: list[Envelope]) -> None:
+        apply_many = getattr(self.projection, "apply_many", None)
+        if apply_many is None:
+            for envelope in envelopes:
+                await self._apply(conn, envelope)
+            return
+        events = []
+        for envelope in envelopes:
+            try:
+                events.append((self.registry.decode(envelope), envelope))
+            except UnknownEventType:
+                continue
+        if events:
+            await apply_many(conn, events)
 
     async def _apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
         try:

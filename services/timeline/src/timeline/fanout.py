@@ -10,67 +10,74 @@ records the oldest key kept; older pages come from a fallback query (queries.py)
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 class HomeTimelines:
+    """Every method takes a run of events' worth of rows and changes all homes in a few statements."""
+
     def __init__(self, cap: int, celebrity_followers: int) -> None:
         self.cap = cap
         self.slack = max(1, cap // 10)
         self.celebrity_followers = celebrity_followers
 
-    async def is_celebrity(self, conn: AsyncConnection, author_id: int) -> bool:
-        return bool(await conn.scalar(text("SELECT read_merged FROM users WHERE id = :a"), {"a": author_id}))
-
-    async def mark_celebrity(self, conn: AsyncConnection, author_id: int) -> None:
+    async def mark_celebrities(self, conn: AsyncConnection, author_ids: list[int]) -> None:
         await conn.execute(
-            text("UPDATE users SET read_merged = true WHERE id = :a AND follower_count > :n AND NOT read_merged"),
-            {"a": author_id, "n": self.celebrity_followers},
+            text("""UPDATE users SET read_merged = true
+                    WHERE id = ANY(CAST(:a AS bigint[])) AND follower_count > :n AND NOT read_merged"""),
+            {"a": author_ids, "n": self.celebrity_followers},
         )
 
-    async def fan_out(self, conn: AsyncConnection, post_id: int, author_id: int, created_at: datetime) -> None:
-        """Put a new post into its author's home and, unless a celebrity, every follower's."""
-        readers = "SELECT CAST(:a AS bigint) AS user_id"
-        if not await self.is_celebrity(conn, author_id):
-            readers += " UNION ALL SELECT follower_id FROM follows WHERE followee_id = :a"
+    async def fan_out(self, conn: AsyncConnection, posts: Sequence) -> None:
+        """New posts (id, author_id, created_at) join their authors' homes and, unless the author is
+        a celebrity, every follower's."""
         await self._insert(
             conn,
-            f"""SELECT r.user_id, CAST(:t AS timestamptz), CAST(:p AS bigint), CAST(:a AS bigint)
-                FROM ({readers}) r LEFT JOIN home_state s ON s.user_id = r.user_id
-                WHERE s.complete_since IS NULL OR (CAST(:t AS timestamptz), CAST(:p AS bigint))
-                                                  >= (s.complete_since, s.complete_since_id)""",
-            {"a": author_id, "p": post_id, "t": created_at},
+            """SELECT r.user_id, n.created_at, n.id, n.author_id
+               FROM unnest(CAST(:p AS bigint[]), CAST(:a AS bigint[]), CAST(:t AS timestamptz[])) n(id, author_id, created_at)
+               JOIN users a ON a.id = n.author_id
+               CROSS JOIN LATERAL (SELECT n.author_id AS user_id UNION ALL
+                                   SELECT follower_id FROM follows WHERE followee_id = n.author_id AND NOT a.read_merged) r
+               LEFT JOIN home_state s ON s.user_id = r.user_id
+               WHERE s.complete_since IS NULL OR (n.created_at, n.id) >= (s.complete_since, s.complete_since_id)""",
+            {"p": [p.id for p in posts], "a": [p.author_id for p in posts], "t": [p.created_at for p in posts]},
+            trim_at=self.cap + self.slack + 1,
         )
 
-    async def backfill(self, conn: AsyncConnection, reader_id: int, author_id: int) -> None:
-        """A new follow: the followee's recent posts join the reader's home."""
-        if await self.is_celebrity(conn, author_id):
-            return
+    async def backfill(self, conn: AsyncConnection, edges: Sequence) -> None:
+        """New follows (follower_id, followee_id): each followee's recent posts join the follower's home."""
         await self._insert(
             conn,
-            """SELECT CAST(:r AS bigint), p.created_at, p.id, p.author_id
-               FROM posts p LEFT JOIN home_state s ON s.user_id = :r
-               WHERE p.author_id = :a AND (s.complete_since IS NULL
-                     OR (p.created_at, p.id) >= (s.complete_since, s.complete_since_id))
-               ORDER BY p.created_at DESC, p.id DESC LIMIT :cap""",
-            {"r": reader_id, "a": author_id, "cap": self.cap},
-            # The LIMIT may have left out older posts of the author: trimming to the cap at once puts
-            # complete_since above any such gap.
-            trim_above=self.cap,
+            """SELECT f.reader, p.created_at, p.id, p.author_id
+               FROM unnest(CAST(:r AS bigint[]), CAST(:a AS bigint[])) f(reader, author)
+               JOIN users a ON a.id = f.author AND NOT a.read_merged
+               LEFT JOIN home_state s ON s.user_id = f.reader
+               CROSS JOIN LATERAL (SELECT created_at, id, author_id FROM posts WHERE author_id = f.author
+                   AND (s.complete_since IS NULL OR (created_at, id) >= (s.complete_since, s.complete_since_id))
+                   ORDER BY created_at DESC, id DESC LIMIT :cap) p""",
+            {"r": [e.follower_id for e in edges], "a": [e.followee_id for e in edges], "cap": self.cap},
+            # The LIMIT may have left out older posts of an author: trimming to the cap as soon as a
+            # home holds that many puts complete_since above any such gap.
+            trim_at=self.cap,
         )
 
-    async def remove_author(self, conn: AsyncConnection, reader_id: int, author_id: int) -> None:
-        """An unfollow: the author's posts leave the reader's home."""
-        await self._delete(conn, "DELETE FROM home_entries WHERE user_id = :r AND author_id = :a RETURNING user_id",
-                           {"r": reader_id, "a": author_id})
+    async def remove_authors(self, conn: AsyncConnection, edges: Sequence) -> None:
+        """Unfollows (follower_id, followee_id): the followee's posts leave the follower's home."""
+        await self._delete(
+            conn,
+            """DELETE FROM home_entries h USING unnest(CAST(:r AS bigint[]), CAST(:a AS bigint[])) x(r, a)
+               WHERE h.user_id = x.r AND h.author_id = x.a RETURNING h.user_id""",
+            {"r": [e.follower_id for e in edges], "a": [e.followee_id for e in edges]},
+        )
 
-    async def remove_post(self, conn: AsyncConnection, post_id: int) -> None:
-        await self._delete(conn, "DELETE FROM home_entries WHERE post_id = :p RETURNING user_id", {"p": post_id})
+    async def remove_posts(self, conn: AsyncConnection, post_ids: list[int]) -> None:
+        await self._delete(conn, "DELETE FROM home_entries WHERE post_id = ANY(CAST(:p AS bigint[])) RETURNING user_id",
+                           {"p": post_ids})
 
-    async def _insert(self, conn: AsyncConnection, select: str, params: dict, trim_above: int | None = None) -> None:
+    async def _insert(self, conn: AsyncConnection, select: str, params: dict, trim_at: int) -> None:
         grown = await conn.execute(
             text(f"""WITH added AS (
                         INSERT INTO home_entries (user_id, created_at, post_id, author_id) {select}
@@ -81,9 +88,9 @@ class HomeTimelines:
                     RETURNING user_id, size"""),
             params,
         )
-        limit = self.cap + self.slack if trim_above is None else trim_above
-        for user_id in [r.user_id for r in grown if r.size > limit]:
-            await self._trim(conn, user_id)
+        full = [r.user_id for r in grown if r.size >= trim_at]
+        if full:
+            await self._trim(conn, full)
 
     async def _delete(self, conn: AsyncConnection, delete: str, params: dict) -> None:
         await conn.execute(
@@ -94,19 +101,17 @@ class HomeTimelines:
             params,
         )
 
-    async def _trim(self, conn: AsyncConnection, user_id: int) -> None:
-        """Keep the newest `cap` entries; remember the oldest key kept."""
-        oldest = (await conn.execute(
-            text("""SELECT created_at, post_id FROM home_entries WHERE user_id = :u
-                    ORDER BY created_at DESC, post_id DESC OFFSET :k LIMIT 1"""),
-            {"u": user_id, "k": self.cap - 1},
-        )).first()
+    async def _trim(self, conn: AsyncConnection, user_ids: list[int]) -> None:
+        """Keep each home's newest `cap` entries; remember the oldest key kept."""
         await conn.execute(
-            text("""DELETE FROM home_entries WHERE user_id = :u AND (created_at, post_id) < (:t, :p)"""),
-            {"u": user_id, "t": oldest.created_at, "p": oldest.post_id},
-        )
-        await conn.execute(
-            text("""UPDATE home_state SET size = :cap, complete_since = :t, complete_since_id = :p
-                    WHERE user_id = :u"""),
-            {"u": user_id, "cap": self.cap, "t": oldest.created_at, "p": oldest.post_id},
+            text("""WITH cut AS (
+                        SELECT u.user_id, k.created_at, k.post_id FROM unnest(CAST(:u AS bigint[])) u(user_id)
+                        CROSS JOIN LATERAL (SELECT created_at, post_id FROM home_entries WHERE user_id = u.user_id
+                            ORDER BY created_at DESC, post_id DESC OFFSET :k LIMIT 1) k),
+                    gone AS (
+                        DELETE FROM home_entries h USING cut
+                        WHERE h.user_id = cut.user_id AND (h.created_at, h.post_id) < (cut.created_at, cut.post_id))
+                    UPDATE home_state s SET size = :cap, complete_since = cut.created_at, complete_since_id = cut.post_id
+                    FROM cut WHERE s.user_id = cut.user_id"""),
+            {"u": user_ids, "k": self.cap - 1, "cap": self.cap},
         )
