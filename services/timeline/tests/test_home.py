@@ -88,6 +88,16 @@ async def test_pages_past_the_cap_are_served_by_the_fallback(make_world):
     assert kept <= 11
 
 
+async def test_a_backfill_that_fills_a_home_to_exactly_the_cap_keeps_older_posts_reachable(make_world):
+    world = await make_world(cap=5)
+    for n in (1, 2):
+        await world.register(n)
+    for post_id in range(60, 68):
+        await world.post(post_id, 1)
+    await world.follow(2, 1)  # the backfill's LIMIT takes 5 of 8 posts: a home of exactly the cap
+    assert await home_ids(world, 2, per_page=3) == list(range(67, 59, -1))
+
+
 async def test_celebrities_are_merged_at_read_time_not_fanned_out(make_world):
     world = await make_world(celebrity_followers=2)
     for n in range(1, 6):
