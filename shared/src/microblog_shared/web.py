@@ -97,21 +97,7 @@ def create_service_app(
     checks = ready_checks if ready_checks is not None else []
     app.state.ready_checks = checks
 
-    @app.middleware("http")
-    async def correlate(request: Request, call_next):
-        correlation = request.headers.get(CORRELATION_HEADER) or context.new_correlation_id()
-        token = context.correlation_id.set(correlation[:64])
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            context.correlation_id.reset(token)
-        route = request.scope.get("route")
-        REQUEST_SECONDS.labels(service, request.method, getattr(route, "path", "unmatched"), response.status_code).observe(
-            time.perf_counter() - started
-        )
-        response.headers[CORRELATION_HEADER] = correlation[:64]
-        return response
+    app.add_middleware(Correlate, service=service)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():
@@ -134,6 +120,40 @@ def create_service_app(
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+class Correlate:
+    """Tag each request with a correlation id (the caller's or a new one), echo it, time the request.
+
+    A plain ASGI middleware: Starlette's `BaseHTTPMiddleware` costs a task and a stream per request.
+    """
+
+    header = CORRELATION_HEADER.lower().encode()
+
+    def __init__(self, app, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        given = next((value for name, value in scope["headers"] if name == self.header), b"").decode("latin-1")
+        correlation = (given or context.new_correlation_id())[:64]
+        token = context.correlation_id.set(correlation)
+        started, status = time.perf_counter(), 500
+
+        async def send_tagged(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (self.header, correlation.encode("latin-1"))]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tagged)
+        finally:
+            context.correlation_id.reset(token)
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUEST_SECONDS.labels(self.service, scope["method"], route, status).observe(time.perf_counter() - started)
 
 
 def database_check(engine) -> ReadyCheck:
