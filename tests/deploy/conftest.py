@@ -41,7 +41,7 @@ def ensure_kustomize() -> tuple[Path, float | None]:
     with tempfile.TemporaryDirectory(dir=target.parent) as gobin:
         done = subprocess.run(
             [find_go(), "install", f"{KUSTOMIZE_MODULE}@{KUSTOMIZE_VERSION}"],
-            env={**os.environ, "GOBIN": gobin}, capture_output=True, text=True, timeout=900,
+            env={**os.environ, "GOBIN": gobin}, capture_output=True, text=True, timeout=900, check=False,
         )
         if done.returncode != 0:
             pytest.fail(f"go install {KUSTOMIZE_MODULE}@{KUSTOMIZE_VERSION} failed:\n{done.stderr[-3000:]}")
@@ -61,7 +61,7 @@ def kustomize(report_session) -> Path:
 
 
 def build(kustomize: Path, directory: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([kustomize, "build", directory], capture_output=True, text=True, timeout=120)
+    return subprocess.run([kustomize, "build", directory], capture_output=True, text=True, timeout=120, check=False)
 
 
 def documents(kustomize: Path, directory: Path) -> list[dict]:
