@@ -31,7 +31,8 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
 
     async def revoked_snapshot() -> list[dict]:
         response = await backends.identity.call("GET", "/sessions/revoked")
-        response.raise_for_status()
+        if response.status_code != 200:
+            raise RuntimeError(f"identity answered {response.status_code} for the revoked sessions")
         return response.json()
 
     async def report_seen(user_id: int) -> None:

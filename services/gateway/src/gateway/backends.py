@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-import httpx
+import aiohttp
+import orjson
 from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse, Response
+from multidict import CIMultiDictProxy
 
 from microblog_shared import context
 from microblog_shared.auth import SESSION_HEADER, USER_HEADER, AccessClaims
@@ -19,15 +22,43 @@ log = logging.getLogger(__name__)
 PASSED_BACK = ("Location", CONSISTENCY_HEADER, "WWW-Authenticate", "X-Consistency-Reached", "Retry-After")
 
 
+@dataclass(frozen=True)
+class Upstream:
+    """A backend's whole answer, read before its connection went back to the pool."""
+
+    status_code: int
+    headers: CIMultiDictProxy[str]
+    content: bytes
+
+    def json(self):
+        return orjson.loads(self.content)
+
+
 class Backend:
+    """One service behind the gateway, called over a pool of keep-alive connections (aiohttp).
+
+    aiohttp rather than httpx: with 32 requests in flight httpx's pool spent about 45 % of the
+    gateway's CPU on connection bookkeeping (`has_expired` on every pooled connection per request).
+    """
+
     def __init__(self, name: str, base_url: str, timeout: float, consistency_wait: float) -> None:
         self.name = name
-        self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout,
-                                        limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+        self.base_url = base_url.rstrip("/")
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.consistency_wait = consistency_wait
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:  # made on first use: a session belongs to the running event loop
+            connector = aiohttp.TCPConnector(limit=200, limit_per_host=200, keepalive_timeout=30)
+            self._session = aiohttp.ClientSession(self.base_url, connector=connector, timeout=self.timeout,
+                                                  json_serialize=lambda value: orjson.dumps(value).decode())
+        return self._session
 
     async def call(self, method: str, path: str, request: Request | None = None, caller: AccessClaims | None = None,
-                   consistency: str | None = None, wait: float | None = None, **kwargs) -> httpx.Response:
+                   consistency: str | None = None, wait: float | None = None, timeout: float | None = None,
+                   **kwargs) -> Upstream:
         """Call the backend on behalf of the caller, passing the correlation id and consistency token."""
         headers = {CORRELATION_HEADER: context.correlation_id.get() or ""}
         if caller is not None:
@@ -39,9 +70,11 @@ class Backend:
             headers["X-Consistency-Timeout"] = str(self.consistency_wait if wait is None else wait)
         if request is not None and caller is None and "authorization" in request.headers:
             headers["Authorization"] = request.headers["authorization"]
+        limit = aiohttp.ClientTimeout(total=timeout) if timeout is not None else None
         try:
-            return await self.client.request(method, path, headers=headers, **kwargs)
-        except httpx.HTTPError as exc:
+            async with self.session.request(method, path, headers=headers, timeout=limit, **kwargs) as answer:
+                return Upstream(answer.status, answer.headers, await answer.read())
+        except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("%s is unavailable: %r", self.name, exc)
             raise HTTPException(503, f"the {self.name} service is unavailable, try again shortly") from None
 
@@ -51,15 +84,19 @@ class Backend:
         return relay(await self.call(method, path, request, caller, **kwargs))
 
     async def ready(self) -> None:
-        response = await self.client.get("/readyz", timeout=2.0)
+        try:
+            response = await self.call("GET", "/readyz", timeout=2.0)
+        except HTTPException:
+            raise RuntimeError(f"{self.name} is unreachable") from None
         if response.status_code != 200:
-            raise RuntimeError(f"{self.name} is not ready: {response.text[:200]}")
+            raise RuntimeError(f"{self.name} is not ready: {response.content[:200].decode(errors='replace')}")
 
     async def close(self) -> None:
-        await self.client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
 
-def relay(upstream: httpx.Response, status: int | None = None, extra_headers: dict | None = None) -> Response:
+def relay(upstream: Upstream, status: int | None = None, extra_headers: dict | None = None) -> Response:
     headers = {h: upstream.headers[h] for h in PASSED_BACK if h in upstream.headers}
     headers.update(extra_headers or {})
     status = status or upstream.status_code
@@ -79,7 +116,7 @@ class Backends:
     def all(self) -> list[Backend]:
         return [self.identity, self.posts, self.timeline, self.social_graph]
 
-    async def written(self, request: Request, write: httpx.Response, read_path: str, caller: AccessClaims | None,
+    async def written(self, request: Request, write: Upstream, read_path: str, caller: AccessClaims | None,
                       status: int, wait: float = 1.0) -> Response:
         """Answer a successful write with the read model's view of it, once that view includes it.
 

@@ -49,7 +49,7 @@ Viewer = Annotated[int | None, Header(alias="X-User-Id")]
 
 
 def engine(request: Request):
-    return request.app.state.engine
+    return request.app.state.reads
 
 
 async def user_or_404(conn, user_id: int):

@@ -27,6 +27,8 @@ def create_app(settings: TimelineSettings) -> FastAPI:
     app = create_service_app("timeline", "microblog timeline", [database_check(engine)], lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    # Reads run outside transactions: no BEGIN and ROLLBACK round trips around every page.
+    app.state.reads = engine.execution_options(isolation_level="AUTOCOMMIT")
     app.state.waiter = waiter
     app.include_router(router)
     return app

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from microblog_shared.pagination import PageParams
-from timeline.queries import keyset, next_post_cursor, posts_by_ids
+from timeline.queries import POSTS, keyset, next_post_cursor
 
 FANNED_OUT = """SELECT post_id AS id, created_at FROM home_entries
     WHERE user_id = :u AND (created_at, post_id) < (CAST(:kt AS timestamptz), :ki) {since}
@@ -27,28 +27,29 @@ FALLBACK = """SELECT p.id, p.created_at
         ORDER BY created_at DESC, id DESC LIMIT :k) p"""
 
 
+# The page's state and total in one round trip: whether the home was cut at the cap, and how many
+# posts its authors (the reader and everyone they follow) have.
+STATE = """SELECT s.complete_since, s.complete_since_id,
+        (SELECT coalesce(sum(post_count), 0) FROM users WHERE id IN (
+            SELECT followee_id FROM follows WHERE follower_id = :u UNION SELECT CAST(:u AS bigint))) AS total
+    FROM (SELECT 1) one LEFT JOIN home_state s ON s.user_id = :u"""
+
+
 async def home_timeline(conn: AsyncConnection, user_id: int, page: PageParams):
-    """The user's own posts and those of everyone they follow, newest first."""
-    state = (await conn.execute(
-        text("SELECT complete_since, complete_since_id FROM home_state WHERE user_id = :u"), {"u": user_id}
-    )).first()
+    """The user's own posts and those of everyone they follow, newest first: two statements."""
+    state = (await conn.execute(text(STATE), {"u": user_id})).one()
     params = {"u": user_id, "k": page.offset + page.per_page, "o": page.offset, "n": page.per_page,
               **keyset(page)}
     parts = [CELEBRITIES]
-    if state is not None and state.complete_since is not None:
+    if state.complete_since is not None:
         params.update(cs=state.complete_since, csi=state.complete_since_id)
         parts += [FANNED_OUT.format(since="AND (created_at, post_id) >= (:cs, :csi)"), FALLBACK]
     else:
         parts.append(FANNED_OUT.format(since=""))
     union = " UNION ".join(f"({part})" for part in parts)
-    ids = (await conn.execute(
-        text(f"SELECT id, created_at FROM ({union}) x ORDER BY created_at DESC, id DESC OFFSET :o LIMIT :n"),
+    rows = (await conn.execute(
+        text(f"""WITH page AS (SELECT id FROM ({union}) x ORDER BY created_at DESC, id DESC OFFSET :o LIMIT :n)
+                 {POSTS} JOIN page ON page.id = p.id ORDER BY p.created_at DESC, p.id DESC"""),
         params,
-    )).scalars().all()
-    rows = await posts_by_ids(conn, list(ids))
-    total = await conn.scalar(
-        text("""SELECT coalesce(sum(post_count), 0) FROM users WHERE id IN (
-                    SELECT followee_id FROM follows WHERE follower_id = :u UNION SELECT CAST(:u AS bigint))"""),
-        {"u": user_id},
-    )
-    return rows, total, next_post_cursor(rows)
+    )).all()
+    return rows, state.total, next_post_cursor(rows)

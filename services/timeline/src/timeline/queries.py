@@ -99,12 +99,6 @@ async def post(conn: AsyncConnection, post_id: int):
     return (await conn.execute(text(f"{POSTS} WHERE p.id = :id"), {"id": post_id})).first()
 
 
-async def posts_by_ids(conn: AsyncConnection, ids: list[int]) -> list:
-    rows = await conn.execute(text(f"{POSTS} WHERE p.id = ANY(:ids) ORDER BY p.created_at DESC, p.id DESC"),
-                              {"ids": ids})
-    return rows.all()
-
-
 async def user_posts(conn: AsyncConnection, user_id: int, page: PageParams):
     rows = (await conn.execute(
         text(f"""{POSTS} WHERE p.author_id = :a AND (p.created_at, p.id) < (CAST(:kt AS timestamptz), :ki)
