@@ -13,6 +13,7 @@ from rich.panel import Panel
 
 from microblog_shared.cli.launchers import ZygoteLauncher
 from microblog_shared.cli.stack import SERVICES, Process, Supervisor, python_module
+from microblog_shared.cli.stackfile import Stack, StackProcess, process_name
 from microblog_shared.db import ensure_database
 from microblog_shared.embedded_postgres import EmbeddedPostgres, free_port
 from microblog_shared.migrations import upgrade
@@ -71,6 +72,7 @@ class DevStack:
                 ready.cancel()
                 return 0
             ready.result()
+            self._stack(processes).write(self.stack_file)
             self._announce(time.monotonic() - started, server)
             failed = asyncio.create_task(self.supervisor.failed.wait())
             await asyncio.wait({interrupted, failed}, return_when=asyncio.FIRST_COMPLETED)
@@ -80,6 +82,7 @@ class DevStack:
             return 1
         finally:
             self.console.print("stopping…")
+            self.stack_file.unlink(missing_ok=True)
             await self.supervisor.stop_all()
             await self.launcher.close()
             if self.postgres:
@@ -119,12 +122,25 @@ class DevStack:
                 if command == "api":
                     api_urls[service.package] = f"http://127.0.0.1:{port}"
                 processes.append(Process(
-                    name=f"{service.package.replace('_', '-')}-{command}",
+                    name=process_name(service.package, command),
                     argv=python_module(service.package, command, port),
                     env=env,
                     health_url=f"http://127.0.0.1:{port}/readyz",
                 ))
         return processes
+
+    @property
+    def stack_file(self) -> Path:
+        return self.data_dir / "stack.json"
+
+    def _stack(self, processes: list[Process]) -> Stack:
+        """What operator commands (`microblog status`, `dlq`, `replay`) need to find every process."""
+        described = []
+        for process in processes:
+            package, _, command = process.name.rpartition("-")
+            described.append(StackProcess(process.name, package.replace("-", "_"), command,
+                                          process.health_url.removesuffix("/readyz"), process.env))
+        return Stack(described, self.bus)
 
     def _announce(self, seconds: float, server: str) -> None:
         database = self.postgres.url() if self.postgres else server
