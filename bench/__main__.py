@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform as host
 import random
@@ -26,6 +27,7 @@ from bench import analysis, report
 from bench.dataset import PASSWORD, Dataset, Shape, generate
 from bench.load import Request, require_wrk, timeline_lag, wrk
 from bench.platform import Platform
+from bench.replaying import replay_timeline
 from bench.seed import Seeder
 
 console = Console(highlight=False)
@@ -95,6 +97,11 @@ async def run_bus(bus: str, data: Dataset, args, workdir: Path) -> dict:
         console.print(f"[{bus}] seeded in {result['seed_seconds']['total']} s; the timeline caught up "
                       f"{result['catch_up_seconds']} s later")
         await measure(platform, data, args, result)
+        if args.replay:
+            with progress_bar() as progress:
+                result["replay"] = await replay_timeline(platform, args.celebrity_followers, progress)
+            console.print(f"[{bus}] replayed the timeline: {result['replay']['records']:,} records in "
+                          f"{result['replay']['seconds']} s ({result['replay']['records_per_second']:,}/s)")
     finally:
         with console.status(f"[{bus}] stopping the platform…"):
             await asyncio.to_thread(platform.stop)
@@ -188,10 +195,17 @@ async def main() -> None:
                              "merged at read time)")
     parser.add_argument("--no-analysis", dest="analyse", action="store_false",
                         help="skip the bottleneck analysis (direct timeline, SQL alone, py-spy)")
+    parser.add_argument("--no-replay", dest="replay", action="store_false",
+                        help="skip the last phase: `microblog replay timeline` over the whole log, timed")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--add-to", type=Path, metavar="REPORT.json",
+                        help="measure the given buses into an earlier report of the same settings (e.g. when a "
+                             "run was cut short after its first bus)")
     args = parser.parse_args()
     require_wrk()
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    report.load_plotting()  # now, not at the end: a venv changed under a long run must not lose the plot
+    earlier = json.loads(args.add_to.read_text()) if args.add_to else None
+    stamp = earlier["started_at"] if earlier else datetime.now().strftime("%Y%m%d-%H%M%S")
     args.stamp = stamp
     data = generate(Shape().scaled(args.scale), args.seed)
     out: dict = {"started_at": stamp, "machine": machine(), "load_tool": "wrk 4.1 (1 thread, closed loop)",
@@ -199,6 +213,10 @@ async def main() -> None:
                      k: getattr(args, k) for k in ("seed", "scale", "clients", "warmup", "duration",
                                                    "celebrity_followers")},
                  "dataset": data.summary(), "monolith": report.MONOLITH, "targets": report.TARGETS, "buses": {}}
+    if earlier:
+        if earlier["settings"] != out["settings"]:
+            parser.error(f"{args.add_to} was measured with other settings: {earlier['settings']}")
+        out["buses"] = earlier["buses"]
     json_path, png_path = args.results / f"{stamp}.json", args.results / f"{stamp}.png"
     with tempfile.TemporaryDirectory(prefix="microblog-bench-") as workdir:
         for bus in args.bus or ["postgres", "kafka"]:

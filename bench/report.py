@@ -53,12 +53,18 @@ def write_json(path: Path, report: dict) -> None:
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")
 
 
-def plot(path: Path, report: dict) -> None:
-    """Two panels: requests/s and p99 per endpoint and bus, with the monolith and the targets."""
+def load_plotting():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot(path: Path, report: dict) -> None:
+    """Two panels: requests/s and p99 per endpoint and bus, with the monolith and the targets."""
+    plt = load_plotting()
 
     buses = list(report["buses"])
     names = list(ENDPOINTS) + ["lag"]

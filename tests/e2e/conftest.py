@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,25 +13,38 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="session", params=["postgres", pytest.param("kafka", marks=pytest.mark.kafka)])
-def base_url(request, tmp_path_factory, report_session):
-    """The gateway of a running stack: MICROBLOG_E2E_URL, or a `microblog dev` started here."""
+def stack(request, tmp_path_factory, report_session):
+    """A running stack: MICROBLOG_E2E_URL (no stack file), or a `microblog dev` started here."""
     if env_url():
         if request.param == "kafka":
             pytest.skip("MICROBLOG_E2E_URL names one stack; it is tested once")
-        yield env_url().rstrip("/")
+        yield RunningStack(env_url().rstrip("/"), None)
         return
     if request.param == "kafka":  # external servers: the session's Kafka broker and PostgreSQL server
         external = {"kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"),
                     "database_url": request.getfixturevalue("pg").url()}
     else:
         external = {}
-    stack = DevStackProcess(tmp_path_factory.mktemp(f"dev-{request.param}"), request.param, **external).start()
+    dev = DevStackProcess(tmp_path_factory.mktemp(f"dev-{request.param}"), request.param, **external).start()
     where = "external PostgreSQL and Kafka" if external else "embedded PostgreSQL, postgres bus"
-    report_session(f"microblog dev ({where}): ready in {stack.start_seconds:.1f} s")
-    yield stack.url
-    code = stack.stop()
-    assert code == 0, stack.logs()
-    assert stack.orphans() == []
+    report_session(f"microblog dev ({where}): ready in {dev.start_seconds:.1f} s")
+    yield RunningStack(dev.url, dev.data_dir / "stack.json", dev)
+    code = dev.stop()
+    assert code == 0, dev.logs()
+    assert dev.orphans() == []
+
+
+@dataclass
+class RunningStack:
+    url: str
+    stack_file: Path | None  # where operator commands find it (None: only its URL is known)
+    dev: DevStackProcess | None = None
+
+
+@pytest.fixture(scope="session")
+def base_url(stack) -> str:
+    """The gateway of the running stack."""
+    return stack.url
 
 
 @pytest.fixture

@@ -127,6 +127,7 @@ async def make_world(migrated_database, service_client, bus):
         stop.set()
         await task
         await app.state.waiter.close()
+        await app.state.read_model.dispose()
 
 
 @pytest.fixture

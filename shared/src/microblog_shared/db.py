@@ -7,9 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 
-def create_engine(url: str, pool_size: int = 5) -> AsyncEngine:
+def create_engine(url: str, pool_size: int = 5, **options) -> AsyncEngine:
     """An async engine for `postgresql+psycopg://` URLs, with liveness checks on checkout."""
-    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, **options)
 
 
 def database_url(server_url: str, database: str) -> str:

@@ -6,13 +6,20 @@ from sqlalchemy import text
 
 from alembic import command
 from alembic.config import Config
+from microblog_shared.readmodels import DEFAULT_SCHEMA, search_path
 
 
-def upgrade(package: str, url: str) -> None:
-    """Bring the database at `url` to the newest revision of `package`'s migrations."""
+def upgrade(package: str, url: str, schema: str | None = None) -> None:
+    """Bring the database at `url` to the newest revision of `package`'s migrations.
+
+    Read models are migrated in the schema of the version being served, or in `schema` (a
+    replay building the next version there).
+    """
     config = Config()
     config.set_main_option("script_location", f"{package}:migrations")
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if schema is not None:
+        config.set_main_option("schema", schema)
     command.upgrade(config, "head")
 
 
@@ -25,12 +32,27 @@ def run_env() -> None:
     with engine.connect() as connection:
         # One migrator at a time, even when several replicas start together.
         connection.execute(text("SELECT pg_advisory_lock(7000002)"))
+        schema = context.config.get_main_option("schema") or _served_schema(connection)
+        if schema != DEFAULT_SCHEMA:
+            connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            connection.execute(text("SELECT set_config('search_path', :s, false)"), {"s": search_path(schema)})
+            connection.commit()
         context.configure(connection=connection, target_metadata=None, transaction_per_migration=True)
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()
         connection.execute(text("SELECT pg_advisory_unlock(7000002)"))
     engine.dispose()
+
+
+def _served_schema(connection) -> str:
+    """The schema of the read-model version being served (`public` until a replay switched).
+
+    A service database holds at most one projection, so the pointer table has at most one row.
+    """
+    if connection.scalar(text("SELECT to_regclass('public.read_model_versions')")) is None:
+        return DEFAULT_SCHEMA
+    return connection.scalar(text("SELECT max(schema) FROM public.read_model_versions")) or DEFAULT_SCHEMA
 
 
 def execute_all(op, statements: list[str]) -> None:

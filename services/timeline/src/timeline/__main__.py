@@ -1,8 +1,8 @@
 from microblog_shared.service import ServiceSpec, main, projector
 
 from timeline.app import create_app
-from timeline.projection import TimelineProjection
+from timeline.projection import SPEC
 from timeline.settings import TimelineSettings
 
 main(ServiceSpec(name="timeline", package="timeline", create_app=create_app, settings_class=TimelineSettings,
-                 workers={"projector": projector(TimelineProjection.from_settings)}))
+                 workers={"projector": projector(SPEC.make)}))

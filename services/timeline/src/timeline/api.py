@@ -49,7 +49,8 @@ Viewer = Annotated[int | None, Header(alias="X-User-Id")]
 
 
 def engine(request: Request):
-    return request.app.state.reads
+    """Reads run outside transactions (no BEGIN and ROLLBACK round trips) on the served version."""
+    return request.app.state.read_model.reads
 
 
 async def user_or_404(conn, user_id: int):

@@ -19,6 +19,7 @@ from microblog_shared.events import (
     Envelope, Event, PostCreated, PostDeleted, PostEdited, UserFollowed, UserProfileUpdated, UserRegistered,
     UserSeen, UserUnfollowed,
 )
+from microblog_shared.projection import ProjectionSpec
 from timeline.fanout import HomeTimelines
 from timeline.settings import TimelineSettings
 
@@ -197,3 +198,6 @@ async def _count(conn: AsyncConnection, name: str, delta: int) -> None:
         text("""INSERT INTO totals VALUES (:n, :d) ON CONFLICT (name) DO UPDATE SET value = totals.value + :d"""),
         {"n": name, "d": delta},
     )
+
+
+SPEC = ProjectionSpec(name=NAME, package="timeline", settings_class=TimelineSettings, make=TimelineProjection.from_settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import signal
 import time
@@ -135,11 +136,12 @@ class DevStack:
 
     def _stack(self, processes: list[Process]) -> Stack:
         """What operator commands (`microblog status`, `dlq`, `replay`) need to find every process."""
+        inherited = {k: v for k, v in os.environ.items() if k.startswith("MICROBLOG_")}  # e.g. a bus namespace
         described = []
         for process in processes:
             package, _, command = process.name.rpartition("-")
             described.append(StackProcess(process.name, package.replace("-", "_"), command,
-                                          process.health_url.removesuffix("/readyz"), process.env))
+                                          process.health_url.removesuffix("/readyz"), {**inherited, **process.env}))
         return Stack(described, self.bus)
 
     def _announce(self, seconds: float, server: str) -> None:
