@@ -18,11 +18,14 @@ from typing import Protocol, Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from microblog_shared import context
+from microblog_shared import context, metrics
 from microblog_shared.bus import ConsumedRecord, EventBus, Record, TopicPartition
 from microblog_shared.events import Envelope, Event, EventRegistry, UnknownEventType, registry as default_registry
 
 log = logging.getLogger(__name__)
+
+# Set by `microblog dlq retry` on a dead letter it republishes (deadletters.py).
+RETRY_HEADER = "dlq_retry"
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS projection_checkpoints (
@@ -106,17 +109,20 @@ class ProjectionRunner:
         """
         checkpoints = {r.topic_partition: r.offset + 1 for r in records}
         try:
-            async with self.engine.begin() as conn:
-                await self._apply_batch(conn, records, isolate=False)
-                await self._store_checkpoints(conn, checkpoints)
+            await self._in_transaction(records, checkpoints, isolate=False)
         except Exception:
             log.warning("a batch of %d events failed; applying them one by one", len(records))
-            async with self.engine.begin() as conn:
-                dead = await self._apply_batch(conn, records, isolate=True)
-                if dead:
-                    await self._dead_letter(dead)
-                await self._store_checkpoints(conn, checkpoints)
+            await self._in_transaction(records, checkpoints, isolate=True)
         await self.consumer.commit(checkpoints)
+
+    async def _in_transaction(self, records: list[ConsumedRecord], checkpoints: dict[TopicPartition, int],
+                              isolate: bool) -> None:
+        async with self.engine.begin() as conn:
+            dead = await self._apply_batch(conn, records, isolate)
+            if dead:
+                await self._dead_letter(dead)
+            await self._store_checkpoints(conn, checkpoints)
+        metrics.EVENTS_APPLIED.labels(self.projection.name).inc(self._batch_applied)
 
     async def _apply_batch(
         self, conn: AsyncConnection, records: list[ConsumedRecord], isolate: bool
@@ -135,13 +141,17 @@ class ProjectionRunner:
         newest = dict(applied)
         for record, envelope in decoded:
             if envelope.stream_version <= newest.get(envelope.stream_id, 0):
+                if RETRY_HEADER in record.headers and envelope.stream_version < newest[envelope.stream_id]:
+                    dead.append((record, _superseded(envelope, newest[envelope.stream_id])))
                 continue  # a duplicate (relay re-send or redelivery): already applied
             newest[envelope.stream_id] = envelope.stream_version
             fresh.append((record, envelope))
         if not isolate:
             await self._apply_all(conn, [envelope for _, envelope in fresh])
             applied = newest
+            self._batch_applied = len(fresh)
         else:
+            self._batch_applied = 0
             for record, envelope in fresh:
                 try:
                     async with conn.begin_nested():
@@ -151,6 +161,7 @@ class ProjectionRunner:
                     dead.append((record, traceback.format_exc(limit=5)))
                     continue
                 applied[envelope.stream_id] = envelope.stream_version
+                self._batch_applied += 1
         await conn.execute(
             text("""INSERT INTO projection_streams AS s (projection, stream_id, version)
                     SELECT :p, i, v FROM unnest(CAST(:i AS text[]), CAST(:v AS int[])) x(i, v)
@@ -221,6 +232,7 @@ class ProjectionRunner:
             for record, error in dead
         ]
         await self.bus.publish(self.dead_letter_topic, records)
+        metrics.DEAD_LETTERS.labels(self.projection.name).inc(len(records))
 
 
 async def applied_version(conn: AsyncConnection, projection: str, stream_id: str) -> int:
@@ -230,3 +242,8 @@ async def applied_version(conn: AsyncConnection, projection: str, stream_id: str
         {"p": projection, "s": stream_id},
     )
     return version or 0
+
+
+def _superseded(envelope: Envelope, newest: int) -> str:
+    return (f"superseded: retried {envelope.type} {envelope.stream_id}@{envelope.stream_version}, but this "
+            f"projection has applied version {newest} of that stream; replay the projection to apply it in order")

@@ -13,6 +13,7 @@ from itertools import groupby
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from microblog_shared import metrics
 from microblog_shared.bus import EventBus, Record
 from microblog_shared.eventstore import APPENDED_CHANNEL, EventStore
 from microblog_shared.events import EventRegistry, registry as default_registry
@@ -63,6 +64,7 @@ class OutboxRelay:
             ]
             await self.bus.publish(topic, records)
         await self._record(envelopes[-1].position)
+        metrics.OUTBOX_RELAYED.labels(self.store.producer).inc(len(envelopes))
         return len(envelopes)
 
     async def backlog(self) -> int:

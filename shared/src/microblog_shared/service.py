@@ -17,6 +17,7 @@ from typing import Awaitable, Callable, Sequence
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 
 from microblog_shared.logs import configure_logging
 from microblog_shared.projection import Projection
@@ -89,6 +90,15 @@ def worker_app(spec: ServiceSpec, name: str, settings: Settings) -> FastAPI:
         await engine.dispose()
 
     app = create_service_app(f"{spec.name}-{name}", f"{spec.name} {name}", [database_check(engine)], lifespan=lifespan)
+
+    @app.get("/status", include_in_schema=False)
+    async def status():
+        """The worker's figures as JSON (status.py), for `microblog status`."""
+        monitor = getattr(app.state, "monitor", None)
+        if monitor is None:
+            return JSONResponse({"process": f"{spec.name}-{name}", "status": "starting"}, status_code=503)
+        return {"process": f"{spec.name}-{name}", **await monitor.refresh()}
+
     return app
 
 
@@ -105,10 +115,13 @@ async def run_relay(settings: Settings, stop: asyncio.Event, app: FastAPI) -> No
     from microblog_shared.db import create_engine
     from microblog_shared.eventstore import EventStore
     from microblog_shared.relay import OutboxRelay
+    from microblog_shared.status import RelayMonitor
 
     engine, bus = create_engine(settings.database_url, pool_size=2), create_bus(settings)
     try:
-        await OutboxRelay(EventStore(engine, settings.service_name), bus).run(stop)
+        relay = OutboxRelay(EventStore(engine, settings.service_name), bus)
+        app.state.monitor = RelayMonitor(relay, settings.service_name)
+        await asyncio.gather(relay.run(stop), app.state.monitor.run(stop))
     finally:
         await bus.close()
         await engine.dispose()
@@ -121,10 +134,13 @@ def projector(make_projection: Callable[[Settings], Projection]) -> Worker:
         from microblog_shared.bus import create_bus
         from microblog_shared.db import create_engine
         from microblog_shared.projection import ProjectionRunner
+        from microblog_shared.status import ProjectionMonitor
 
         engine, bus = create_engine(settings.database_url, pool_size=2), create_bus(settings)
         try:
-            await ProjectionRunner(make_projection(settings), engine, bus).run(stop)
+            runner = ProjectionRunner(make_projection(settings), engine, bus)
+            app.state.monitor = ProjectionMonitor(runner, bus)
+            await asyncio.gather(runner.run(stop), app.state.monitor.run(stop))
         finally:
             await bus.close()
             await engine.dispose()

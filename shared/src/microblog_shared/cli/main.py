@@ -12,6 +12,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from microblog_shared.cli.ops import dlq, status
+
 app = typer.Typer(help="The microblog platform: event-sourced, CQRS microservices.", no_args_is_help=True)
 console = Console(highlight=False)
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -49,6 +51,9 @@ def test(ctx: typer.Context) -> None:
     os.chdir(REPO_ROOT)
     sys.exit(subprocess.call([sys.executable, "-m", "pytest", *ctx.args]))
 
+
+app.command()(status)
+app.add_typer(dlq, name="dlq")
 
 if __name__ == "__main__":
     app()
