@@ -13,7 +13,8 @@ import asyncio
 import json
 import logging
 import traceback
-from typing import Protocol, Sequence
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from microblog_shared import context, metrics
 from microblog_shared.bus import ConsumedRecord, EventBus, Record, TopicPartition
 from microblog_shared.events import Envelope, Event, EventRegistry, UnknownEventType, registry as default_registry
+from microblog_shared.readmodels import POINTER_TABLE, enter_current, use_schema
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,14 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS projection_streams (
         projection text NOT NULL, stream_id text NOT NULL, version int NOT NULL,
         PRIMARY KEY (projection, stream_id))""",
+    POINTER_TABLE,
 ]
+
+
+class ReadModelSwitched(Exception):
+    def __init__(self, schema: str) -> None:
+        super().__init__(schema)
+        self.schema = schema
 
 
 class Projection(Protocol):
@@ -54,6 +63,17 @@ class BatchProjection(Projection, Protocol):
         """
 
 
+@dataclass(frozen=True)
+class ProjectionSpec:
+    """What operators need to run a projection anywhere: services publish theirs as an entry point
+    in the `microblog.projections` group (see `replay.py`)."""
+
+    name: str
+    package: str  # the service package: its migrations build the projection's tables
+    settings_class: type
+    make: Callable[..., Projection]  # settings -> projection
+
+
 def notify_channel(projection: str) -> str:
     return f"projection_{projection.replace('-', '_').replace('.', '_')}"
 
@@ -67,6 +87,7 @@ class ProjectionRunner:
         registry: EventRegistry = default_registry,
         batch_size: int = 500,
         group: str | None = None,
+        schema: str | None = None,
     ) -> None:
         self.projection = projection
         self.engine = engine
@@ -75,6 +96,10 @@ class ProjectionRunner:
         self.batch_size = batch_size
         # A replay into fresh tables reads the log with a consumer group of its own.
         self.group = group or f"projection.{projection.name}"
+        # A replay writes to the fixed schema of the version it builds; the live projector
+        # follows the version being served (readmodels.py).
+        self.fixed_schema = schema
+        self.schema: str | None = None
         self.dead_letter_topic = f"deadletter.{projection.name}"
         self.consumer = bus.consumer(self.group, list(projection.topics), on_assign=self._seek_to_checkpoints)
 
@@ -85,6 +110,7 @@ class ProjectionRunner:
 
     async def checkpoints(self) -> dict[TopicPartition, int]:
         async with self.engine.connect() as conn:
+            await self._enter_schema(conn)
             rows = await conn.execute(
                 text("SELECT topic, partition, next_offset FROM projection_checkpoints WHERE projection = :p"),
                 {"p": self.projection.name},
@@ -109,20 +135,41 @@ class ProjectionRunner:
         """
         checkpoints = {r.topic_partition: r.offset + 1 for r in records}
         try:
-            await self._in_transaction(records, checkpoints, isolate=False)
-        except Exception:
-            log.warning("a batch of %d events failed; applying them one by one", len(records))
-            await self._in_transaction(records, checkpoints, isolate=True)
+            try:
+                await self._in_transaction(records, checkpoints, isolate=False)
+            except ReadModelSwitched:
+                raise
+            except Exception:
+                log.warning("a batch of %d events failed; applying them one by one", len(records))
+                await self._in_transaction(records, checkpoints, isolate=True)
+        except ReadModelSwitched as switched:
+            # A replay made another version current while this batch was polled: go on from
+            # that version's checkpoints (at or past ours) instead of writing to the old one.
+            log.info("projection %s now writes to schema %s", self.projection.name, switched.schema)
+            await self._seek_to_checkpoints(self.consumer.assignment())
+            return
         await self.consumer.commit(checkpoints)
 
     async def _in_transaction(self, records: list[ConsumedRecord], checkpoints: dict[TopicPartition, int],
                               isolate: bool) -> None:
         async with self.engine.begin() as conn:
+            await self._enter_schema(conn)
             dead = await self._apply_batch(conn, records, isolate)
             if dead:
                 await self._dead_letter(dead)
             await self._store_checkpoints(conn, checkpoints)
         metrics.EVENTS_APPLIED.labels(self.projection.name).inc(self._batch_applied)
+
+    async def _enter_schema(self, conn: AsyncConnection) -> None:
+        """Write to the fixed schema (a replay) or to the current version (the live projector)."""
+        if self.fixed_schema is not None:
+            await use_schema(conn, self.fixed_schema)
+            return
+        schema = await enter_current(conn, self.projection.name)
+        if self.schema is not None and schema != self.schema:
+            self.schema = schema
+            raise ReadModelSwitched(schema)
+        self.schema = schema
 
     async def _apply_batch(
         self, conn: AsyncConnection, records: list[ConsumedRecord], isolate: bool

@@ -45,6 +45,28 @@ def dev(
     sys.exit(asyncio.run(stack.run()))
 
 
+@app.command()
+def replay(
+    projections: Annotated[Optional[list[str]], typer.Argument(help="Projections to rebuild, e.g. timeline")] = None,
+    all_projections: Annotated[bool, typer.Option("--all", help="Rebuild every projection")] = False,
+    stack: Annotated[Optional[Path], typer.Option(help="The stack file of `microblog dev` "
+                                                       "(default .microblog/stack.json; else this environment)")] = None,
+    drop_old: Annotated[bool, typer.Option(help="Drop the previous version once switched (kept by default)")] = False,
+) -> None:
+    """Rebuild read models from offset 0 into new versions while the current ones serve, then switch."""
+    from microblog_shared.cli.replaycmd import replay_projections
+    from microblog_shared.replay import projection_specs
+
+    names = sorted(projection_specs()) if all_projections else list(projections or [])
+    if not names:
+        raise typer.BadParameter("name a projection, or --all")
+    try:
+        asyncio.run(replay_projections(names, stack, drop_old, console))
+    except (ValueError, LookupError, FileNotFoundError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def test(ctx: typer.Context) -> None:
     """Run every test (pytest; extra arguments are passed on)."""
