@@ -171,7 +171,7 @@ async def projector_env(stack: Stack, projection: str) -> dict[str, str]:
 
     async with httpx.AsyncClient(timeout=3.0) as client:
         names = await asyncio.gather(*(name_of(client, p) for p in projectors))
-    for process, name in zip(projectors, names):
+    for process, name in zip(projectors, names, strict=True):
         if name == projection:
             return process.env
     if projectors and all(names):
