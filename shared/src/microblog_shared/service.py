@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
 import logging
 import os
-import signal
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Sequence
 
@@ -39,14 +37,6 @@ class ServiceSpec:
     workers: dict[str, Worker] = field(default_factory=dict)  # e.g. {"relay": run_relay}
     has_migrations: bool = True
     settings_class: type[Settings] = Settings
-
-
-def die_with_parent() -> None:
-    """Ask Linux to SIGTERM this process when its parent dies: no orphans after a crash."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def main(spec: ServiceSpec, argv: list[str] | None = None) -> None:

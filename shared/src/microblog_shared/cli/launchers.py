@@ -10,7 +10,7 @@ import signal
 import socket
 import sys
 
-from microblog_shared.service import die_with_parent
+from microblog_shared.orphans import die_with_parent
 
 
 class Child:

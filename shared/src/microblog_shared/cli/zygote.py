@@ -24,7 +24,7 @@ import sys
 
 from setproctitle import setproctitle
 
-from microblog_shared.service import die_with_parent
+from microblog_shared.orphans import die_with_parent
 
 
 def preload(packages: list[str]) -> None:
