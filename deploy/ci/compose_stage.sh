@@ -5,8 +5,9 @@
 #
 #   1. a Docker engine: Debian's docker.io, dockerd started in the background (no systemd);
 #   2. the Compose v2 plugin, built from its Go module once;
-#   3. the base image `debian:bookworm-slim`, made by debootstrap from Debian's archive, trusting
-#      what this machine trusts (its CA bundle), unless such an image is there already;
+#   3. the base images `debian:bookworm-slim` (every image) and `debian:trixie-slim` (the CI
+#      Elasticsearch, for Java 21), made by debootstrap from Debian's archive and trusting what
+#      this machine trusts (its CA bundle), unless such images are there already;
 #   4. `docker compose -f docker-compose.yml -f deploy/compose/ci.yml up --build --wait`: the
 #      override swaps only the infrastructure images for ones built from packages;
 #   5. `pytest tests/e2e` with MICROBLOG_E2E_URL pointing at the gateway;
@@ -20,8 +21,6 @@ COMPOSE_VERSION=v2.40.3
 GATEWAY_PORT=${MICROBLOG_GATEWAY_PORT:-8000}
 PROJECT=microblog-ci
 compose=(docker compose -p "$PROJECT" -f docker-compose.yml -f deploy/compose/ci.yml)
-# No buildx plugin here: compose builds through the engine's own BuildKit.
-export COMPOSE_BAKE=false
 started=$(date +%s)
 dockerd_pid=""
 stack_up=0
@@ -79,33 +78,35 @@ install_compose_plugin() {
 }
 
 make_base_image() {
+  local suite=$1 image=debian:$1-slim
   local bundle=/etc/ssl/certs/ca-certificates.crt
   local digest
   digest=$(sha256sum "$bundle" | cut -c1-64)
-  if docker image inspect debian:bookworm-slim >/dev/null 2>&1; then
+  if docker image inspect "$image" >/dev/null 2>&1; then
     local made_for
-    made_for=$(docker image inspect -f '{{ index .Config.Labels "microblog.ca-bundle" }}' debian:bookworm-slim)
+    made_for=$(docker image inspect -f '{{ index .Config.Labels "microblog.ca-bundle" }}' "$image")
     if [ -z "$made_for" ] || [ "$made_for" = "$digest" ]; then
-      log "base image debian:bookworm-slim is there"
+      log "base image $image is there"
       return
     fi
-    log "this machine's CA bundle changed: remaking debian:bookworm-slim"
+    log "this machine's CA bundle changed: remaking $image"
   fi
-  local tarball=$CACHE/debian-bookworm-minbase.tar
+  local tarball=$CACHE/debian-$suite-minbase.tar
   if [ ! -s "$tarball" ]; then
-    log "debootstrap --variant=minbase bookworm (once; cached as $tarball)"
+    log "debootstrap --variant=minbase $suite (once; cached as $tarball)"
     local root
     root=$(mktemp -d)
-    debootstrap --variant=minbase bookworm "$root" >"$CACHE/debootstrap.log" 2>&1 \
-      || { tail -n 30 "$CACHE/debootstrap.log"; exit 1; }
+    debootstrap --variant=minbase "$suite" "$root" >"$CACHE/debootstrap-$suite.log" 2>&1 \
+      || { tail -n 30 "$CACHE/debootstrap-$suite.log"; exit 1; }
     # As the official slim image: no docs, manuals or locales from later installs; empty caches.
     printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
       'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' \
       > "$root/etc/dpkg/dpkg.cfg.d/docker-slim"
     printf '%s\n' 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb || true"; };' \
       'Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";' > "$root/etc/apt/apt.conf.d/docker-clean"
-    rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
-      "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/*
+    rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+    find "$root"/usr/share/doc "$root"/usr/share/man "$root"/usr/share/info "$root"/usr/share/locale \
+      -type f ! -name copyright -delete
     tar --numeric-owner -C "$root" -cf "$tarball.partial" .
     rm -rf "$root"
     mv "$tarball.partial" "$tarball"
@@ -128,9 +129,9 @@ make_base_image() {
     --change 'CMD ["bash"]' \
     --change "LABEL microblog.ca-bundle=$digest" \
     --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt UV_NATIVE_TLS=1 NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
-    "$rootfs" debian:bookworm-slim >/dev/null
+    "$rootfs" "$image" >/dev/null
   rm -rf "$extra" "$rootfs"
-  log "base image debian:bookworm-slim made from Debian's archive"
+  log "base image $image made from Debian's archive"
 }
 
 show_failure() {
@@ -159,7 +160,8 @@ trap finish EXIT
 install_packages
 start_engine
 install_compose_plugin
-make_base_image
+make_base_image bookworm
+make_base_image trixie
 
 log "building the images"
 "${compose[@]}" build
