@@ -49,6 +49,14 @@ class HomeTimelines:
 
     async def backfill(self, conn: AsyncConnection, edges: Sequence) -> None:
         """New follows (follower_id, followee_id): each followee's recent posts join the follower's home."""
+        params = {"r": [e.follower_id for e in edges], "a": [e.followee_id for e in edges], "cap": self.cap}
+        # An author with more posts than the cap may have older posts the LIMIT leaves out: trimming
+        # those homes to the cap at once puts complete_since above any such gap.
+        gaps = await conn.execute(
+            text("""SELECT DISTINCT f.reader FROM unnest(CAST(:r AS bigint[]), CAST(:a AS bigint[])) f(reader, author)
+                    JOIN users a ON a.id = f.author AND NOT a.read_merged WHERE a.post_count > :cap"""),
+            params,
+        )
         await self._insert(
             conn,
             """SELECT f.reader, p.created_at, p.id, p.author_id
@@ -58,10 +66,9 @@ class HomeTimelines:
                CROSS JOIN LATERAL (SELECT created_at, id, author_id FROM posts WHERE author_id = f.author
                    AND (s.complete_since IS NULL OR (created_at, id) >= (s.complete_since, s.complete_since_id))
                    ORDER BY created_at DESC, id DESC LIMIT :cap) p""",
-            {"r": [e.follower_id for e in edges], "a": [e.followee_id for e in edges], "cap": self.cap},
-            # The LIMIT may have left out older posts of an author: trimming to the cap as soon as a
-            # home holds that many puts complete_since above any such gap.
-            trim_at=self.cap,
+            params,
+            trim_at=self.cap + self.slack + 1,
+            trim_full={row.reader for row in gaps},
         )
 
     async def remove_authors(self, conn: AsyncConnection, edges: Sequence) -> None:
@@ -77,7 +84,9 @@ class HomeTimelines:
         await self._delete(conn, "DELETE FROM home_entries WHERE post_id = ANY(CAST(:p AS bigint[])) RETURNING user_id",
                            {"p": post_ids})
 
-    async def _insert(self, conn: AsyncConnection, select: str, params: dict, trim_at: int) -> None:
+    async def _insert(self, conn: AsyncConnection, select: str, params: dict, trim_at: int,
+                      trim_full: set[int] = frozenset()) -> None:
+        """Insert home entries; trim the homes past `trim_at`, and those of `trim_full` that hold the cap."""
         grown = await conn.execute(
             text(f"""WITH added AS (
                         INSERT INTO home_entries (user_id, created_at, post_id, author_id) {select}
@@ -88,7 +97,7 @@ class HomeTimelines:
                     RETURNING user_id, size"""),
             params,
         )
-        full = [r.user_id for r in grown if r.size >= trim_at]
+        full = [r.user_id for r in grown if r.size >= trim_at or (r.user_id in trim_full and r.size >= self.cap)]
         if full:
             await self._trim(conn, full)
 
