@@ -147,6 +147,7 @@ finish() {
     [ "$code" = 0 ] || show_failure
     log "tearing the stack down (with its volumes)"
     "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+    docker image prune -f >/dev/null 2>&1 || true  # images that newer builds replaced
   fi
   if [ -n "$dockerd_pid" ]; then
     log "stopping the dockerd this stage started"
