@@ -10,7 +10,8 @@
 #      this machine trusts (its CA bundle), unless such images are there already;
 #   4. `docker compose -f docker-compose.yml -f deploy/compose/ci.yml up --build --wait`: the
 #      override swaps only the infrastructure images for ones built from packages;
-#   5. `pytest tests/e2e` with MICROBLOG_E2E_URL pointing at the gateway;
+#   5. `pytest tests/e2e` with MICROBLOG_E2E_URL pointing at the gateway, then the fault drill
+#      (`tests/drill`, with MICROBLOG_COMPOSE naming the compose command), which kills containers;
 #   6. every container's logs when anything failed, and always `down -v`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -177,6 +178,13 @@ log "the stack is ready"
 "${compose[@]}" ps --format 'table {{.Service}}\t{{.Status}}'
 
 uv=$(command -v uv || echo .tools/bin/uv)
-log "end-to-end tests against http://127.0.0.1:$GATEWAY_PORT"
-MICROBLOG_E2E_URL=http://127.0.0.1:$GATEWAY_PORT "$uv" run --frozen pytest tests/e2e \
-  -p no:cacheprovider --basetemp "${TMPDIR:-/tmp}/compose-stage-pytest" -q
+export MICROBLOG_E2E_URL=http://127.0.0.1:$GATEWAY_PORT
+log "end-to-end tests against $MICROBLOG_E2E_URL"
+"$uv" run --frozen pytest tests/e2e -p no:cacheprovider --basetemp "${TMPDIR:-/tmp}/compose-stage-pytest" -q
+
+# The fault drill kills the stack's containers, so it runs last, and only against compose.
+if [ -d tests/drill ]; then
+  log "fault drill against the same stack"
+  MICROBLOG_COMPOSE="${compose[*]}" "$uv" run --frozen pytest tests/drill -p no:cacheprovider \
+    --basetemp "${TMPDIR:-/tmp}/compose-stage-drill" -q
+fi
