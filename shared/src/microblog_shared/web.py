@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from microblog_shared import context
@@ -74,6 +75,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ReservationTaken)
     async def taken(request: Request, exc: ReservationTaken):
         return error_response(400, f"{exc.kind} is already taken")
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def database_unavailable(request: Request, exc: Exception):
+        # The database went away (restart, failover) or asked for a retry (deadlock, serialization).
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0])
+        return error_response(503, "the database is unavailable, try again shortly", {"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception):

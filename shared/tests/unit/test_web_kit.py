@@ -7,6 +7,7 @@ import logging
 import httpx
 import pytest
 from fastapi import HTTPException
+from sqlalchemy.exc import OperationalError
 
 from microblog_shared import context
 from microblog_shared.eventstore import ConcurrencyError, ReservationTaken
@@ -38,6 +39,10 @@ async def client():
     async def boom():
         raise RuntimeError("secret internals")
 
+    @app.get("/db-down")
+    async def db_down():
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
     @app.get("/gone")
     async def gone():
         raise HTTPException(410, "it went away")
@@ -58,6 +63,13 @@ async def test_domain_errors_become_json_4xx(client):
     assert (await client.get("/taken")).json() == {"error": "Bad Request", "message": "username is already taken"}
     assert (await client.get("/gone")).json() == {"error": "Gone", "message": "it went away"}
     assert (await client.get("/nowhere")).json() == {"error": "Not Found"}
+
+
+async def test_a_database_outage_is_a_503_to_retry_not_a_500(client):
+    response = await client.get("/db-down")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json() == {"error": "Service Unavailable", "message": "the database is unavailable, try again shortly"}
 
 
 async def test_unexpected_errors_are_a_bare_500_without_internals(client):

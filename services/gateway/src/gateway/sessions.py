@@ -39,7 +39,7 @@ class RevokedSessions:
     async def follow(self, bus: EventBus, load_snapshot, stop: asyncio.Event) -> None:
         """Keep the set current until `stop`: the bus from its end, plus identity's snapshot."""
         topic = SessionRevoked.topic
-        consumer = None
+        consumer = None  # the one from_the_end seeks
 
         async def from_the_end(partitions: set[TopicPartition]) -> None:
             ends = await bus.end_offsets(sorted(partitions))
@@ -47,8 +47,9 @@ class RevokedSessions:
                 await consumer.seek(tp, offset)
 
         group = f"gateway.{socket.gethostname()}.{os.getpid()}"
-        consumer = bus.consumer(group, [topic], on_assign=from_the_end)
         while not stop.is_set():
+            # A new consumer each attempt: a stopped Kafka consumer cannot be started again.
+            consumer = bus.consumer(group, [topic], on_assign=from_the_end)
             try:
                 await consumer.start()
                 for entry in await load_snapshot():
