@@ -10,9 +10,10 @@ from fastapi import APIRouter, FastAPI
 from gateway.auth import Activity
 from gateway.backends import Backend, Backends
 from gateway.ratelimit import RateLimiter
-from gateway.routes import posts, tokens, users
+from gateway.routes import posts, tokens, translate, users
 from gateway.sessions import RevokedSessions
 from gateway.settings import GatewaySettings
+from gateway.translation import translator_from
 from microblog_shared.bus import create_bus
 from microblog_shared.web import create_service_app
 
@@ -51,6 +52,7 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
             await events.close()
         for each in backends.all():
             await each.close()
+        await app.state.translator.close()
 
     async def revocations_loaded() -> None:
         if not revoked.loaded.is_set():
@@ -75,9 +77,11 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
     app.state.revoked = revoked
     app.state.activity = Activity(report_seen, settings.last_seen_interval_seconds)
     app.state.auth_limiter = RateLimiter(settings.auth_attempts_per_minute)
+    app.state.translator = translator_from(settings.translator_key, settings.translator_region,
+                                           settings.translator_endpoint)
 
     api = APIRouter(prefix="/api")
-    for module in (users, tokens, posts):
+    for module in (users, tokens, posts, translate):
         api.include_router(module.router)
     app.include_router(api)
     return app

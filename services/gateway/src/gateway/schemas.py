@@ -66,6 +66,21 @@ class NewPost(BaseModel):
     body: str = Field(max_length=1400, examples=["Hello, world!"])
 
 
+# A language tag as posts carry it ("en", "es", "zh-Hans"); empty source: let the translator detect it.
+LANGUAGE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+LANGUAGE_OR_EMPTY = r"^([A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*)?$"
+
+
+class TranslationRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=1400, examples=["Hola, mundo"])
+    source_language: str = Field(default="", pattern=LANGUAGE_OR_EMPTY, max_length=35, examples=["es"])
+    dest_language: str = Field(pattern=LANGUAGE, max_length=35, examples=["en"])
+
+
+class Translated(BaseModel):
+    text: str
+
+
 class Author(BaseModel):
     id: int
     username: str | None = None

@@ -14,3 +14,7 @@ class GatewaySettings(Settings):
     # How often a user's activity is reported to identity as last_seen.
     last_seen_interval_seconds: float = Field(default=60.0, ge=0)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Microsoft Translator (v3): without a key, POST /api/translate answers 503.
+    translator_key: str = ""
+    translator_region: str = ""
+    translator_endpoint: str = "https://api.cognitive.microsofttranslator.com"
