@@ -77,6 +77,15 @@ class TranslationRequest(BaseModel):
     dest_language: str = Field(pattern=LANGUAGE, max_length=35, examples=["en"])
 
 
+class ResetRequest(BaseModel):
+    email: str = Field(min_length=1, max_length=320, examples=["susan@example.com"])
+
+
+class PasswordReset(BaseModel):
+    token: str = Field(min_length=1, max_length=1024)
+    password: str = Field(min_length=1, max_length=256)
+
+
 class Translated(BaseModel):
     text: str
 

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from identity import domain, handlers
+from identity import domain, handlers, resets
 from identity.adapters import sessions
 from microblog_shared.auth import CurrentSessionId, CurrentUserId
 from microblog_shared.consistency import HEADER as CONSISTENCY_HEADER, ConsistencyToken
@@ -78,6 +78,19 @@ class ProfileEdit(BaseModel):
     username: str = Field(default=None, max_length=TEXT_CAP)
     email: str = Field(default=None, max_length=TEXT_CAP)
     about_me: str = Field(default=None, max_length=TEXT_CAP)
+
+
+class ResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=1, max_length=TEXT_CAP)
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=TEXT_CAP)
+    password: str = Field(max_length=TEXT_CAP)
 
 
 class PasswordChange(BaseModel):
@@ -180,3 +193,14 @@ async def get_session(session_id: Annotated[str, Path(max_length=64)], store: St
     if session is None:
         raise HTTPException(404, "no such session")
     return {"session_id": session.session_id, "user_id": session.user_id, "active": session.active(now)}
+
+
+@router.post("/password-resets", status_code=202)
+async def request_password_reset(body: ResetRequest, store: Store, now: Now, policy: Policy):
+    """202 whether or not an account has this address: nobody learns which addresses are known."""
+    await resets.request(store, body.email, policy.secret, now)
+
+
+@router.post("/password-resets/confirm", status_code=204)
+async def reset_password(body: PasswordReset, store: Store, now: Now, policy: Policy):
+    await resets.reset(store, body.token, body.password, policy, now)

@@ -32,7 +32,7 @@ def install_domain_errors(app: FastAPI) -> None:
     """Each domain refusal answers with its own status and message."""
     statuses = {
         domain.InvalidRegistration: 400, domain.InvalidProfile: 400, domain.InvalidPassword: 400,
-        domain.WrongPassword: 400, handlers.UnknownUser: 404, handlers.Forbidden: 403,
+        domain.WrongPassword: 400, domain.InvalidResetToken: 400, handlers.UnknownUser: 404, handlers.Forbidden: 403,
     }
     for error, status in statuses.items():
         app.add_exception_handler(error, _answer_with(status))

@@ -5,6 +5,7 @@ State changes only by folding events: one `evolve_user` / `evolve_session` case 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -12,7 +13,7 @@ from functools import singledispatch
 from typing import Iterable
 
 from microblog_shared.events import (
-    Event, PasswordSet, RefreshTokenRotated, SessionRevoked, SessionStarted, UserProfileUpdated, UserRegistered,
+    Event, PasswordResetRequested, PasswordSet, RefreshTokenRotated, SessionRevoked, SessionStarted, UserProfileUpdated, UserRegistered,
     UserSeen,
 )
 
@@ -26,6 +27,9 @@ MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 SEEN_INTERVAL = timedelta(seconds=60)  # last_seen is written at most this often per user
 REFRESH_LIFETIME = timedelta(days=7)
+RESET_LIFETIME = timedelta(minutes=10)
+RESET_INTERVAL = timedelta(seconds=60)  # at most one reset mail per account this often
+RESET_PURPOSE = "password-reset"
 
 
 class InvalidRegistration(ValueError):
@@ -41,6 +45,10 @@ class InvalidPassword(ValueError):
 
 
 class WrongPassword(ValueError):
+    pass
+
+
+class InvalidResetToken(ValueError):
     pass
 
 
@@ -103,6 +111,11 @@ def _(event: UserRegistered, user: None) -> User:
 @evolve_user.register
 def _(event: PasswordSet, user: User) -> User:
     return replace(user, password_hash=event.password_hash, version=user.version + 1)
+
+
+@evolve_user.register
+def _(event: PasswordResetRequested, user: User) -> User:
+    return replace(user, version=user.version + 1)
 
 
 @evolve_user.register
@@ -233,6 +246,38 @@ def check_password_change(current_password_matches: bool, new_password: str) -> 
 def set_password(user: User, password_hash: str) -> list[PasswordSet]:
     """The new password's hash, after check_password_change allowed it."""
     return [PasswordSet(user_id=user.user_id, password_hash=password_hash)]
+
+
+# --- password resets ------------------------------------------------------------------
+
+
+def password_fingerprint(password_hash: str | None) -> str:
+    """Ties a reset token to the password it replaces: once that changes, the token is void (single use)."""
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:24]
+
+
+def reset_claims(user: User, now: datetime, nonce: str) -> dict:
+    """What a reset token says, to be signed: whose password, which one, until when."""
+    return {"sub": str(user.user_id), "purpose": RESET_PURPOSE, "pwd": password_fingerprint(user.password_hash),
+            "iat": int(now.timestamp()), "exp": int((now + RESET_LIFETIME).timestamp()), "jti": nonce}
+
+
+def request_reset(user: User, token: str, now: datetime,
+                  last_requested: datetime | None) -> list[PasswordResetRequested]:
+    """A reset mail for the user, unless one was asked for within RESET_INTERVAL."""
+    if last_requested is not None and now - last_requested < RESET_INTERVAL:
+        return []
+    return [PasswordResetRequested(user_id=user.user_id, username=user.username, email=user.email, token=token,
+                                   expires_at=now + RESET_LIFETIME)]
+
+
+def check_reset(claims: dict, user: User, new_password: str) -> None:
+    """A verified token's claims against the user now: InvalidResetToken or InvalidPassword."""
+    if claims.get("purpose") != RESET_PURPOSE or claims.get("pwd") != password_fingerprint(user.password_hash):
+        raise InvalidResetToken("the reset link is invalid, used or expired")
+    problem = password_problem(new_password)
+    if problem:
+        raise InvalidPassword(problem)
 
 
 def see(user: User, now: datetime) -> list[UserSeen]:

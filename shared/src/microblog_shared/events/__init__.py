@@ -1,5 +1,6 @@
 from microblog_shared.events.contracts import (
     Event,
+    PasswordResetRequested,
     PasswordSet,
     PostCreated,
     PostDeleted,
@@ -17,7 +18,7 @@ from microblog_shared.events.envelope import Envelope, uuid7
 from microblog_shared.events.registry import EventRegistry, UnknownEventType, registry
 
 __all__ = [
-    "Envelope", "Event", "EventRegistry", "PasswordSet", "PostCreated", "PostDeleted", "PostEdited",
+    "Envelope", "Event", "EventRegistry", "PasswordResetRequested", "PasswordSet", "PostCreated", "PostDeleted", "PostEdited",
     "RefreshTokenRotated", "SessionRevoked", "SessionStarted", "UnknownEventType", "UserFollowed",
     "UserProfileUpdated", "UserRegistered", "UserSeen", "UserUnfollowed", "registry", "uuid7",
 ]

@@ -68,6 +68,23 @@ class PasswordSet(Event):
     password_hash: str
 
 
+class PasswordResetRequested(Event):
+    """A person asked to reset their password: the notifier mails them the link.
+
+    It carries the signed reset token (valid 10 minutes, and void as soon as the password
+    changes), so it travels on a topic of its own that only the notifier reads.
+    """
+
+    type_name = "PasswordResetRequested"
+    topic = "identity.password-resets"
+
+    user_id: int
+    username: str
+    email: str
+    token: str
+    expires_at: datetime
+
+
 class SessionStarted(Event):
     """Private to identity: a login; its access tokens name the session, its refresh token rotates."""
 

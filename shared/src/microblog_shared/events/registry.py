@@ -55,6 +55,7 @@ class EventRegistry:
 registry = EventRegistry()
 for _contract in (
     contracts.UserRegistered, contracts.UserProfileUpdated, contracts.UserSeen, contracts.PasswordSet,
+    contracts.PasswordResetRequested,
     contracts.SessionStarted, contracts.RefreshTokenRotated, contracts.SessionRevoked,
     contracts.UserFollowed, contracts.UserUnfollowed,
     contracts.PostCreated, contracts.PostEdited, contracts.PostDeleted,
