@@ -1,8 +1,13 @@
 """Home timelines against a model: fan-out, cap, celebrities, backfill, removal, edits, replay."""
 
+import dataclasses
 import random
 
 from sqlalchemy import text
+
+from microblog_shared.replay import Replay
+from timeline.projection import SPEC, TimelineProjection
+from timeline.settings import TimelineSettings
 
 
 
@@ -163,3 +168,13 @@ async def test_random_histories_match_the_model_and_a_replay(make_world):
         live_user = (await world.get(f"/users/{reader}", viewer=reader)).json()
         assert (await replay.get(f"/users/{reader}", viewer=reader)).json() == live_user
     assert (await replay.get("/explore", per_page=100)).json() == (await world.get("/explore", per_page=100)).json()
+
+    # `microblog replay` (homes built in one pass once the log is applied) serves them too.
+    await world.app.state.read_model.start()
+    spec = dataclasses.replace(SPEC, make=lambda settings: TimelineProjection(5, 3))
+    settings = TimelineSettings(environment="test", database_url=world.app.state.settings.database_url)
+    result = await Replay(spec, settings, world.bus).run()
+    await world.app.state.read_model.refresh()
+    assert world.app.state.read_model.schema == result.schema == "timeline_v1"
+    for reader in users:
+        assert await home_ids(world, reader, per_page=4) == expected_home(reader), reader

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Callable
@@ -72,16 +73,19 @@ class Replay:
             previous, schema = await self._next_version(engine)
             await asyncio.to_thread(upgrade, self.spec.package, self.settings.database_url, schema)
             target = schema_engine(self.settings.database_url, schema, pool_size=2)
-            runner = ProjectionRunner(self.projection, target, self.bus, group=f"replay.{self.spec.name}.{schema}",
-                                      schema=schema)
-            stop = asyncio.Event()
-            running = asyncio.create_task(runner.run(stop))
             try:
-                await self._catch_up(engine, schema, running, progress)
-                records = await self._switch(engine, previous, schema, stop, running)
+                bulk = hasattr(self.projection, "finish_bulk")
+                if bulk:  # the projection may leave costly parts of its model aside until the end
+                    self.projection.start_bulk()
+                    async with self._running(target, schema) as running:
+                        await self._catch_up(engine, schema, running, progress)
+                    async with target.begin() as conn:
+                        await use_schema(conn, schema)
+                        await self.projection.finish_bulk(conn)
+                async with self._running(target, schema) as running:
+                    await self._catch_up(engine, schema, running, progress)
+                    records = await self._switch(engine, previous, schema, running)
             finally:
-                stop.set()
-                await asyncio.gather(running, return_exceptions=True)
                 await target.dispose()
             if progress:
                 progress(records, records)
@@ -91,6 +95,20 @@ class Replay:
             return ReplayResult(self.spec.name, schema, previous, records, time.monotonic() - started)
         finally:
             await engine.dispose()
+
+    @asynccontextmanager
+    async def _running(self, target: AsyncEngine, schema: str):
+        """A runner applying the log into `schema` (its own consumer group) until the block ends."""
+        runner = ProjectionRunner(self.projection, target, self.bus, group=f"replay.{self.spec.name}.{schema}",
+                                  schema=schema)
+        stop = asyncio.Event()
+        task = asyncio.create_task(runner.run(stop))
+        task.stop = stop
+        try:
+            yield task
+        finally:
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def _next_version(self, engine: AsyncEngine) -> tuple[str, str]:
         async with engine.connect() as conn:
@@ -125,8 +143,7 @@ class Replay:
                 return
             await asyncio.sleep(0.25)
 
-    async def _switch(self, engine: AsyncEngine, previous: str, schema: str, stop: asyncio.Event,
-                      running: asyncio.Task) -> int:
+    async def _switch(self, engine: AsyncEngine, previous: str, schema: str, running: asyncio.Task) -> int:
         lock = switch_lock(self.spec.name)
         async with engine.connect() as holder:
             await holder.execution_options(isolation_level="AUTOCOMMIT")
@@ -143,7 +160,7 @@ class Replay:
                         running.result()
                         raise RuntimeError("the replay's runner stopped before the switch")
                     await asyncio.sleep(0.05)
-                stop.set()
+                running.stop.set()
                 await running  # its last batch is committed: nobody else writes to the new schema
                 async with engine.begin() as conn:
                     await point_to(conn, self.spec.name, schema)

@@ -84,6 +84,34 @@ class HomeTimelines:
         await self._delete(conn, "DELETE FROM home_entries WHERE post_id = ANY(CAST(:p AS bigint[])) RETURNING user_id",
                            {"p": post_ids})
 
+    async def rebuild(self, conn: AsyncConnection) -> None:
+        """Every home from posts and follows at once: each reader's newest `cap` posts of their own
+        and of the authors they follow (celebrities are merged at read time), and complete_since
+        where older ones were left out."""
+        await conn.execute(text("DELETE FROM home_entries"))
+        await conn.execute(text("DELETE FROM home_state"))
+        newest = """(SELECT created_at, id, author_id FROM posts WHERE author_id = {author}
+                     ORDER BY created_at DESC, id DESC LIMIT :more)"""
+        await conn.execute(
+            text(f"""INSERT INTO home_entries (user_id, created_at, post_id, author_id)
+                     SELECT u.id, p.created_at, p.id, p.author_id FROM users u CROSS JOIN LATERAL (
+                         SELECT * FROM (
+                             SELECT * FROM {newest.format(author="u.id")} own
+                             UNION ALL
+                             SELECT p.* FROM follows f JOIN users a ON a.id = f.followee_id AND NOT a.read_merged
+                             CROSS JOIN LATERAL {newest.format(author="f.followee_id")} p
+                             WHERE f.follower_id = u.id) candidates
+                         ORDER BY created_at DESC, id DESC LIMIT :more) p"""),
+            {"more": self.cap + 1},
+        )
+        await conn.execute(text("""INSERT INTO home_state (user_id, size)
+                                   SELECT user_id, count(*) FROM home_entries GROUP BY user_id"""))
+        # Homes that found more than `cap` posts keep the newest `cap` and mark where they stop.
+        full = await conn.execute(text("SELECT user_id FROM home_state WHERE size > :cap"), {"cap": self.cap})
+        users = [row.user_id for row in full]
+        if users:
+            await self._trim(conn, users)
+
     async def _insert(self, conn: AsyncConnection, select: str, params: dict, trim_at: int,
                       trim_full: set[int] = frozenset()) -> None:
         """Insert home entries; trim the homes past `trim_at`, and those of `trim_full` that hold the cap."""

@@ -33,6 +33,10 @@ class TimelineProjection:
 
     def __init__(self, home_timeline_cap: int = 800, celebrity_followers: int = 10_000) -> None:
         self.homes = HomeTimelines(home_timeline_cap, celebrity_followers)
+        # A replay applies the log with homes left aside, then builds them in one pass
+        # (finish_bulk): a replay meets most posts before the follows, and keeping homes current
+        # on the way would backfill and trim them over and over.
+        self.bulk = False
         self.handlers = {
             UserRegistered: _registered, UserProfileUpdated: _profiles_updated, UserSeen: _seen,
             UserFollowed: self._followed, UserUnfollowed: self._unfollowed,
@@ -45,6 +49,13 @@ class TimelineProjection:
 
     async def apply(self, conn: AsyncConnection, event: Event, envelope: Envelope) -> None:
         await self.apply_many(conn, [(event, envelope)])
+
+    def start_bulk(self) -> None:
+        self.bulk = True
+
+    async def finish_bulk(self, conn: AsyncConnection) -> None:
+        await self.homes.rebuild(conn)
+        self.bulk = False
 
     async def apply_many(self, conn: AsyncConnection, events: list[tuple[Event, Envelope]]) -> None:
         for kind, run in groupby((event for event, _ in events), key=type):
@@ -65,7 +76,8 @@ class TimelineProjection:
             return
         await _follow_counts(conn, added, +1)
         await self.homes.mark_celebrities(conn, sorted({a.followee_id for a in added}))
-        await self.homes.backfill(conn, added)
+        if not self.bulk:
+            await self.homes.backfill(conn, added)
 
     async def _unfollowed(self, conn: AsyncConnection, events: list[UserUnfollowed]) -> None:
         await _lock_authors(conn, [e.followee_id for e in events], also=[e.follower_id for e in events])
@@ -76,7 +88,8 @@ class TimelineProjection:
         )).all()
         if removed:
             await _follow_counts(conn, removed, -1)
-            await self.homes.remove_authors(conn, removed)
+            if not self.bulk:
+                await self.homes.remove_authors(conn, removed)
 
     async def _posts_created(self, conn: AsyncConnection, events: list[PostCreated]) -> None:
         await _lock_authors(conn, [e.author_id for e in events])
@@ -90,7 +103,8 @@ class TimelineProjection:
         )).all()
         if added:
             await _post_counts(conn, [a.author_id for a in added], +1)
-            await self.homes.fan_out(conn, added)
+            if not self.bulk:
+                await self.homes.fan_out(conn, added)
 
     async def _posts_deleted(self, conn: AsyncConnection, events: list[PostDeleted]) -> None:
         deleted = (await conn.execute(
@@ -99,7 +113,8 @@ class TimelineProjection:
         )).all()
         if deleted:
             await _post_counts(conn, [d.author_id for d in deleted], -1)
-            await self.homes.remove_posts(conn, [d.id for d in deleted])
+            if not self.bulk:
+                await self.homes.remove_posts(conn, [d.id for d in deleted])
 
 
 async def _registered(conn: AsyncConnection, events: list[UserRegistered]) -> None:
