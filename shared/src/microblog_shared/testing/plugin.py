@@ -1,4 +1,4 @@
-"""Pytest fixtures shared by every test ring: real PostgreSQL, real Kafka, bus adapters.
+"""Pytest fixtures shared by every test ring: real PostgreSQL, Kafka and Elasticsearch, bus adapters.
 
 Loaded for the whole repository with `-p microblog_shared.testing.plugin` (root pyproject).
 """
@@ -75,6 +75,24 @@ def kafka_bootstrap(tmp_path_factory) -> str:
     bootstrap = broker.start()
     yield bootstrap
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url(tmp_path_factory, report_session) -> str:
+    """A real single-node Elasticsearch (jars from Maven Central) for the session; its base URL."""
+    from microblog_shared.testing.elasticsearch import LocalElasticsearch, missing_tools
+
+    reason = missing_tools()
+    if reason:
+        if os.environ.get("MICROBLOG_REQUIRE_ELASTICSEARCH") == "1":
+            pytest.fail(f"Elasticsearch is required (MICROBLOG_REQUIRE_ELASTICSEARCH=1) but {reason}")
+        pytest.skip(f"real Elasticsearch unavailable: {reason}")
+    node = LocalElasticsearch(tmp_path_factory.mktemp("elasticsearch"))
+    url = node.start()
+    report_session(f"elasticsearch: node answering in {node.start_seconds:.1f} s "
+                   f"(of which fetch/assembly {node.fetch_seconds:.1f} s)")
+    yield url
+    node.stop()
 
 
 @pytest.fixture(params=["postgres", pytest.param("kafka", marks=pytest.mark.kafka)])
