@@ -3,4 +3,5 @@
 CREATE DATABASE identity;
 CREATE DATABASE posts;
 CREATE DATABASE social_graph;
+CREATE DATABASE messaging;
 CREATE DATABASE timeline;

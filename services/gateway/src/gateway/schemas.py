@@ -132,6 +132,31 @@ class UserCollection(BaseModel):
     links: CollectionLinks = Field(alias="_links")
 
 
+class NewMessage(BaseModel):
+    body: str = Field(max_length=1400, examples=["See you tomorrow?"])
+
+
+class Party(BaseModel):
+    id: int
+    username: str | None = None
+    links: Links | None = Field(default=None, alias="_links")
+
+
+class Message(BaseModel):
+    id: int
+    body: str
+    timestamp: str = Field(examples=["2026-11-24T12:00:00Z"])
+    read_at: str | None = Field(default=None, description="when the recipient read it, if they have")
+    sender: Party
+    recipient: Party
+
+
+class MessageCollection(BaseModel):
+    items: list[Message]
+    meta: Meta = Field(alias="_meta")
+    links: CollectionLinks = Field(alias="_links")
+
+
 ERRORS = {
     400: {"model": Error, "description": "Invalid input"},
     401: {"model": Error, "description": "Missing, bad, expired or revoked credentials"},

@@ -45,6 +45,7 @@ SERVICES = [
     ServiceLayout("identity", "identity", ("api", "relay")),
     ServiceLayout("posts", "posts", ("api", "relay")),
     ServiceLayout("social_graph", "social_graph", ("api", "relay")),
+    ServiceLayout("messaging", "messaging", ("api", "relay")),
     ServiceLayout("timeline", "timeline", ("api", "projector")),
     ServiceLayout("gateway", None, ("api",)),
 ]

@@ -1,5 +1,7 @@
 from microblog_shared.events.contracts import (
     Event,
+    MessageSent,
+    MessagesRead,
     PasswordResetRequested,
     PasswordSet,
     PostCreated,
@@ -18,7 +20,7 @@ from microblog_shared.events.envelope import Envelope, uuid7
 from microblog_shared.events.registry import EventRegistry, UnknownEventType, registry
 
 __all__ = [
-    "Envelope", "Event", "EventRegistry", "PasswordResetRequested", "PasswordSet", "PostCreated", "PostDeleted", "PostEdited",
+    "Envelope", "Event", "EventRegistry", "MessageSent", "MessagesRead", "PasswordResetRequested", "PasswordSet", "PostCreated", "PostDeleted", "PostEdited",
     "RefreshTokenRotated", "SessionRevoked", "SessionStarted", "UnknownEventType", "UserFollowed",
     "UserProfileUpdated", "UserRegistered", "UserSeen", "UserUnfollowed", "registry", "uuid7",
 ]

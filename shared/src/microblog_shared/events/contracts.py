@@ -177,3 +177,30 @@ class PostDeleted(Event):
     post_id: int
     author_id: int
     deleted_at: datetime
+
+
+# --- messaging ------------------------------------------------------------------------
+
+
+class MessageSent(Event):
+    """A private message, on the recipient's inbox stream (only the two parties may read it)."""
+
+    type_name = "MessageSent"
+    topic = "messaging.messages"
+
+    message_id: int
+    sender_id: int
+    recipient_id: int
+    body: str
+    sent_at: datetime
+
+
+class MessagesRead(Event):
+    """The user read their inbox: every message up to `up_to_message_id` is read."""
+
+    type_name = "MessagesRead"
+    topic = "messaging.messages"
+
+    user_id: int
+    read_at: datetime
+    up_to_message_id: int

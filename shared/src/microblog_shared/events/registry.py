@@ -59,6 +59,7 @@ for _contract in (
     contracts.SessionStarted, contracts.RefreshTokenRotated, contracts.SessionRevoked,
     contracts.UserFollowed, contracts.UserUnfollowed,
     contracts.PostCreated, contracts.PostEdited, contracts.PostDeleted,
+    contracts.MessageSent, contracts.MessagesRead,
 ):
     registry.register(_contract)
 

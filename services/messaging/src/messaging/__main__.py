@@ -1,0 +1,7 @@
+from microblog_shared.service import ServiceSpec, main, run_relay
+
+from messaging.app import create_app
+from messaging.settings import MessagingSettings
+
+main(ServiceSpec(name="messaging", package="messaging", create_app=create_app, workers={"relay": run_relay},
+                 settings_class=MessagingSettings))
