@@ -1,4 +1,5 @@
-"""The fault drill: steady writes through the gateway while parts of the stack are SIGKILLed.
+"""The fault drill: steady writes (posts, messages, follows) through the gateway while parts of the
+stack are SIGKILLed.
 
 One at a time, each target is killed with SIGKILL and started again: the timeline projector,
 posts' outbox relay, the posts API (a write service), the Kafka broker, and PostgreSQL (in
@@ -41,9 +42,11 @@ class Account:
 class Ledger:
     posts: list[tuple[str, int | str, int | None]] = field(default_factory=list)  # marker, status, id
     follows: list[tuple[int, int, str, int | str]] = field(default_factory=list)  # who, whom, verb, status
+    messages: list[tuple[str, int | str]] = field(default_factory=list)  # marker, status
 
     def statuses(self) -> Counter:
-        return Counter(str(s) for _, s, _ in self.posts) + Counter(str(s) for *_, s in self.follows)
+        return (Counter(str(s) for _, s, _ in self.posts) + Counter(str(s) for *_, s in self.follows)
+                + Counter(str(s) for _, s in self.messages))
 
 
 async def patiently(send) -> httpx.Response:
@@ -75,11 +78,17 @@ async def write(client: httpx.AsyncClient, method: str, path: str, **kwargs) -> 
 
 async def load(client: httpx.AsyncClient, worker: int, accounts: list[Account], ledger: Ledger,
                stop: asyncio.Event) -> None:
-    """Posts (60 %) and follows or unfollows of this worker's own accounts, about 3 writes a second."""
+    """Posts (50 %), private messages (20 %), follows or unfollows of this worker's own accounts."""
     rng, mine = random.Random(worker), accounts[worker::WORKERS]
     while not stop.is_set():
-        account = rng.choice(mine)
-        if rng.random() < 0.6:
+        account, action = rng.choice(mine), rng.random()
+        if action < 0.2:
+            marker = f"drill {uuid.uuid4().hex}"
+            other = rng.choice([a for a in accounts if a is not account])
+            status, _ = await write(client, "POST", f"/api/users/{other.id}/messages", json={"body": marker},
+                                    headers=account.auth)
+            ledger.messages.append((marker, status))
+        elif action < 0.7:
             marker = f"drill {uuid.uuid4().hex}"
             status, body = await write(client, "POST", "/api/posts", json={"body": marker}, headers=account.auth)
             ledger.posts.append((marker, status, body.get("id")))
@@ -142,7 +151,8 @@ async def test_the_stack_loses_and_doubles_nothing_through_sigkills(compose, gat
 
     figures.update(lost_and_doubled(compose, ledger, accounts))
     figures["replay"] = replay_equals_live(compose)
-    figures["requests"], figures["by_status"] = len(ledger.posts) + len(ledger.follows), dict(ledger.statuses())
+    figures["requests"] = len(ledger.posts) + len(ledger.follows) + len(ledger.messages)
+    figures["by_status"] = dict(ledger.statuses())
     report_session("fault drill: " + ", ".join(f"{k}={v}" for k, v in figures.items()))
     assert figures["lost"] == figures["doubled"] == figures["half_applied"] == 0, figures
     assert figures["replay"]["differences"] == {}, figures
@@ -168,9 +178,19 @@ def lost_and_doubled(compose, ledger: Ledger, accounts: list[Account]) -> dict:
         for other, expected in account.following.items():
             if expected is not None and ((account.id, other) in edges) != expected:
                 lost += 1
+    sent = Counter(dict((body, int(n)) for body, n in compose.sql(
+        "messaging", "SELECT payload->>'body', count(*) FROM events WHERE type = 'MessageSent' "
+                     "AND payload->>'body' LIKE 'drill %' GROUP BY 1")))
+    inboxes = Counter(dict((body, int(n)) for body, n in compose.sql(
+        "messaging", "SELECT body, count(*) FROM messages WHERE body LIKE 'drill %' GROUP BY 1")))
+    delivered = {marker for marker, status in ledger.messages if status == 201}
+    lost += sum(1 for m in delivered if sent[m] != 1 or inboxes[m] != 1)
+    doubled += sum(1 for m in sent if sent[m] > 1) + sum(1 for m in inboxes if inboxes[m] > 1)
+    half += sum(1 for marker, status in ledger.messages if status != 201 and sent[marker] != inboxes[marker])
     events = sum(int(compose.sql(db, "SELECT count(*) FROM events")[0][0])
-                 for db in ("identity", "posts", "social_graph"))
+                 for db in ("identity", "posts", "social_graph", "messaging"))
     return {"events": events, "posts_2xx": len(succeeded), "posts_failed": len(failed),
+            "messages_2xx": len(delivered), "messages_failed": len(ledger.messages) - len(delivered),
             "failed_but_applied_once": failed_applied, "lost": lost, "doubled": doubled, "half_applied": half}
 
 

@@ -130,13 +130,19 @@ class HomeTimelines:
             await self._trim(conn, full)
 
     async def _delete(self, conn: AsyncConnection, delete: str, params: dict) -> None:
-        await conn.execute(
+        emptied = await conn.execute(
             text(f"""WITH gone AS ({delete})
                     UPDATE home_state s SET size = s.size - g.n
                     FROM (SELECT user_id, count(*) AS n FROM gone GROUP BY user_id) g
-                    WHERE s.user_id = g.user_id"""),
+                    WHERE s.user_id = g.user_id RETURNING s.user_id, s.size, s.complete_since"""),
             params,
         )
+        # An empty, complete home has no state row, exactly as a home that never had entries (and
+        # as `rebuild` makes them): a replay builds the same tables as the live projection.
+        empty = [r.user_id for r in emptied if r.size == 0 and r.complete_since is None]
+        if empty:
+            await conn.execute(text("DELETE FROM home_state WHERE user_id = ANY(CAST(:u AS bigint[])) AND size = 0"),
+                               {"u": empty})
 
     async def _trim(self, conn: AsyncConnection, user_ids: list[int]) -> None:
         """Keep each home's newest `cap` entries; remember the oldest key kept."""
