@@ -36,7 +36,7 @@ def test_post_created_v1_is_upcast_with_an_unknown_language():
 
 def test_every_public_contract_has_a_topic_and_private_ones_none():
     assert registry.topics() == {"identity.users", "identity.sessions", "identity.password-resets", "social.follows",
-                                 "posts.posts", "messaging.messages"}
+                                 "posts.posts", "messaging.messages", "posts.exports"}
     assert registry.contract("PasswordSet").topic is None
 
 

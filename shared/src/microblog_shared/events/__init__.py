@@ -1,5 +1,8 @@
 from microblog_shared.events.contracts import (
     Event,
+    ExportCompleted,
+    ExportProgressed,
+    ExportRequested,
     MessageSent,
     MessagesRead,
     PasswordResetRequested,
@@ -20,7 +23,8 @@ from microblog_shared.events.envelope import Envelope, uuid7
 from microblog_shared.events.registry import EventRegistry, UnknownEventType, registry
 
 __all__ = [
-    "Envelope", "Event", "EventRegistry", "MessageSent", "MessagesRead", "PasswordResetRequested", "PasswordSet", "PostCreated", "PostDeleted", "PostEdited",
+    "Envelope", "Event", "EventRegistry", "ExportCompleted", "ExportProgressed", "ExportRequested",
+    "MessageSent", "MessagesRead", "PasswordResetRequested", "PasswordSet", "PostCreated", "PostDeleted", "PostEdited",
     "RefreshTokenRotated", "SessionRevoked", "SessionStarted", "UnknownEventType", "UserFollowed",
     "UserProfileUpdated", "UserRegistered", "UserSeen", "UserUnfollowed", "registry", "uuid7",
 ]

@@ -204,3 +204,47 @@ class MessagesRead(Event):
     user_id: int
     read_at: datetime
     up_to_message_id: int
+
+
+# --- posts: exports (a background task) ---------------------------------------------------
+
+
+class ExportRequested(Event):
+    """A person asked for a JSON file of their own posts: a background task on its own stream."""
+
+    type_name = "ExportRequested"
+    topic = "posts.exports"
+
+    task_id: str
+    user_id: int
+    name: str  # "export_posts"
+    description: str
+    total: int  # how many posts the author had when asking
+    requested_at: datetime
+
+
+class ExportProgressed(Event):
+    """A chunk of the export is written: `exported` of `total` posts, `progress` in percent."""
+
+    type_name = "ExportProgressed"
+    topic = "posts.exports"
+
+    task_id: str
+    user_id: int
+    exported: int
+    total: int
+    progress: int
+    after_post_id: int  # where the next chunk starts: a restarted exporter resumes here
+    at: datetime
+
+
+class ExportCompleted(Event):
+    """The file is complete (posts serves it to the notifier, which mails it to the author)."""
+
+    type_name = "ExportCompleted"
+    topic = "posts.exports"
+
+    task_id: str
+    user_id: int
+    post_count: int
+    completed_at: datetime

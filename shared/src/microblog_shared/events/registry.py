@@ -60,6 +60,7 @@ for _contract in (
     contracts.UserFollowed, contracts.UserUnfollowed,
     contracts.PostCreated, contracts.PostEdited, contracts.PostDeleted,
     contracts.MessageSent, contracts.MessagesRead,
+    contracts.ExportRequested, contracts.ExportProgressed, contracts.ExportCompleted,
 ):
     registry.register(_contract)
 
