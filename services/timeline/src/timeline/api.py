@@ -9,38 +9,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request
 
-from microblog_shared.consistency import ConsistencyToken, InvalidToken
 from microblog_shared.pagination import PageParams, collection, page_params
-from microblog_shared.web import JSONBody
+from microblog_shared.readapi import answer, consistent
 from timeline import queries
 from timeline.home import home_timeline
 from timeline.views import post_view, user_view
-
-
-async def consistent(
-    request: Request,
-    x_consistency_token: Annotated[str | None, Header()] = None,
-    x_consistency_timeout: Annotated[float | None, Header(ge=0, le=10)] = None,
-) -> None:
-    """Wait (bounded) until the projection has applied the caller's last write."""
-    if not x_consistency_token:
-        return
-    try:
-        token = ConsistencyToken.parse(x_consistency_token)
-    except InvalidToken as exc:
-        raise HTTPException(400, str(exc)) from None
-    settings = request.app.state.settings
-    timeout = min(x_consistency_timeout if x_consistency_timeout is not None else settings.consistency_wait_seconds,
-                  settings.consistency_wait_seconds)
-    reached = await request.app.state.waiter.wait(token, timeout)
-    request.state.consistency_reached = "true" if reached else "false"
-
-
-def answer(request: Request, body: dict) -> JSONBody:
-    """The body, encoded once, with whether the caller's consistency token was reached."""
-    reached = getattr(request.state, "consistency_reached", None)
-    return JSONBody(body, headers={"X-Consistency-Reached": reached} if reached else None)
-
 
 router = APIRouter(dependencies=[Depends(consistent)])
 Page = Annotated[PageParams, Depends(page_params)]

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-from datetime import datetime
+from microblog_shared.views import avatar, iso, post_view
 
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
-
-
-def avatar(email: str, size: int) -> str:
-    digest = hashlib.md5(email.strip().lower().encode()).hexdigest()
-    return f"https://www.gravatar.com/avatar/{digest}?d=identicon&s={size}"
+__all__ = ["avatar", "iso", "post_view", "user_view"]
 
 
 def user_view(row, viewer_id: int | None, following: set[int] | frozenset = frozenset()) -> dict:
@@ -36,19 +28,3 @@ def user_view(row, viewer_id: int | None, following: set[int] | frozenset = froz
     elif viewer_id is not None:
         view["is_following"] = row.id in following
     return view
-
-
-def post_view(row) -> dict:
-    return {
-        "id": row.id,
-        "body": row.body,
-        "language": row.language,
-        "timestamp": iso(row.created_at),
-        "edited_at": iso(row.edited_at),
-        "author": {
-            "id": row.author_id,
-            "username": row.username,
-            "_links": {"self": f"/api/users/{row.author_id}", "avatar": avatar(row.email, 36)},
-        },
-        "_links": {"self": f"/api/posts/{row.id}", "author": f"/api/users/{row.author_id}"},
-    }
