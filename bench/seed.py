@@ -123,18 +123,21 @@ class Seeder:
         await store.engine.dispose()
 
     async def posts(self) -> None:
-        """One PostCreated per post, ids in time order, languages detected as the handler does."""
+        """One PostCreated per post and its `posts` row, ids in time order, languages detected as the handler does."""
         detect = LanguageDetector()
         languages = [detect(sentence) for sentence in SENTENCES]
         numbered = list(enumerate(self.data.posts, start=1))
 
         def prepare(batch: Sequence[tuple]):
-            appends = []
+            appends, rows = [], []
             for post_id, (author, created_at, sentence) in batch:
                 body = f"{SENTENCES[sentence]} #{post_id}"
                 event = writing.create_post(post_id, author, body, languages[sentence], created_at)
                 appends.append((writing.stream_id(post_id), 0, [event], []))
-            return appends, None
+                rows.append((post_id, author, event.body, event.language, created_at))
+            columns = {"id": "bigint", "author_id": "bigint", "body": "text", "language": "text",
+                       "created_at": "timestamptz"}
+            return appends, bulk_insert("posts", columns, rows)
 
         store = await self._write("posts", "posts", "posts: posts", numbered, prepare)
         await _advance(store, "post_ids", len(numbered))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from microblog_shared.settings import Settings
 from microblog_shared.testing.fakes import InMemoryEventStore
 from posts.adapters.language import LanguageDetector
 from posts.app import create_app
+from posts.exporter import Exporter
+from posts.settings import PostsSettings
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +20,7 @@ def detector() -> LanguageDetector:
 @pytest.fixture
 async def posts(migrated_database, service_client, detector):
     """A client of the posts API on a freshly migrated database; `.app` is the app."""
-    app = create_app(Settings(environment="test", service_name="posts", database_url=migrated_database("posts")))
+    app = create_app(PostsSettings(environment="test", database_url=migrated_database("posts")))
     app.state.detect_language = detector
     client = await service_client(app)
     client.app = app
@@ -29,3 +30,13 @@ async def posts(migrated_database, service_client, detector):
 @pytest.fixture
 def store() -> InMemoryEventStore:
     return InMemoryEventStore()
+
+
+@pytest.fixture
+def exporter(posts):
+    """Factory: an exporter over the posts app's database (chunk size and poll pace to taste)."""
+
+    def make(chunk_size: int = 500, poll_seconds: float = 60.0) -> Exporter:
+        return Exporter(posts.app.state.store, chunk_size, poll_seconds)
+
+    return make

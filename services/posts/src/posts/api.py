@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Annotated, Iterator
@@ -11,12 +12,14 @@ from pydantic import BaseModel, Field
 
 from microblog_shared.auth import CurrentUserId
 from microblog_shared.consistency import HEADER as CONSISTENCY_HEADER, ConsistencyToken
-from posts import domain, handlers
+from posts import domain, exports, handlers
+from posts.adapters import exports as export_tables
 
 router = APIRouter()
 
 # Ids come from a PostgreSQL bigint sequence; anything outside is a bad request, not a 404.
 PostId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+TaskId = Annotated[uuid.UUID, Path(description="an export task's id")]
 
 
 class PostBody(BaseModel):
@@ -44,6 +47,42 @@ async def delete_post(post_id: PostId, user_id: CurrentUserId, request: Request)
     with _domain_errors():
         written = await handlers.delete_post(request.app.state.store, post_id, user_id)
     return Response(status_code=204, headers={CONSISTENCY_HEADER: str(ConsistencyToken.of(written.last_event))})
+
+
+@router.post("/exports", status_code=202)
+async def request_export(user_id: CurrentUserId, request: Request, response: Response):
+    """Start exporting the caller's posts: 202 with the task; 409 while their last export runs."""
+    try:
+        export, requested = await handlers.request_export(request.app.state.store, user_id)
+    except exports.ExportRunning as exc:
+        raise HTTPException(409, str(exc)) from None
+    response.headers[CONSISTENCY_HEADER] = str(ConsistencyToken.of(requested))
+    return exports.task_view(export)
+
+
+# Tasks are read from posts' own state table, written with each event: a token needs no wait.
+@router.get("/tasks/{task_id}")
+async def get_task(task_id: TaskId, user_id: CurrentUserId, request: Request):
+    """The caller's task (404 for anyone else's)."""
+    return exports.task_view(await _own_export(request, task_id, user_id))
+
+
+@router.get("/exports/{task_id}/file")
+async def export_file(task_id: TaskId, user_id: CurrentUserId, request: Request):
+    """The finished file of the caller's export, oldest post first; 409 until it is complete."""
+    export = await _own_export(request, task_id, user_id)
+    if not export.complete:
+        raise HTTPException(409, "the export is still running")
+    rows = await export_tables.exported(request.app.state.engine, export.task_id)
+    return {"posts": [{"id": row.post_id, "body": row.body, "timestamp": _iso(row.created_at),
+                       "language": row.language} for row in rows]}
+
+
+async def _own_export(request: Request, task_id: uuid.UUID, user_id: int) -> exports.Export:
+    export = await export_tables.task(request.app.state.engine, str(task_id), user_id)
+    if export is None:
+        raise HTTPException(404, str(exports.ExportNotFound()))
+    return export
 
 
 def _answer(written: handlers.Written, response: Response) -> dict:

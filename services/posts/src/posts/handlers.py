@@ -1,15 +1,17 @@
-"""Posts' use cases: load the post from its stream, decide, append. No HTTP here."""
+"""Posts' use cases: load the post (or the export) from its stream, decide, append. No HTTP here."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Sequence
 
 from microblog_shared.events import Envelope, Event, registry
 from microblog_shared.eventstore import ConcurrencyError, EventStore
-from posts import domain
+from posts import domain, exports
+from posts.adapters import exports as export_tables, posts as posts_table
 
 DetectLanguage = Callable[[str], str]
 Decision = Callable[[domain.Post], Sequence[Event]]
@@ -28,7 +30,7 @@ async def write_post(store: EventStore, detect_language: DetectLanguage, author_
     language = await _language_of(detect_language, body)
     post_id = await store.next_id("post_ids")
     created = domain.create_post(post_id, author_id, body, language, _now())
-    (appended,) = await store.append(domain.stream_id(post_id), 0, [created])
+    (appended,) = await store.append(domain.stream_id(post_id), 0, [created], update_state=posts_table.record([created]))
     return Written(domain.replay([created]), appended)
 
 
@@ -66,8 +68,44 @@ async def _decide_once(store: EventStore, post_id: int, decide: Decision) -> Wri
     events = decide(post)  # raises for a missing post, so `envelopes` has at least one below
     if not events:
         return Written(post, envelopes[-1])
-    appended = await store.append(domain.stream_id(post_id), envelopes[-1].stream_version, events)
+    appended = await store.append(domain.stream_id(post_id), envelopes[-1].stream_version, events,
+                                  update_state=posts_table.record(list(events)))
     return Written(domain.replay(events, post), appended[-1])
+
+
+async def request_export(store: EventStore, user_id: int) -> tuple[exports.Export, Envelope]:
+    """A new export of the person's posts (the exporter picks it up); ExportRunning while one runs."""
+    running = await export_tables.running_for(store.engine, user_id)
+    total = await export_tables.post_count(store.engine, user_id)
+    requested = exports.request_export(str(uuid.uuid4()), user_id, running, total, _now())
+    # The state table's unique index refuses a second running export a concurrent request slipped in.
+    (appended,) = await store.append(exports.stream_id(requested.task_id), 0, [requested],
+                                     update_state=export_tables.record([requested]))
+    return exports.replay([requested]), appended
+
+
+async def load_export(store: EventStore, task_id: str) -> exports.Export:
+    """The export folded from its stream (`Export()` for an unknown one)."""
+    envelopes = await store.read_stream(exports.stream_id(task_id))
+    return exports.replay(registry.decode(envelope) for envelope in envelopes)
+
+
+async def advance_export(store: EventStore, task_id: str, chunk_size: int) -> exports.Export:
+    """Write out the export's next chunk of posts (and complete it after the last): one append.
+
+    Where the chunk starts comes from the stream, and the rows go in with the event that moves
+    it on, so a worker killed at any point resumes with no post missing or doubled; a second
+    worker on the same export loses the append (ConcurrencyError) and writes nothing.
+    """
+    export = await load_export(store, task_id)
+    if not export.exists or export.complete:
+        return export
+    chunk = await export_tables.next_posts(store.engine, export.user_id, export.after_post_id,
+                                           export.requested_at, chunk_size)
+    events = exports.advance(export, [post.id for post in chunk], chunk_size, _now())
+    await store.append(exports.stream_id(task_id), export.version, events,
+                       update_state=export_tables.record(events, chunk))
+    return exports.replay(events, export)
 
 
 async def _language_of(detect_language: DetectLanguage, body: str) -> str:
