@@ -12,9 +12,9 @@ import re
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from microblog_shared.db import listen
 from microblog_shared.events import Envelope, registry
 from microblog_shared.projection import applied_version, notify_channel
 
@@ -57,20 +57,9 @@ class ProjectionWaiter:
         self._changed = asyncio.Condition()
         self._listener: asyncio.Task | None = None
 
-    async def _listen(self) -> None:
-        while True:
-            try:
-                async with self.engine.connect() as conn:
-                    await conn.execution_options(isolation_level="AUTOCOMMIT")
-                    await conn.execute(text(f"LISTEN {notify_channel(self.projection)}"))
-                    driver = (await conn.get_raw_connection()).driver_connection
-                    async for _ in driver.notifies():
-                        async with self._changed:
-                            self._changed.notify_all()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                await asyncio.sleep(0.5)  # the database went away: listen again when it's back
+    async def _notify_all(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
     async def reached(self, conn: AsyncConnection, token: ConsistencyToken) -> bool:
         if token.topic not in self.topics:
@@ -82,7 +71,7 @@ class ProjectionWaiter:
         if token is None or token.topic not in self.topics:
             return True
         if self._listener is None:
-            self._listener = asyncio.create_task(self._listen())
+            self._listener = asyncio.create_task(listen(self.engine, notify_channel(self.projection), self._notify_all))
         deadline = time.monotonic() + timeout
         while True:
             async with self.engine.connect() as conn:

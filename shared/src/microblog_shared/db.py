@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Awaitable, Callable
+
 from sqlalchemy import create_engine as create_sync_engine, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -28,3 +31,23 @@ def ensure_database(server_url: str, database: str) -> str:
     finally:
         engine.dispose()
     return database_url(server_url, database)
+
+
+async def listen(engine: AsyncEngine, channel: str, on_notify: Callable[[], Awaitable[None]]) -> None:
+    """Call `on_notify` on every NOTIFY on `channel`, listening again whenever the database comes back.
+
+    Runs until cancelled.
+    """
+    while True:
+        try:
+            async with engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text(f"LISTEN {channel}"))
+                driver = (await conn.get_raw_connection()).driver_connection
+                await on_notify()  # anything that happened before we listened
+                async for _ in driver.notifies():
+                    await on_notify()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            await asyncio.sleep(0.5)  # the database went away: listen again when it's back
