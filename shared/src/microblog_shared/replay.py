@@ -92,9 +92,15 @@ class Replay:
             if drop_old and previous != DEFAULT_SCHEMA:
                 async with engine.begin() as conn:
                     await conn.execute(text(f'DROP SCHEMA "{previous}" CASCADE'))
+            switched = getattr(self.projection, "read_model_switched", None)
+            if switched is not None:  # a projection with state outside PostgreSQL (a search index) follows
+                await switched(previous, schema, drop_old)
             return ReplayResult(self.spec.name, schema, previous, records, time.monotonic() - started)
         finally:
             await engine.dispose()
+            close = getattr(self.projection, "close", None)  # what it holds besides the engine (a search client)
+            if close is not None:
+                await close()
 
     @asynccontextmanager
     async def _running(self, target: AsyncEngine, schema: str):

@@ -127,11 +127,15 @@ def projector(make_projection: Callable[[Settings], Projection]) -> Worker:
         from microblog_shared.status import ProjectionMonitor
 
         engine, bus = create_engine(settings.database_url, pool_size=2), create_bus(settings)
+        projection = make_projection(settings)
         try:
-            runner = ProjectionRunner(make_projection(settings), engine, bus)
+            runner = ProjectionRunner(projection, engine, bus)
             app.state.monitor = ProjectionMonitor(runner, bus)
             await asyncio.gather(runner.run(stop), app.state.monitor.run(stop))
         finally:
+            close = getattr(projection, "close", None)  # what it holds besides the engine (a search client)
+            if close is not None:
+                await close()
             await bus.close()
             await engine.dispose()
 

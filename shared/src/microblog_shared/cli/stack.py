@@ -47,6 +47,7 @@ SERVICES = [
     ServiceLayout("social_graph", "social_graph", ("api", "relay")),
     ServiceLayout("messaging", "messaging", ("api", "relay")),
     ServiceLayout("timeline", "timeline", ("api", "projector")),
+    ServiceLayout("search_indexer", "search_indexer", ("api", "projector")),
     ServiceLayout("gateway", None, ("api",)),
 ]
 

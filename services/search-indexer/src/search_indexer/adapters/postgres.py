@@ -1,0 +1,73 @@
+"""PostgreSQL full-text search: a tsvector per post (GIN-indexed), ranked by cover density.
+
+Terms come from the domain's analysis (the `simple` parser would drop or merge CJK text and
+depends on the server's locale), written as tsvector and tsquery literals with every lexeme
+quoted, so nothing a client types is ever parsed as query syntax. Rows live in the read-model
+version's own schema, written in the projector's transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from search_indexer.domain.analysis import index_terms
+from search_indexer.domain.posts import Post
+from search_indexer.domain.search import SearchHits, SearchRequest
+
+MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
+MAX_POSITIONS_PER_TERM = 256  # and how many it keeps per lexeme
+# ts_rank_cd normalisation 1: divide by 1 + log(document length), so one mention in a short post
+# is not outranked by a long post that mentions a term once among many others.
+RANK_NORMALISATION = 1
+
+
+def _lexeme(term: str) -> str:
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(terms: Sequence[str]) -> str:
+    positions: dict[str, list[int]] = defaultdict(list)
+    for position, term in enumerate(terms[:MAX_POSITION], start=1):
+        positions[term].append(position)
+    return " ".join(f"{_lexeme(term)}:{','.join(map(str, at[:MAX_POSITIONS_PER_TERM]))}"
+                    for term, at in positions.items())
+
+
+def tsquery_literal(terms: Sequence[str]) -> str:
+    return " & ".join(_lexeme(term) for term in terms)
+
+
+class PostgresSearchIndex:
+    async def write(self, conn: AsyncConnection, posts: Sequence[Post]) -> None:
+        await conn.execute(
+            text("""INSERT INTO post_terms AS t (post_id, version, terms)
+                    SELECT * FROM unnest(CAST(:id AS bigint[]), CAST(:v AS int[]), CAST(:t AS tsvector[]))
+                    ON CONFLICT (post_id) DO UPDATE SET version = EXCLUDED.version, terms = EXCLUDED.terms
+                    WHERE t.version <= EXCLUDED.version"""),
+            {"id": [p.post_id for p in posts], "v": [p.version for p in posts],
+             "t": [tsvector_literal(index_terms(p.body)) if p.searchable else "" for p in posts]},
+        )
+
+    async def search(self, conn: AsyncConnection, request: SearchRequest) -> SearchHits:
+        query = {"q": tsquery_literal(request.terms)}
+        ids = (await conn.execute(
+            text("""SELECT post_id FROM post_terms WHERE terms @@ CAST(:q AS tsquery)
+                    ORDER BY ts_rank_cd(terms, CAST(:q AS tsquery), :norm) DESC, post_id DESC
+                    LIMIT :n OFFSET :o"""),
+            {**query, "norm": RANK_NORMALISATION, "n": request.per_page, "o": request.offset},
+        )).scalars().all()
+        total = await conn.scalar(text("SELECT count(*) FROM post_terms WHERE terms @@ CAST(:q AS tsquery)"), query)
+        return SearchHits(list(ids), total)
+
+    async def read_model_switched(self, previous: str, schema: str, drop_previous: bool) -> None:
+        """Nothing to do: the terms live in the version's schema, which the replay switched."""
+
+    async def ready(self) -> None:
+        """Ready with the database (the app's own check)."""
+
+    async def close(self) -> None:
+        """No connections of its own."""

@@ -1,0 +1,114 @@
+"""The search projection: authors and posts in the read model, post states in the search index.
+
+Post events fold into post states (domain/posts.py) that are kept in the read model's `posts`
+table, which the read API also uses to show hits (so a rename shows at once, and a hit the
+index returned for a post deleted since is left out). The changed states then go to the index:
+for PostgreSQL in the same transaction, for Elasticsearch as idempotent versioned writes made
+before the transaction (and its checkpoint) commits.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from microblog_shared.events import (
+    Envelope, Event, PostCreated, PostDeleted, PostEdited, UserProfileUpdated, UserRegistered,
+)
+from microblog_shared.projection import ProjectionSpec
+from search_indexer.adapters import index_from
+from search_indexer.adapters.index import SearchIndex
+from search_indexer.domain.posts import Post, fold
+from search_indexer.settings import SearchIndexerSettings
+
+NAME = "search-indexer"
+TOPICS = [UserRegistered.topic, PostCreated.topic]
+POST_EVENTS = (PostCreated, PostEdited, PostDeleted)
+PROFILE_EVENTS = (UserRegistered, UserProfileUpdated)
+
+
+class SearchProjection:
+    name = NAME
+    topics = TOPICS
+
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+
+    @classmethod
+    def from_settings(cls, settings: SearchIndexerSettings) -> "SearchProjection":
+        return cls(index_from(settings))
+
+    async def apply(self, conn: AsyncConnection, event: Event, envelope: Envelope) -> None:
+        await self.apply_many(conn, [(event, envelope)])
+
+    async def apply_many(self, conn: AsyncConnection, events: list[tuple[Event, Envelope]]) -> None:
+        await _save_authors(conn, [(e, env.stream_version) for e, env in events if isinstance(e, PROFILE_EVENTS)])
+        posts = [(e, env.stream_version) for e, env in events if isinstance(e, POST_EVENTS)]
+        if posts:
+            changed = await self.fold_posts(conn, posts)
+            if changed:
+                await _save_posts(conn, changed)
+                await self.index.write(conn, changed)
+
+    async def fold_posts(self, conn: AsyncConnection, events: Sequence[tuple[Event, int]]) -> list[Post]:
+        """The states of the posts these events change (loaded, then folded in order)."""
+        states = await _load_posts(conn, sorted({e.post_id for e, _ in events}))
+        changed: dict[int, Post] = {}
+        for event, version in events:
+            before = states.get(event.post_id)
+            states[event.post_id] = after = fold(event, before, version)
+            if after != before:
+                changed[event.post_id] = after
+        return list(changed.values())
+
+    async def read_model_switched(self, previous: str, schema: str, drop_previous: bool) -> None:
+        await self.index.read_model_switched(previous, schema, drop_previous)
+
+    async def close(self) -> None:
+        await self.index.close()
+
+
+async def _save_authors(conn: AsyncConnection, events: Sequence[tuple[Event, int]]) -> None:
+    latest = {e.user_id: (e, v) for e, v in events}  # an upsert takes one row per user
+    if not latest:
+        return
+    await conn.execute(
+        text("""INSERT INTO users AS u (id, username, email, version)
+                SELECT * FROM unnest(CAST(:id AS bigint[]), CAST(:u AS text[]), CAST(:e AS text[]), CAST(:v AS int[]))
+                ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, email = EXCLUDED.email,
+                                               version = EXCLUDED.version
+                WHERE u.version < EXCLUDED.version"""),
+        {"id": list(latest), "u": [e.username for e, _ in latest.values()],
+         "e": [e.email for e, _ in latest.values()], "v": [v for _, v in latest.values()]},
+    )
+
+
+async def _load_posts(conn: AsyncConnection, post_ids: list[int]) -> dict[int, Post]:
+    rows = await conn.execute(
+        text("""SELECT id, version, author_id, body, language, created_at, edited_at, deleted FROM posts
+                WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR UPDATE"""),
+        {"ids": post_ids},
+    )
+    return {r.id: Post(r.id, r.version, r.author_id, r.body, r.language, r.created_at, r.edited_at, r.deleted)
+            for r in rows}
+
+
+async def _save_posts(conn: AsyncConnection, posts: Sequence[Post]) -> None:
+    await conn.execute(
+        text("""INSERT INTO posts AS p (id, version, author_id, body, language, created_at, edited_at, deleted)
+                SELECT * FROM unnest(CAST(:id AS bigint[]), CAST(:v AS int[]), CAST(:a AS bigint[]),
+                                     CAST(:b AS text[]), CAST(:l AS text[]), CAST(:c AS timestamptz[]),
+                                     CAST(:e AS timestamptz[]), CAST(:d AS boolean[]))
+                ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, author_id = EXCLUDED.author_id,
+                    body = EXCLUDED.body, language = EXCLUDED.language, created_at = EXCLUDED.created_at,
+                    edited_at = EXCLUDED.edited_at, deleted = EXCLUDED.deleted"""),
+        {"id": [p.post_id for p in posts], "v": [p.version for p in posts], "a": [p.author_id for p in posts],
+         "b": [p.body for p in posts], "l": [p.language for p in posts], "c": [p.created_at for p in posts],
+         "e": [p.edited_at for p in posts], "d": [p.deleted for p in posts]},
+    )
+
+
+SPEC = ProjectionSpec(name=NAME, package="search_indexer", settings_class=SearchIndexerSettings,
+                      make=SearchProjection.from_settings)
