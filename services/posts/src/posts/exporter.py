@@ -46,10 +46,10 @@ class Exporter:
                 if not mine:
                     continue  # another exporter is on it
                 try:
-                    await handlers.advance_export(self.store, task_id, self.chunk_size)
+                    appended = await handlers.advance_export(self.store, task_id, self.chunk_size)
                 except ConcurrencyError:
                     continue  # moved on by another exporter between its claim and ours: nothing written
-                written += 1
+                written += bool(appended)  # nothing when another exporter completed it since the listing
         self.chunks_written += written
         return written
 

@@ -90,22 +90,22 @@ async def load_export(store: EventStore, task_id: str) -> exports.Export:
     return exports.replay(registry.decode(envelope) for envelope in envelopes)
 
 
-async def advance_export(store: EventStore, task_id: str, chunk_size: int) -> exports.Export:
+async def advance_export(store: EventStore, task_id: str, chunk_size: int) -> list[Envelope]:
     """Write out the export's next chunk of posts (and complete it after the last): one append.
 
     Where the chunk starts comes from the stream, and the rows go in with the event that moves
     it on, so a worker killed at any point resumes with no post missing or doubled; a second
-    worker on the same export loses the append (ConcurrencyError) and writes nothing.
+    worker on the same export loses the append (ConcurrencyError) and writes nothing. Returns
+    what was appended: nothing for an unknown or complete export.
     """
     export = await load_export(store, task_id)
     if not export.exists or export.complete:
-        return export
+        return []
     chunk = await export_tables.next_posts(store.engine, export.user_id, export.after_post_id,
                                            export.requested_at, chunk_size)
     events = exports.advance(export, [post.id for post in chunk], chunk_size, _now())
-    await store.append(exports.stream_id(task_id), export.version, events,
-                       update_state=export_tables.record(events, chunk))
-    return exports.replay(events, export)
+    return await store.append(exports.stream_id(task_id), export.version, events,
+                              update_state=export_tables.record(events, chunk))
 
 
 async def _language_of(detect_language: DetectLanguage, body: str) -> str:
