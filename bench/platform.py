@@ -22,9 +22,10 @@ from microblog_shared.embedded_postgres import EmbeddedPostgres
 from microblog_shared.settings import Settings
 from microblog_shared.testing.devstack import DevStackProcess
 from microblog_shared.testing.kafka import LocalKafka, missing_tools
+from microblog_shared.cli.stack import SERVICES
 from timeline.projection import NAME as TIMELINE, TOPICS as TIMELINE_TOPICS
 
-DATABASES = ("identity", "posts", "social_graph", "timeline", "bus")
+DATABASES = tuple(s.database for s in SERVICES if s.database) + ("bus",)
 PARTITIONS = 4  # microblog dev's default --partitions
 
 
@@ -105,12 +106,17 @@ class Platform:
 
     async def wait_for_timeline(self, expected: int, progress: Progress, timeout: float = 3 * 3600) -> float:
         """Seconds until the timeline projection has applied `expected` bus records (and all relayed)."""
+        return await self.wait_for_projection(TIMELINE, TIMELINE_TOPICS, "timeline", expected, progress, timeout)
+
+    async def wait_for_projection(self, projection: str, topics: list[str], database: str, expected: int,
+                                  progress: Progress, timeout: float = 3 * 3600) -> float:
+        """Seconds until a projection has applied `expected` records of its topics (and all relayed)."""
         started = time.monotonic()
         bus = create_bus(self.bus_settings())
-        engine = create_engine(self.urls["timeline"], pool_size=1)
-        partitions = [TopicPartition(topic, p) for topic in TIMELINE_TOPICS for p in range(PARTITIONS)]
-        relayed_task = progress.add_task("relayed to the bus", total=expected)
-        applied_task = progress.add_task("applied by the timeline", total=expected)
+        engine = create_engine(self.urls[database], pool_size=1)
+        partitions = [TopicPartition(topic, p) for topic in topics for p in range(PARTITIONS)]
+        relayed_task = progress.add_task(f"relayed ({projection})", total=expected)
+        applied_task = progress.add_task(f"applied by {projection}", total=expected)
         try:
             while time.monotonic() - started < timeout:
                 try:
@@ -120,14 +126,14 @@ class Platform:
                 async with engine.connect() as conn:
                     applied = await conn.scalar(
                         text("""SELECT coalesce(sum(next_offset), 0) FROM projection_checkpoints
-                                WHERE projection = :p"""), {"p": TIMELINE})
+                                WHERE projection = :p"""), {"p": projection})
                 progress.update(relayed_task, completed=relayed)
                 applied = int(applied)
                 progress.update(applied_task, completed=applied)
                 if relayed >= expected and applied >= relayed:
                     return time.monotonic() - started
                 await asyncio.sleep(0.5)
-            raise TimeoutError(f"the timeline applied {applied} of {expected} events in {timeout} s")
+            raise TimeoutError(f"{projection} applied {applied} of {expected} events in {timeout} s")
         finally:
             await bus.close()
             await engine.dispose()

@@ -119,8 +119,59 @@ def plot(path: Path, report: dict) -> None:
     plt.close(figure)
 
 
+def plot_features(path: Path, report: dict) -> None:
+    """Search per adapter (req/s, latency), the unread-badge lag and the export, side by side."""
+    plt = load_plotting()
+
+    adapters = list(report["adapters"])
+    figure, (rps_axis, latency_axis, lag_axis) = plt.subplots(1, 3, figsize=(15, 5))
+    colours = ["#336699", "#cc6633"]
+    searches = [report["adapters"][a].get("search", {}) for a in adapters]
+    throughput = [s.get("rps", 0) for s in searches]
+    bars = rps_axis.bar(adapters, throughput, color=colours[:len(adapters)])
+    rps_axis.bar_label(bars, [f"{v:,.0f}" for v in throughput], fontsize=8)
+    rps_axis.set_ylabel("req/s")
+    width = 0.38
+    for index, percentile in enumerate(("p50_ms", "p99_ms")):
+        xs = [i + (index - 0.5) * width for i in range(len(adapters))]
+        values = [s.get(percentile, 0) for s in searches]
+        bars = latency_axis.bar(xs, values, width, label=percentile.removesuffix("_ms"))
+        latency_axis.bar_label(bars, [f"{v:.0f}" for v in values], fontsize=8)
+    latency_axis.set_xticks(range(len(adapters)), adapters)
+    latency_axis.set_ylabel("ms")
+    latency_axis.legend(fontsize=8)
+    rps_axis.set_title(f"GET /api/search: {report['settings']['clients']} clients,\n"
+                       f"{report['dataset']['posts']:,} posts", fontsize=10)
+    latency_axis.set_title("search latency", fontsize=10)
+    first = report["adapters"].get(adapters[0], {}) if adapters else {}
+    labels, values = [], []
+    for name, key in (("message → badge", "raised"), ("read → badge 0", "cleared")):
+        lag = first.get("badge_lag", {}).get(key, {})
+        for percentile in ("p50_ms", "p99_ms"):
+            labels.append(f"{name}\n{percentile.removesuffix('_ms')}")
+            values.append(lag.get(percentile, 0))
+    bars = lag_axis.bar(labels, values, color="#669933")
+    lag_axis.bar_label(bars, [f"{v:.0f}" for v in values], fontsize=8)
+    lag_axis.set_ylabel("ms")
+    export = first.get("export")
+    title = "unread badge lag (notifier)"
+    if export:
+        title += (f"\nexport of {export['posts']:,} posts: {export['complete_seconds']} s to 100 %, "
+                  f"{export['mail_seconds']} s to the mail;\nexporter peak RSS {export['exporter_peak_rss_mb']} MB, "
+                  f"mailer {export['mailer_peak_rss_mb']} MB")
+    lag_axis.set_title(title, fontsize=9)
+    lag_axis.tick_params(axis="x", labelsize=7)
+    for axis in (rps_axis, latency_axis, lag_axis):
+        axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 if __name__ == "__main__":  # re-draw a plot from its report: python -m bench.report bench/results/X.json
     import sys
 
     source = Path(sys.argv[1])
-    plot(source.with_suffix(".png"), json.loads(source.read_text()))
+    loaded = json.loads(source.read_text())
+    (plot_features if "adapters" in loaded else plot)(source.with_suffix(".png"), loaded)
