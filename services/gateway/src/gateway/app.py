@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from gateway.auth import Activity
 from gateway.backends import Backend, Backends
 from gateway.ratelimit import RateLimiter
-from gateway.routes import messages, posts, resets, tokens, translate, users
+from gateway.routes import exports, messages, posts, resets, tokens, translate, users
 from gateway.sessions import RevokedSessions
 from gateway.settings import GatewaySettings
 from gateway.translation import translator_from
@@ -82,7 +82,7 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
                                            settings.translator_endpoint)
 
     api = APIRouter(prefix="/api")
-    for module in (users, tokens, posts, messages, resets, translate):
+    for module in (users, tokens, posts, messages, resets, translate, exports):
         api.include_router(module.router)
     app.include_router(api)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import Path
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 UserId = Annotated[int, Path(ge=1, le=2**62, description="a user's id")]
 PostId = Annotated[int, Path(ge=1, le=2**62, description="a post's id")]
+TaskId = Annotated[uuid.UUID, Path(description="a background task's id")]
 
 
 class Error(BaseModel):
@@ -155,6 +157,14 @@ class MessageCollection(BaseModel):
     items: list[Message]
     meta: Meta = Field(alias="_meta")
     links: CollectionLinks = Field(alias="_links")
+
+
+class Task(BaseModel):
+    id: str = Field(examples=["0b5b6c0e-8d4e-4d3a-9a51-5e0b4f3f0a11"])
+    name: str = Field(examples=["export_posts"])
+    description: str = Field(examples=["Exporting posts..."])
+    progress: int = Field(ge=0, le=100, description="percent done")
+    complete: bool
 
 
 ERRORS = {
