@@ -92,6 +92,16 @@ class Notifier:
             await asyncio.sleep(0.02)
         return received
 
+    async def delivered(self, timeout: float = 15.0) -> list:
+        """The outbox once nothing in it is queued any more (a mail reaches SMTP before its row commits)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = await self.outbox()
+            if all(row.status != "queued" for row in rows):
+                return rows
+            assert time.monotonic() < deadline, "mail still queued"
+            await asyncio.sleep(0.02)
+
     async def outbox(self) -> list:
         async with self.app.state.engine.connect() as conn:
             return (await conn.exec_driver_sql("SELECT * FROM public.mail_outbox ORDER BY id")).all()

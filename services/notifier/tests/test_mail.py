@@ -30,7 +30,7 @@ async def test_a_reset_request_mails_the_link_as_text_and_html(notifier, report)
     link = "https://microblog.example/auth/reset_password/signed.token.susan"
     assert "Dear susan" in text and link in text
     assert f'href="{link}"' in html
-    (sent,) = await notifier.outbox()
+    (sent,) = await notifier.delivered()
     assert (sent.status, sent.attempts) == ("sent", 1)
     latency = (sent.sent_at - sent.queued_at).total_seconds()
     report(f"notifier: reset mail queued -> handed to SMTP in {latency * 1000:.0f} ms")
@@ -74,7 +74,7 @@ async def test_an_export_still_being_written_is_retried_until_posts_serves_it(no
     notifier.exports.running.clear()
     (mail,) = await notifier.mails(1)
     assert attachments(mail)[0][0] == "posts.json"
-    (sent,) = await notifier.outbox()
+    (sent,) = await notifier.delivered()
     assert sent.attempts >= 2  # the first tries met a 409
 
 
@@ -93,7 +93,7 @@ async def test_mail_waits_out_an_smtp_outage_with_backoff_and_goes_out_when_it_i
     await notifier.sink.start(port=notifier.settings.smtp_port)
     (mail,) = await notifier.mails(1)
     assert mail["To"] == "susan@example.com"
-    (sent,) = await notifier.outbox()
+    (sent,) = await notifier.delivered()
     assert sent.status == "sent" and sent.last_error is None
 
 

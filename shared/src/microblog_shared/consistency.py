@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from microblog_shared.db import listen
 from microblog_shared.events import Envelope, registry
-from microblog_shared.projection import applied_version, notify_channel
+from microblog_shared.projection import applied_version, dedupe_key, notify_channel
 
 HEADER = "X-Consistency-Token"
 _TOKEN = re.compile(r"^(?P<topic>[a-z][a-z0-9._-]{0,100}):(?P<stream>[A-Za-z0-9._-]{1,200}):(?P<version>[0-9]{1,9})$")
@@ -50,8 +50,10 @@ class ConsistencyToken:
 class ProjectionWaiter:
     """Waits until a projection has caught up with tokens; one LISTEN connection per process."""
 
-    def __init__(self, engine: AsyncEngine, projection: str, topics: set[str]) -> None:
+    def __init__(self, engine: AsyncEngine, projection: str, topics: set[str],
+                 streams_span_topics: bool = False) -> None:
         self.engine = engine
+        self.streams_span_topics = streams_span_topics  # see projection.dedupe_key
         self.projection = projection
         self.topics = topics
         self._changed = asyncio.Condition()
@@ -64,7 +66,8 @@ class ProjectionWaiter:
     async def reached(self, conn: AsyncConnection, token: ConsistencyToken) -> bool:
         if token.topic not in self.topics:
             return True
-        return await applied_version(conn, self.projection, token.stream_id) >= token.version
+        key = dedupe_key(token.topic, token.stream_id, self.streams_span_topics)
+        return await applied_version(conn, self.projection, key) >= token.version
 
     async def wait(self, token: ConsistencyToken | None, timeout: float) -> bool:
         """True once the projection has applied `token` (at once for None); False on timeout."""

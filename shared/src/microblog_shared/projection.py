@@ -183,23 +183,24 @@ class ProjectionRunner:
                 if not isolate:
                     raise
                 dead.append((record, traceback.format_exc(limit=3)))
-        applied = await self._applied_versions(conn, {e.stream_id for _, e in decoded})
-        fresh: list[tuple[ConsumedRecord, Envelope]] = []
+        keyed = [(record, envelope, self._key(record.topic, envelope.stream_id)) for record, envelope in decoded]
+        applied = await self._applied_versions(conn, {key for _, _, key in keyed})
+        fresh: list[tuple[ConsumedRecord, Envelope, str]] = []
         newest = dict(applied)
-        for record, envelope in decoded:
-            if envelope.stream_version <= newest.get(envelope.stream_id, 0):
-                if RETRY_HEADER in record.headers and envelope.stream_version < newest[envelope.stream_id]:
-                    dead.append((record, _superseded(envelope, newest[envelope.stream_id])))
+        for record, envelope, key in keyed:
+            if envelope.stream_version <= newest.get(key, 0):
+                if RETRY_HEADER in record.headers and envelope.stream_version < newest[key]:
+                    dead.append((record, _superseded(envelope, newest[key])))
                 continue  # a duplicate (relay re-send or redelivery): already applied
-            newest[envelope.stream_id] = envelope.stream_version
-            fresh.append((record, envelope))
+            newest[key] = envelope.stream_version
+            fresh.append((record, envelope, key))
         if not isolate:
-            await self._apply_all(conn, [envelope for _, envelope in fresh])
+            await self._apply_all(conn, [envelope for _, envelope, _ in fresh])
             applied = newest
             self._batch_applied = len(fresh)
         else:
             self._batch_applied = 0
-            for record, envelope in fresh:
+            for record, envelope, key in fresh:
                 try:
                     async with conn.begin_nested():
                         await self._apply(conn, envelope)
@@ -207,7 +208,7 @@ class ProjectionRunner:
                     log.exception("event %s failed to apply; sending it to %s", envelope.event_id, self.dead_letter_topic)
                     dead.append((record, traceback.format_exc(limit=5)))
                     continue
-                applied[envelope.stream_id] = envelope.stream_version
+                applied[key] = envelope.stream_version
                 self._batch_applied += 1
         await conn.execute(
             text("""INSERT INTO projection_streams AS s (projection, stream_id, version)
@@ -217,6 +218,9 @@ class ProjectionRunner:
             {"p": self.projection.name, "i": list(applied), "v": list(applied.values())},
         )
         return dead
+
+    def _key(self, topic: str, stream_id: str) -> str:
+        return dedupe_key(topic, stream_id, getattr(self.projection, "streams_span_topics", False))
 
     async def _applied_versions(self, conn: AsyncConnection, streams: set[str]) -> dict[str, int]:
         rows = await conn.execute(
@@ -280,6 +284,17 @@ class ProjectionRunner:
         ]
         await self.bus.publish(self.dead_letter_topic, records)
         metrics.DEAD_LETTERS.labels(self.projection.name).inc(len(records))
+
+
+def dedupe_key(topic: str, stream_id: str, by_topic: bool) -> str:
+    """What `projection_streams` keys a stream's applied version by.
+
+    The stream id; or, for a projection that reads one stream from several topics (identity's
+    user stream is on identity.users and identity.password-resets), the topic and the stream:
+    versions only rise within one topic, and a later event from one topic must not make an
+    earlier one from the other look applied.
+    """
+    return f"{topic}/{stream_id}" if by_topic else stream_id
 
 
 async def applied_version(conn: AsyncConnection, projection: str, stream_id: str) -> int:

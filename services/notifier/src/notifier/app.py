@@ -19,7 +19,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
     engine = create_engine(settings.database_url, pool_size=2)
     # Reads follow the read-model version being served (a replay switches it while we run).
     read_model = VersionedEngine(settings.database_url, NAME, pool_size=5)
-    waiter = ProjectionWaiter(read_model, NAME, set(TOPICS))
+    waiter = ProjectionWaiter(read_model, NAME, set(TOPICS), streams_span_topics=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

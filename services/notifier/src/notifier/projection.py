@@ -32,6 +32,8 @@ TASK = "task_progress"
 class NotifierProjection:
     name = NAME
     topics = TOPICS
+    # Identity's user streams are on two of our topics (users and password resets).
+    streams_span_topics = True
 
     def __init__(self, public_url: str = "http://127.0.0.1:5000") -> None:
         self.public_url = public_url
