@@ -43,10 +43,11 @@ class ServiceLayout:
 # Every process of the platform; the gateway starts last and stops first.
 SERVICES = [
     ServiceLayout("identity", "identity", ("api", "relay")),
-    ServiceLayout("posts", "posts", ("api", "relay")),
+    ServiceLayout("posts", "posts", ("api", "relay", "exporter")),
     ServiceLayout("social_graph", "social_graph", ("api", "relay")),
     ServiceLayout("messaging", "messaging", ("api", "relay")),
     ServiceLayout("timeline", "timeline", ("api", "projector")),
+    ServiceLayout("notifier", "notifier", ("api", "projector", "mailer")),
     ServiceLayout("search_indexer", "search_indexer", ("api", "projector")),
     ServiceLayout("gateway", None, ("api",)),
 ]
