@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from microblog_shared.db import listen
 from microblog_shared.eventstore import ConcurrencyError, EventStore
 from microblog_shared.status import Monitor, Rate
 from posts import handlers
@@ -55,7 +56,7 @@ class Exporter:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, idle between rounds until a new export or the next poll."""
-        listener = asyncio.create_task(self._listen())
+        listener = asyncio.create_task(listen(self.engine, export_tables.REQUESTED_CHANNEL, self._woken))
         try:
             while not stop.is_set():
                 self._wake.clear()  # before the round: a NOTIFY during it means "go again"
@@ -69,21 +70,8 @@ class Exporter:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
 
-    async def _listen(self) -> None:
-        while True:
-            try:
-                async with self.engine.connect() as conn:
-                    await conn.execution_options(isolation_level="AUTOCOMMIT")
-                    await conn.execute(text(f"LISTEN {export_tables.REQUESTED_CHANNEL}"))
-                    driver = (await conn.get_raw_connection()).driver_connection
-                    self._wake.set()  # listening (again): look for exports requested meanwhile
-                    async for _ in driver.notifies():
-                        self._wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("listening for new exports failed (%r); polling until it is back", exc)
-                await asyncio.sleep(1.0)
+    async def _woken(self) -> None:
+        self._wake.set()
 
 
 async def _first_of(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:
