@@ -78,6 +78,7 @@ class PostgresBus:
         if not missing:
             return
         await self._ensure_schema()
+        counts: dict[str, int] = {}
         async with self.engine.begin() as conn:
             for topic in missing:
                 await conn.execute(
@@ -89,8 +90,10 @@ class PostgresBus:
                             SELECT :t, p FROM generate_series(0, :n - 1) p ON CONFLICT DO NOTHING"""),
                     {"t": topic, "n": self.partitions},
                 )
-                count = await conn.scalar(text("SELECT partitions FROM bus_topics WHERE name = :t"), {"t": topic})
-                self._known[topic] = count
+                counts[topic] = await conn.scalar(text("SELECT partitions FROM bus_topics WHERE name = :t"),
+                                                  {"t": topic})
+        # Known only once committed: a concurrent publish must not update partitions it cannot see yet.
+        self._known.update(counts)
 
     async def partitions_of(self, topic: str) -> int:
         await self.ensure_topics([topic])
