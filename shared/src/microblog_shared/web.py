@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from http import HTTPStatus
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Sequence
 
 import orjson
 
@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
 
 from microblog_shared import context
 from microblog_shared.eventstore import ConcurrencyError, ReservationTaken
@@ -94,13 +95,19 @@ def create_service_app(
     title: str,
     ready_checks: list[ReadyCheck] | None = None,
     max_body_bytes: int = 64 * 1024,
+    middleware: Sequence[Middleware] = (),
     **kwargs,
 ) -> FastAPI:
-    """A FastAPI app with the platform's error shape, body limit, correlation ids, health and metrics."""
+    """A FastAPI app with the platform's error shape, body limit, correlation ids, health and metrics.
+
+    `middleware` runs innermost, inside the correlation id (e.g. the gateway's error reports).
+    """
     from microblog_shared.bodylimit import BodyLimit
 
     app = FastAPI(title=title, **kwargs)
     install_error_handlers(app)
+    for inner in reversed(middleware):
+        app.add_middleware(inner.cls, *inner.args, **inner.kwargs)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     checks = ready_checks if ready_checks is not None else []
     app.state.ready_checks = checks

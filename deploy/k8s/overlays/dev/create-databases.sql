@@ -5,3 +5,4 @@ CREATE DATABASE posts;
 CREATE DATABASE social_graph;
 CREATE DATABASE messaging;
 CREATE DATABASE timeline;
+CREATE DATABASE notifier;

@@ -6,11 +6,13 @@ import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
 
 from gateway.auth import Activity
 from gateway.backends import Backend, Backends
 from gateway.ratelimit import RateLimiter
-from gateway.routes import exports, messages, posts, resets, tokens, translate, users
+from gateway.errors import ErrorReporter, ReportServerErrors
+from gateway.routes import exports, messages, notifications, posts, resets, tokens, translate, users
 from gateway.sessions import RevokedSessions
 from gateway.settings import GatewaySettings
 from gateway.translation import translator_from
@@ -28,8 +30,10 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
         timeline=backend("timeline", settings.timeline_url),
         social_graph=backend("social-graph", settings.social_graph_url),
         messaging=backend("messaging", settings.messaging_url),
+        notifier=backend("notifier", settings.notifier_url),
     )
     revoked = RevokedSessions()
+    reporter = ErrorReporter(backends.notifier)
 
     async def revoked_snapshot() -> list[dict]:
         response = await backends.identity.call("GET", "/sessions/revoked")
@@ -51,6 +55,7 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
         await asyncio.gather(following, return_exceptions=True)
         if bus is None:
             await events.close()
+        await reporter.close()
         for each in backends.all():
             await each.close()
         await app.state.translator.close()
@@ -65,6 +70,7 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
         [b.ready for b in backends.all()] + [revocations_loaded],
         lifespan=lifespan,
         max_body_bytes=settings.max_body_bytes,
+        middleware=[Middleware(ReportServerErrors, report=reporter.report)],
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
         redoc_url=None,
@@ -82,7 +88,7 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
                                            settings.translator_endpoint)
 
     api = APIRouter(prefix="/api")
-    for module in (users, tokens, posts, messages, resets, translate, exports):
+    for module in (users, tokens, posts, messages, resets, translate, exports, notifications):
         api.include_router(module.router)
     app.include_router(api)
     return app

@@ -111,12 +111,13 @@ def relay(upstream: Upstream, status: int | None = None, extra_headers: dict | N
 
 class Backends:
     def __init__(self, identity: Backend, posts: Backend, timeline: Backend, social_graph: Backend,
-                 messaging: Backend) -> None:
+                 messaging: Backend, notifier: Backend) -> None:
         self.identity, self.posts, self.timeline, self.social_graph = identity, posts, timeline, social_graph
         self.messaging = messaging
+        self.notifier = notifier
 
     def all(self) -> list[Backend]:
-        return [self.identity, self.posts, self.timeline, self.social_graph, self.messaging]
+        return [self.identity, self.posts, self.timeline, self.social_graph, self.messaging, self.notifier]
 
     async def written(self, request: Request, write: Upstream, read_path: str, caller: AccessClaims | None,
                       status: int, wait: float = 1.0) -> Response:

@@ -180,3 +180,9 @@ ERRORS = {
 
 def errors(*codes: int) -> dict:
     return {code: ERRORS[code] for code in (*codes, 503)}
+
+
+class Notification(BaseModel):
+    name: str = Field(examples=["unread_message_count"], description="unread_message_count or task_progress")
+    data: int | dict = Field(examples=[3], description='the count, or {"task_id", "progress"} for task_progress')
+    timestamp: float = Field(examples=[1795582374.25], description="unix seconds; pass the newest as `since`")
