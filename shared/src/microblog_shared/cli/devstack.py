@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from microblog_shared.cli.launchers import ZygoteLauncher
+from microblog_shared.cli.mailsink import MailSink, one_line
 from microblog_shared.cli.stack import SERVICES, Process, Supervisor, python_module
 from microblog_shared.cli.stackfile import Stack, StackProcess, process_name
 from microblog_shared.db import ensure_database
@@ -33,6 +34,9 @@ class DevStack:
         self.launcher = ZygoteLauncher()
         self.supervisor = Supervisor(console, raw_logs, self.launcher)
         self.postgres: EmbeddedPostgres | None = None
+        # Every mail the platform sends lands here (a Maildir) and gets a line in the log.
+        self.mail = MailSink(data_dir / "mail", on_mail=lambda message: self.supervisor.show(
+            Process("mail-sink", [], {}, "", colour="bright_green"), one_line(message)))
 
     def _secret(self) -> str:
         """A per-checkout JWT secret, kept so tokens survive a restart."""
@@ -63,6 +67,7 @@ class DevStack:
             with self.console.status("starting PostgreSQL and migrating databases…"):
                 server = await asyncio.to_thread(self._start_database)
                 urls = await asyncio.to_thread(self._prepare_databases, server)
+            await self.mail.start()
             processes = self._processes(urls)
             for process in processes:
                 await self.supervisor.start(process)
@@ -86,6 +91,7 @@ class DevStack:
             self.stack_file.unlink(missing_ok=True)
             await self.supervisor.stop_all()
             await self.launcher.close()
+            await self.mail.stop()
             if self.postgres:
                 await asyncio.to_thread(self.postgres.stop)
             self.console.print("stopped")
@@ -106,6 +112,9 @@ class DevStack:
             "MICROBLOG_JWT_SECRET": self._secret(),
             "MICROBLOG_BUS": self.bus,
             "MICROBLOG_BUS_PARTITIONS": str(self.partitions),
+            "MICROBLOG_SMTP_HOST": "127.0.0.1",
+            "MICROBLOG_SMTP_PORT": str(self.mail.port),
+            "MICROBLOG_ADMINS": "admin@localhost",
         }
         if self.bus == "postgres":
             common["MICROBLOG_BUS_DATABASE_URL"] = urls["bus"]
@@ -152,7 +161,8 @@ class DevStack:
             f"API docs   http://127.0.0.1:{self.port}/api/docs\n"
             f"readiness  http://127.0.0.1:{self.port}/readyz\n"
             f"bus        {self.bus}{' at ' + self.kafka_bootstrap if self.kafka_bootstrap else ''}\n"
-            f"database   {database.split('@')[-1]}  (data in {self.data_dir})\n\n"
+            f"database   {database.split('@')[-1]}  (data in {self.data_dir})\n"
+            f"mail       smtp://127.0.0.1:{self.mail.port}  (kept in {self.data_dir / 'mail'})\n\n"
             "Ctrl-C stops everything.",
             title="microblog dev",
         ))
