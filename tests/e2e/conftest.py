@@ -92,3 +92,47 @@ def person(client):
         return Person(client, f"{prefix}{uuid.uuid4().hex[:10]}")
 
     return make
+
+
+class Mailbox:
+    """Mail the running stack sent: the dev stack's sink (a Maildir), or Mailpit's API under compose."""
+
+    def __init__(self, mail_dir: Path | None, mailpit_url: str | None) -> None:
+        self.mail_dir, self.mailpit_url = mail_dir, mailpit_url
+
+    def received(self) -> list:
+        from microblog_shared.cli.mailsink import read_maildir
+
+        if self.mail_dir is not None:
+            return read_maildir(self.mail_dir)
+        from email import message_from_bytes
+        from email.policy import default
+
+        with httpx.Client(base_url=self.mailpit_url, timeout=10) as mailpit:
+            listed = mailpit.get("/api/v1/messages", params={"limit": 500}).json()["messages"]
+            return [message_from_bytes(mailpit.get(f"/api/v1/message/{m['ID']}/raw").content, policy=default)
+                    for m in reversed(listed)]
+
+    def wait_for(self, to: str, subject: str, timeout: float = 20.0):
+        """The first mail to `to` with `subject`, once it has arrived."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.received():
+                if to in str(message["To"]) and message["Subject"] == subject:
+                    return message
+            time.sleep(0.1)
+        raise AssertionError(f"no mail {subject!r} to {to} within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def mailbox(stack) -> Mailbox:
+    """Where the running stack's mail lands (skips when the stack's mail can't be read from here)."""
+    import os
+
+    if stack.dev is not None:
+        return Mailbox(stack.dev.data_dir / "mail", None)
+    if os.environ.get("MICROBLOG_COMPOSE"):
+        return Mailbox(None, os.environ.get("MICROBLOG_MAILPIT_URL", "http://127.0.0.1:8025"))
+    pytest.skip("the stack at MICROBLOG_E2E_URL has no mailbox this test can read")
