@@ -1,18 +1,11 @@
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, text
 
-
-def alembic_config(url: str) -> Config:
-    config = Config()
-    config.set_main_option("script_location", "identity:migrations")
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
+from microblog_shared.migrations import upgrade
 
 
 def test_users_registered_before_0002_get_their_stream_version_and_no_last_seen(fresh_database):
     url = fresh_database("identity_upgrade")
-    command.upgrade(alembic_config(url), "0001")
+    upgrade("identity", url, revision="0001")
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("""INSERT INTO users (id, username, email, password_hash, registered_at)
@@ -23,7 +16,7 @@ def test_users_registered_before_0002_get_their_stream_version_and_no_last_seen(
                                      occurred_at, producer, payload)
                                  VALUES (gen_random_uuid(), 'user-1', :v, :t, 1, now(), 'identity', '{}')"""),
                          {"v": version, "t": kind})
-    command.upgrade(alembic_config(url), "head")
+    upgrade("identity", url)
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT id, version, last_seen FROM users ORDER BY id")).all()
         tables = conn.execute(text("SELECT count(*) FROM sessions UNION ALL SELECT count(*) FROM refresh_tokens"))

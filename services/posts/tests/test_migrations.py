@@ -2,21 +2,14 @@
 
 import json
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, text
 
-
-def alembic_config(url: str) -> Config:
-    config = Config()
-    config.set_main_option("script_location", "posts:migrations")
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
+from microblog_shared.migrations import upgrade
 
 
 def test_posts_written_before_0002_get_their_rows_with_the_last_edit_and_without_the_deleted(fresh_database):
     url = fresh_database("posts_upgrade")
-    command.upgrade(alembic_config(url), "0001")
+    upgrade("posts", url, revision="0001")
     created = "2026-11-24T10:00:00+00:00"
     history = [
         ("post-1", 1, "PostCreated", 1, {"post_id": 1, "author_id": 7, "body": "v1, no language", "created_at": created}),
@@ -37,7 +30,7 @@ def test_posts_written_before_0002_get_their_rows_with_the_last_edit_and_without
                                      occurred_at, producer, payload)
                                  VALUES (gen_random_uuid(), :s, :v, :t, :sv, now(), 'posts', CAST(:p AS jsonb))"""),
                          {"s": stream, "v": version, "t": kind, "sv": schema, "p": json.dumps(payload)})
-    command.upgrade(alembic_config(url), "head")
+    upgrade("posts", url)
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT id, author_id, body, language, edited_at IS NOT NULL FROM posts ORDER BY id"))
         assert [tuple(r) for r in rows] == [(1, 7, "v1, no language", "", False), (2, 7, "best", "es", True)]

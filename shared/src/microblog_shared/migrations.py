@@ -9,18 +9,24 @@ from alembic.config import Config
 from microblog_shared.readmodels import DEFAULT_SCHEMA, search_path
 
 
-def upgrade(package: str, url: str, schema: str | None = None) -> None:
-    """Bring the database at `url` to the newest revision of `package`'s migrations.
+def config(package: str, url: str) -> Config:
+    """The Alembic configuration of `package`'s migrations on the database at `url`."""
+    settings = Config()
+    settings.set_main_option("script_location", f"{package}:migrations")
+    settings.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return settings
+
+
+def upgrade(package: str, url: str, schema: str | None = None, revision: str = "head") -> None:
+    """Bring the database at `url` to the newest (or the given) revision of `package`'s migrations.
 
     Read models are migrated in the schema of the version being served, or in `schema` (a
     replay building the next version there).
     """
-    config = Config()
-    config.set_main_option("script_location", f"{package}:migrations")
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    settings = config(package, url)
     if schema is not None:
-        config.set_main_option("schema", schema)
-    command.upgrade(config, "head")
+        settings.set_main_option("schema", schema)
+    command.upgrade(settings, revision)
 
 
 def run_env() -> None:
