@@ -38,3 +38,24 @@ def test_a_message_raises_the_unread_badge_and_reading_the_inbox_clears_it(perso
     assert [(n["name"], n["data"]) for n in newer] == [("unread_message_count", 0)]
     assert susan.get("/api/notifications", since=newer[0]["timestamp"]).json() == []
     assert susan.get("/api/notifications", since="nan").status_code == 400
+
+
+def test_an_export_mails_the_posts_as_an_attached_json_file(person, mailbox, report):
+    import json
+
+    from microblog_shared.cli.mailsink import attachments
+
+    author = person("mailed")
+    for body in ("first exported post", "second exported post"):
+        assert author.post(body).status_code == 201
+    started = time.perf_counter()
+    answer = author.send("POST", "/api/exports")
+    assert answer.status_code == 202, answer.text
+    mail = mailbox.wait_for(f"{author.username}@example.com", "[Microblog] Your blog posts", timeout=30)
+    report(f"e2e: export requested -> mail with posts.json received in {time.perf_counter() - started:.2f} s")
+    ((name, kind, content),) = attachments(mail)
+    assert (name, kind) == ("posts.json", "application/json")
+    assert sorted(p["body"] for p in json.loads(content)["posts"]) == ["first exported post", "second exported post"]
+    assert all("2 posts" in text for text in bodies(mail))  # the text and its HTML alternative
+    progress = [n for n in author.get("/api/notifications").json() if n["name"] == "task_progress"]
+    assert progress[0]["data"] == {"task_id": answer.json()["id"], "progress": 100}
