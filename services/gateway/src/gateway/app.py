@@ -12,7 +12,7 @@ from gateway.auth import Activity
 from gateway.backends import Backend, Backends
 from gateway.ratelimit import RateLimiter
 from gateway.errors import ErrorReporter, ReportServerErrors
-from gateway.routes import exports, messages, notifications, posts, resets, tokens, translate, users
+from gateway.routes import exports, messages, notifications, posts, resets, search, tokens, translate, users
 from gateway.sessions import RevokedSessions
 from gateway.settings import GatewaySettings
 from gateway.translation import translator_from
@@ -31,6 +31,7 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
         social_graph=backend("social-graph", settings.social_graph_url),
         messaging=backend("messaging", settings.messaging_url),
         notifier=backend("notifier", settings.notifier_url),
+        search_indexer=backend("search-indexer", settings.search_indexer_url),
     )
     revoked = RevokedSessions()
     reporter = ErrorReporter(backends.notifier)
@@ -88,7 +89,7 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
                                            settings.translator_endpoint)
 
     api = APIRouter(prefix="/api")
-    for module in (users, tokens, posts, messages, resets, translate, exports, notifications):
+    for module in (users, tokens, posts, messages, resets, translate, exports, notifications, search):
         api.include_router(module.router)
     app.include_router(api)
     return app

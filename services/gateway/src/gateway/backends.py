@@ -111,13 +111,15 @@ def relay(upstream: Upstream, status: int | None = None, extra_headers: dict | N
 
 class Backends:
     def __init__(self, identity: Backend, posts: Backend, timeline: Backend, social_graph: Backend,
-                 messaging: Backend, notifier: Backend) -> None:
+                 messaging: Backend, notifier: Backend, search_indexer: Backend) -> None:
         self.identity, self.posts, self.timeline, self.social_graph = identity, posts, timeline, social_graph
         self.messaging = messaging
         self.notifier = notifier
+        self.search_indexer = search_indexer
 
     def all(self) -> list[Backend]:
-        return [self.identity, self.posts, self.timeline, self.social_graph, self.messaging, self.notifier]
+        return [self.identity, self.posts, self.timeline, self.social_graph, self.messaging, self.notifier,
+                self.search_indexer]
 
     async def written(self, request: Request, write: Upstream, read_path: str, caller: AccessClaims | None,
                       status: int, wait: float = 1.0) -> Response:

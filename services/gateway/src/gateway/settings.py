@@ -10,6 +10,7 @@ class GatewaySettings(Settings):
     social_graph_url: str = "http://127.0.0.1:8104"
     messaging_url: str = "http://127.0.0.1:8105"
     notifier_url: str = "http://127.0.0.1:8106"
+    search_indexer_url: str = "http://127.0.0.1:8107"
     backend_timeout_seconds: float = 10.0
     # Login, token refresh and registration attempts per client address and minute.
     auth_attempts_per_minute: int = Field(default=30, ge=1)

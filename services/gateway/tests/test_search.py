@@ -1,0 +1,65 @@
+"""GET /api/search: forwarded to the search indexer for callers with a token (a real HTTP server behind)."""
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from microblog_shared.auth import issue_access_token
+
+SECRET = "k" * 40
+HEADERS = {"Authorization": f"Bearer {issue_access_token(7, 's7', SECRET, 5)}"}
+EMPTY_PAGE = {"items": [], "_meta": {"page": 2, "per_page": 5, "total_pages": 0, "total_items": 0, "next_after": None},
+              "_links": {"self": "/api/search?q=kafka&page=2&per_page=5", "next": None, "prev": None}}
+
+
+@pytest.fixture
+async def searches():
+    """The search indexer's stand-in: answers an empty page and records what reached it."""
+    seen: list[dict] = []
+
+    async def search(request: web.Request) -> web.Response:
+        seen.append({**request.query, "user": request.headers.get("X-User-Id"),
+                     "token": request.headers.get("X-Consistency-Token")})
+        return web.json_response(EMPTY_PAGE, headers={"X-Consistency-Reached": "true"})
+
+    app = web.Application()
+    app.router.add_get("/search", search)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield server, seen
+    await server.close()
+
+
+@pytest.fixture
+async def gateway(service_client, searches):
+    server, _ = searches
+    settings = GatewaySettings(environment="test", jwt_secret=SECRET, search_indexer_url=str(server.make_url("/")))
+    app = create_app(settings)
+    yield await service_client(app)
+    await app.state.backends.search_indexer.close()
+
+
+async def test_a_search_is_forwarded_with_the_caller_and_their_consistency_token(gateway, searches):
+    response = await gateway.get("/api/search", params={"q": 'kafka "(x)"', "page": 2, "per_page": 5},
+                                 headers={**HEADERS, "X-Consistency-Token": "posts.posts:post-1:1"})
+    assert response.status_code == 200, response.text
+    assert response.json() == EMPTY_PAGE
+    assert response.headers["X-Consistency-Reached"] == "true"
+    assert searches[1] == [{"q": 'kafka "(x)"', "page": "2", "per_page": "5", "user": "7",
+                            "token": "posts.posts:post-1:1"}]
+
+
+async def test_a_search_needs_a_token(gateway, searches):
+    response = await gateway.get("/api/search", params={"q": "kafka"})
+    assert response.status_code == 401 and response.json()["error"] == "Unauthorized"
+    assert searches[1] == []
+
+
+@pytest.mark.parametrize("params", [{}, {"q": ""}, {"q": "x" * 201}, {"q": "x", "page": 0}, {"q": "x", "page": "a"},
+                                    {"q": "x", "per_page": 101}, {"q": "x", "page": 10**20}])
+async def test_bad_search_parameters_are_400_before_the_indexer_is_asked(gateway, searches, params):
+    response = await gateway.get("/api/search", params=params, headers=HEADERS)
+    assert response.status_code == 400 and response.json()["error"] == "Bad Request"
+    assert searches[1] == []
