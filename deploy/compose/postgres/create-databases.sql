@@ -6,3 +6,4 @@ CREATE DATABASE social_graph;
 CREATE DATABASE messaging;
 CREATE DATABASE timeline;
 CREATE DATABASE notifier;
+CREATE DATABASE search_indexer;

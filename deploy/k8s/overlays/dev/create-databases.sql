@@ -5,4 +5,5 @@ CREATE DATABASE posts;
 CREATE DATABASE social_graph;
 CREATE DATABASE messaging;
 CREATE DATABASE timeline;
+CREATE DATABASE search_indexer;
 CREATE DATABASE notifier;
