@@ -48,6 +48,10 @@ def caught_up(status: dict) -> bool:
         o["backlog"] == 0 for o in status["outboxes"])
 
 
+def timeline_of(status: dict) -> dict | None:
+    return next((p for p in status["projections"] if p["projection"] == "timeline"), None)
+
+
 def test_status_sees_every_process_healthy_and_the_platform_caught_up(stack_file, person, report):
     author = person("ops")
     assert author.post("what does the operator see?").status_code == 201
@@ -58,8 +62,10 @@ def test_status_sees_every_process_healthy_and_the_platform_caught_up(stack_file
     expected = {process_name(s.package, c) for s in SERVICES for c in s.commands}
     assert {p["name"] for p in status["processes"]} == expected
     assert all(p["healthy"] and p["ready"] and p["latency_ms"] is not None for p in status["processes"])
-    [timeline] = status["projections"]
-    assert timeline["projection"] == "timeline" and timeline["process"] == "timeline-projector"
+    projections = {p["projection"]: p for p in status["projections"]}
+    assert set(projections) == {s.package.replace("_", "-") for s in SERVICES if "projector" in s.commands}
+    timeline = projections["timeline"]
+    assert timeline["process"] == "timeline-projector"
     assert sum(p["checkpoint"] for p in timeline["partitions"]) > 0
     assert {o["service"] for o in status["outboxes"]} == {
         s.package.replace("_", "-") for s in SERVICES if "relay" in s.commands}
@@ -82,8 +88,8 @@ async def publish_poison(stack_file: Path) -> None:
 
 def test_a_poison_event_shows_in_status_and_dlq_list_until_dropped(stack_file):
     asyncio.run(publish_poison(stack_file))
-    status = status_when(stack_file, lambda s: s["projections"] and s["projections"][0]["dead_letters_pending"])
-    assert status["projections"][0]["dead_letters_pending"] == 1
+    status = status_when(stack_file, lambda s: timeline_of(s) and timeline_of(s)["dead_letters_pending"])
+    assert timeline_of(status)["dead_letters_pending"] == 1
 
     listed = microblog("dlq", "list", "timeline", "--stack", str(stack_file), "--json")
     assert listed.returncode == 0, listed.stderr
@@ -94,4 +100,4 @@ def test_a_poison_event_shows_in_status_and_dlq_list_until_dropped(stack_file):
     dropped = microblog("dlq", "drop", "timeline", "--offset", letter["id"], "--stack", str(stack_file))
     assert dropped.returncode == 0, dropped.stdout
     assert json.loads(microblog("dlq", "list", "timeline", "--stack", str(stack_file), "--json").stdout) == []
-    status_when(stack_file, lambda s: caught_up(s) and s["projections"][0]["dead_letters_pending"] == 0)
+    status_when(stack_file, lambda s: caught_up(s) and timeline_of(s)["dead_letters_pending"] == 0)
