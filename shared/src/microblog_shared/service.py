@@ -170,3 +170,43 @@ def write_service_app(
     app.state.store = EventStore(engine, producer=name)
     app.include_router(router)
     return app
+
+
+def read_service_app(
+    settings: Settings, router: APIRouter, projection: str, topics: Sequence[str], *, pool_size: int = 10,
+    streams_span_topics: bool = False, checks: Sequence[Callable[[], Awaitable[None]]] = (),
+    closing: Sequence[Callable[[], Awaitable[None]]] = (),
+) -> FastAPI:
+    """The read API of a projection's service: its router over the read-model version being served.
+
+    Reads follow that version (a replay switches it while the API runs) and wait, bounded, for
+    consistency tokens. `checks` join readiness; `closing` are awaited at shutdown.
+    """
+    from contextlib import asynccontextmanager
+
+    from microblog_shared.consistency import ProjectionWaiter
+    from microblog_shared.db import create_engine
+    from microblog_shared.readmodels import VersionedEngine
+
+    engine = create_engine(settings.database_url, pool_size=2)
+    read_model = VersionedEngine(settings.database_url, projection, pool_size=pool_size)
+    waiter = ProjectionWaiter(read_model, projection, set(topics), streams_span_topics=streams_span_topics)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await read_model.start()
+        yield
+        await waiter.close()
+        for close in closing:
+            await close()
+        await read_model.dispose()
+        await engine.dispose()
+
+    name = settings.service_name
+    app = create_service_app(name, f"microblog {name}", [database_check(engine), *checks], lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.read_model = read_model
+    app.state.waiter = waiter
+    app.include_router(router)
+    return app

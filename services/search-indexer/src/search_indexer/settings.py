@@ -6,6 +6,7 @@ from microblog_shared.settings import Settings
 
 
 class SearchIndexerSettings(Settings):
+    service_name: str = "search-indexer"
     # PostgreSQL full-text search in the service's own database (the embedded default), or Elasticsearch.
     search_backend: Literal["postgres", "elasticsearch"] = "postgres"
     elasticsearch_url: str = "http://127.0.0.1:9200"

@@ -4,6 +4,7 @@ from microblog_shared.settings import Settings
 
 
 class TimelineSettings(Settings):
+    service_name: str = "timeline"
     # Home timelines keep the newest entries only (Twitter's and Mastodon's cap); older pages
     # come from a fallback query.
     home_timeline_cap: int = Field(default=800, ge=10)
