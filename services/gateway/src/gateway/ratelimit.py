@@ -1,11 +1,15 @@
-"""A per-key sliding-window limit for login, token refresh and registration attempts."""
+"""A per-key sliding-window limit for login, token refresh, registration and reset attempts."""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import time
 from collections import defaultdict, deque
 
 from fastapi import HTTPException, Request
+
+PROXY_SECRET_HEADER = "X-Microblog-Proxy-Secret"
 
 
 class RateLimiter:
@@ -29,7 +33,25 @@ class RateLimiter:
                 del self._hits[stale]
 
 
+def client_address(request: Request) -> str:
+    """The address of whoever the request is for.
+
+    The socket's peer, unless the request comes from a trusted proxy (the web UI calling on behalf
+    of a browser): one that presents the configured, non-empty proxy secret. Only then is the first
+    address of X-Forwarded-For believed; anybody else can write that header.
+    """
+    socket_address = request.client.host if request.client else "unknown"
+    secret = request.app.state.settings.trusted_proxy_secret
+    presented = request.headers.get(PROXY_SECRET_HEADER)
+    if not secret or presented is None or not hmac.compare_digest(presented.encode(), secret.encode()):
+        return socket_address
+    forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+    try:
+        return str(ipaddress.ip_address(forwarded))
+    except ValueError:  # absent or not an address: key by the proxy itself
+        return socket_address
+
+
 def limit_auth_attempts(request: Request) -> None:
     """Dependency: one attempt per call, keyed by the client's address and the route."""
-    client = request.client.host if request.client else "unknown"
-    request.app.state.auth_limiter.check(f"{client} {request.method} {request.url.path}")
+    request.app.state.auth_limiter.check(f"{client_address(request)} {request.method} {request.url.path}")

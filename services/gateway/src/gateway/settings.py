@@ -14,6 +14,9 @@ class GatewaySettings(Settings):
     backend_timeout_seconds: float = 10.0
     # Login, token refresh and registration attempts per client address and minute.
     auth_attempts_per_minute: int = Field(default=30, ge=1)
+    # Shared with the web UI, which calls on behalf of browsers: a request carrying it in
+    # X-Microblog-Proxy-Secret is keyed by its X-Forwarded-For. Empty: trust no proxy.
+    trusted_proxy_secret: str = ""
     # How often a user's activity is reported to identity as last_seen.
     last_seen_interval_seconds: float = Field(default=60.0, ge=0)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
