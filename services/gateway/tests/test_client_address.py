@@ -101,3 +101,36 @@ async def test_a_trusted_request_without_a_usable_forwarded_address_counts_for_t
                {"X-Microblog-Proxy-Secret": PROXY_SECRET, "X-Forwarded-For": ", 203.0.113.7"}]
     statuses = [(await reset_requests(client, headers, 1))[0] for headers in garbage + garbage[:1]]
     assert statuses == [202] * LIMIT + [429]
+
+
+async def test_a_served_gateway_ignores_forwarded_for_from_a_local_client(identity, monkeypatch):
+    """Served as `python -m gateway api` serves it: uvicorn must not believe the header either."""
+    import asyncio
+
+    import httpx
+    import uvicorn
+
+    from microblog_shared.service import server_options
+
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    settings = GatewaySettings(environment="test", jwt_secret=SECRET, identity_url=identity[0], posts_url=nowhere,
+                               timeline_url=nowhere, social_graph_url=nowhere, auth_attempts_per_minute=LIMIT,
+                               trusted_proxy_secret=PROXY_SECRET)
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                            **{**server_options(), "lifespan": "off"})  # no bus: only the limits are tested
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.05)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            spoofed = [(await reset_requests(client, {"X-Forwarded-For": f"203.0.113.{n}"}, 1))[0]
+                       for n in range(LIMIT + 1)]
+            trusted = await reset_requests(client, browser("203.0.113.3", PROXY_SECRET), 1)
+    finally:
+        server.should_exit = True
+        await serving
+    assert spoofed == [202] * LIMIT + [429]
+    assert trusted == [202]

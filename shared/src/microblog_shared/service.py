@@ -58,7 +58,19 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> None:
         app = spec.create_app(settings)
     else:
         app = worker_app(spec, args.command, settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, lifespan="on")
+    uvicorn.run(app, host=args.host, port=args.port, **server_options())
+
+
+def server_options() -> dict:
+    """How every process serves HTTP (uvicorn's options besides host and port).
+
+    X-Forwarded-For and X-Forwarded-Proto rewrite the client's address and scheme only where the
+    deployment names its proxies in FORWARDED_ALLOW_IPS (Kubernetes: the ingress controller).
+    uvicorn's own default trusts 127.0.0.1, which on one machine is every process and every
+    client: anybody there could pick the address their rate limits count against.
+    """
+    return {"log_config": None, "access_log": False, "lifespan": "on",
+            "proxy_headers": "FORWARDED_ALLOW_IPS" in os.environ}
 
 
 def worker_app(spec: ServiceSpec, name: str, settings: Settings) -> FastAPI:
