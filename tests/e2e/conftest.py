@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from microblog_shared.testing.devstack import DevStackProcess, env_url
+from microblog_shared.testing.devstack import DevStackProcess, env_url, env_web_url
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +18,7 @@ def stack(request, tmp_path_factory, report_session):
     if env_url():
         if request.param == "kafka":
             pytest.skip("MICROBLOG_E2E_URL names one stack; it is tested once")
-        yield RunningStack(env_url().rstrip("/"), None)
+        yield RunningStack(env_url().rstrip("/"), None, web_url=(env_web_url() or "").rstrip("/") or None)
         return
     if request.param == "kafka":  # external servers: the session's Kafka broker and PostgreSQL server
         external = {"kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"),
@@ -28,7 +28,7 @@ def stack(request, tmp_path_factory, report_session):
     dev = DevStackProcess(tmp_path_factory.mktemp(f"dev-{request.param}"), request.param, **external).start()
     where = "external PostgreSQL and Kafka" if external else "embedded PostgreSQL, postgres bus"
     report_session(f"microblog dev ({where}): ready in {dev.start_seconds:.1f} s")
-    yield RunningStack(dev.url, dev.data_dir / "stack.json", dev)
+    yield RunningStack(dev.url, dev.data_dir / "stack.json", dev, web_url=dev.web_url)
     code = dev.stop()
     assert code == 0, dev.logs()
     assert dev.orphans() == []
@@ -39,12 +39,21 @@ class RunningStack:
     url: str
     stack_file: Path | None  # where operator commands find it (None: only its URL is known)
     dev: DevStackProcess | None = None
+    web_url: str | None = None  # the web UI (None: the stack at MICROBLOG_E2E_URL has none named)
 
 
 @pytest.fixture(scope="session")
 def base_url(stack) -> str:
     """The gateway of the running stack."""
     return stack.url
+
+
+@pytest.fixture(scope="session")
+def web_url(stack) -> str:
+    """The web UI of the running stack (skips when there is none)."""
+    if not stack.web_url:
+        pytest.skip("no web UI: set MICROBLOG_E2E_WEB_URL along with MICROBLOG_E2E_URL")
+    return stack.web_url
 
 
 @pytest.fixture

@@ -23,10 +23,11 @@ from microblog_shared.migrations import upgrade
 
 class DevStack:
     def __init__(self, console: Console, data_dir: Path, port: int, database_url: str | None, bus: str,
-                 kafka_bootstrap: str | None, partitions: int, raw_logs: bool) -> None:
+                 kafka_bootstrap: str | None, partitions: int, raw_logs: bool, web_port: int = 5000) -> None:
         self.console = console
         self.data_dir = data_dir
         self.port = port
+        self.web_port = web_port
         self.server_url = database_url
         self.bus = bus
         self.kafka_bootstrap = kafka_bootstrap
@@ -38,9 +39,9 @@ class DevStack:
         self.mail = MailSink(data_dir / "mail", on_mail=lambda message: self.supervisor.show(
             Process("mail-sink", [], {}, "", colour="bright_green"), one_line(message)))
 
-    def _secret(self) -> str:
-        """A per-checkout JWT secret, kept so tokens survive a restart."""
-        path = self.data_dir / "jwt-secret"
+    def _secret(self, name: str = "jwt-secret") -> str:
+        """A per-checkout secret (JWT, web session, proxy), kept so tokens and sessions survive a restart."""
+        path = self.data_dir / name
         if not path.exists():
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
@@ -115,6 +116,9 @@ class DevStack:
             "MICROBLOG_SMTP_HOST": "127.0.0.1",
             "MICROBLOG_SMTP_PORT": str(self.mail.port),
             "MICROBLOG_ADMINS": "admin@localhost",
+            # The gateway trusts the web's X-Forwarded-For only with this; reset links point at the web.
+            "MICROBLOG_TRUSTED_PROXY_SECRET": self._secret("proxy-secret"),
+            "MICROBLOG_PUBLIC_URL": self.web_url,
         }
         if self.bus == "postgres":
             common["MICROBLOG_BUS_DATABASE_URL"] = urls["bus"]
@@ -123,8 +127,10 @@ class DevStack:
         processes, api_urls = [], {}
         for service in SERVICES:
             for command in service.commands:
-                port = self.port if service.package == "gateway" else free_port()
+                port = {"gateway": self.port, "web": self.web_port}.get(service.package) or free_port()
                 env = dict(common)
+                if service.package == "web":
+                    env["MICROBLOG_WEB_SECRET_KEY"] = self._secret("web-secret")
                 if service.database:
                     env["MICROBLOG_DATABASE_URL"] = urls[service.package]
                 # Each process learns the APIs started before it (the gateway: all of them).
@@ -138,6 +144,10 @@ class DevStack:
                     health_url=f"http://127.0.0.1:{port}/readyz",
                 ))
         return processes
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
 
     @property
     def stack_file(self) -> Path:
@@ -157,6 +167,7 @@ class DevStack:
         database = self.postgres.url() if self.postgres else server
         self.console.print(Panel.fit(
             f"[bold green]microblog is ready[/bold green] in {seconds:.1f} s\n\n"
+            f"web        {self.web_url}\n"
             f"API        http://127.0.0.1:{self.port}/api\n"
             f"API docs   http://127.0.0.1:{self.port}/api/docs\n"
             f"readiness  http://127.0.0.1:{self.port}/readyz\n"

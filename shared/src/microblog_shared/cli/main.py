@@ -23,6 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[4]
 def dev(
     data_dir: Annotated[Path, typer.Option(help="Where the embedded PostgreSQL keeps its data")] = Path(".microblog"),
     port: Annotated[int, typer.Option(help="The gateway's port on 127.0.0.1")] = 8000,
+    web_port: Annotated[int, typer.Option(help="The web UI's port on 127.0.0.1")] = 5000,
     database_url: Annotated[Optional[str], typer.Option(
         envvar="MICROBLOG_DEV_DATABASE_URL",
         help="Use this PostgreSQL server instead of the embedded one (one database per service is created)",
@@ -41,7 +42,8 @@ def dev(
                                  "(a local broker: python deploy/local/kafka.py run)")
     from microblog_shared.cli.devstack import DevStack
 
-    stack = DevStack(console, data_dir.resolve(), port, database_url, bus, kafka_bootstrap, partitions, raw_logs)
+    stack = DevStack(console, data_dir.resolve(), port, database_url, bus, kafka_bootstrap, partitions, raw_logs,
+                     web_port=web_port)
     sys.exit(asyncio.run(stack.run()))
 
 
@@ -74,7 +76,42 @@ def test(ctx: typer.Context) -> None:
     sys.exit(subprocess.call([sys.executable, "-m", "pytest", *ctx.args]))
 
 
+translations = typer.Typer(help="The web UI's gettext catalogs (Babel): extract, init, update, compile.",
+                           no_args_is_help=True)
+
+
+def _catalogs(*args: str) -> None:
+    from web.catalogs import main as catalogs_main
+
+    raise typer.Exit(catalogs_main(list(args)))
+
+
+@translations.command()
+def extract() -> None:
+    """Collect every translatable string of the web UI into messages.pot."""
+    _catalogs("extract")
+
+
+@translations.command()
+def init(locale: Annotated[str, typer.Argument(help="A new language, e.g. fr or zh_Hant")]) -> None:
+    """Start a catalog for a new language from messages.pot."""
+    _catalogs("init", locale)
+
+
+@translations.command()
+def update() -> None:
+    """Merge messages.pot into every language's catalog (new strings get empty translations)."""
+    _catalogs("update")
+
+
+@translations.command(name="compile")
+def compile_catalogs() -> None:
+    """Compile every catalog (.po) into the .mo the web UI loads."""
+    _catalogs("compile")
+
+
 app.command()(status)
+app.add_typer(translations, name="translations")
 app.add_typer(dlq, name="dlq")
 
 if __name__ == "__main__":

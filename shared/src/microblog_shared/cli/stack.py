@@ -40,7 +40,7 @@ class ServiceLayout:
     commands: tuple[str, ...]
 
 
-# Every process of the platform; the gateway starts last and stops first.
+# Every process of the platform; the gateway and the web UI (its client) start last and stop first.
 SERVICES = [
     ServiceLayout("identity", "identity", ("api", "relay")),
     ServiceLayout("posts", "posts", ("api", "relay", "exporter")),
@@ -50,6 +50,7 @@ SERVICES = [
     ServiceLayout("notifier", "notifier", ("api", "projector", "mailer")),
     ServiceLayout("search_indexer", "search_indexer", ("api", "projector")),
     ServiceLayout("gateway", None, ("api",)),
+    ServiceLayout("web", None, ("api",)),
 ]
 
 

@@ -21,8 +21,10 @@ class DevStackProcess:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.web_port = free_port()
+        self.web_url = f"http://127.0.0.1:{self.web_port}"
         self.argv = [sys.executable, "-m", "microblog_shared.cli.main", "dev", "--data-dir", str(data_dir),
-                     "--port", str(self.port), "--bus", bus, "--raw-logs"]
+                     "--port", str(self.port), "--web-port", str(self.web_port), "--bus", bus, "--raw-logs"]
         if kafka_bootstrap:
             self.argv += ["--kafka-bootstrap", kafka_bootstrap]
         if database_url:
@@ -37,12 +39,14 @@ class DevStackProcess:
         self.process = subprocess.Popen(self.argv, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT,
                                         env={**os.environ, "MICROBLOG_BUS_NAMESPACE": self.data_dir.name + ".",
                                              # the suite registers many users from one address
-                                             "MICROBLOG_AUTH_ATTEMPTS_PER_MINUTE": "100000"})
+                                             "MICROBLOG_AUTH_ATTEMPTS_PER_MINUTE": "100000",
+                                             # the web's badge and export progress: tests don't wait 10 s
+                                             "MICROBLOG_NOTIFICATION_POLL_SECONDS": "1"})
         deadline = started + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"microblog dev exited early:\n{self.logs()}"
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if all(httpx.get(f"{url}/readyz", timeout=1).status_code == 200 for url in (self.url, self.web_url)):
                     self.start_seconds = time.monotonic() - started
                     self.descendants = psutil.Process(self.process.pid).children(recursive=True)
                     return self
@@ -83,3 +87,8 @@ class DevStackProcess:
 
 def env_url() -> str | None:
     return os.environ.get("MICROBLOG_E2E_URL")
+
+
+def env_web_url() -> str | None:
+    """The web UI of the stack at MICROBLOG_E2E_URL, when there is one."""
+    return os.environ.get("MICROBLOG_E2E_WEB_URL")

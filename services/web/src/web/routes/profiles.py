@@ -1,0 +1,116 @@
+"""Profiles: a user's page and popup, editing one's own, following, exporting one's posts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+
+from web import forms
+from web.forms import USERNAME
+from web.gateway import Conflict, Invalid, NotFound
+from web.i18n import _
+from web.session import csrf_token
+from web.pages import CSRF, Member, Visitor, badge_and_tasks, redirect, render, running_export
+from web.routes.main import page_of, pager
+
+router = APIRouter()
+
+
+async def find_user(visitor: Visitor, username: str) -> dict:
+    """The user named so, or the 404 page."""
+    if not USERNAME.match(username):
+        raise HTTPException(404)
+    try:
+        return await visitor.gateway.user_by_name(visitor.caller, username)
+    except (NotFound, Invalid):
+        raise HTTPException(404) from None
+
+
+@router.get("/user/{username}")
+async def user(username: str, request: Request, visitor: Member):
+    page = page_of(request)
+    person = await find_user(visitor, username)
+    posts = await visitor.gateway.user_posts(visitor.caller, person["id"], page,
+                                             request.app.state.settings.posts_per_page)
+    return await render(visitor, "user.html", title=person["username"], user=person, posts=posts["items"],
+                        pages=pager(posts, page), base_path=f"/user/{person['username']}")
+
+
+@router.get("/user/{username}/popup")
+async def user_popup(username: str, visitor: Member):
+    person = await find_user(visitor, username)
+    template = visitor.request.app.state.templates.get_template("user_popup.html")
+    return HTMLResponse(template.render(user=person, visitor=visitor, timezone=visitor.timezone,
+                                        csrf_token=csrf_token(visitor.session)))
+
+
+@router.get("/edit_profile")
+async def edit_profile_page(visitor: Member):
+    me = await visitor.gateway.me(visitor.caller)
+    form = forms.Form({"username": me["username"], "about_me": me.get("about_me") or ""})
+    return await render(visitor, "edit_profile.html", title=_("Edit Profile"), form=form)
+
+
+@router.post("/edit_profile", dependencies=[CSRF])
+async def edit_profile(request: Request, visitor: Member):
+    form = forms.profile_form(await request.form())
+    if form.valid:
+        try:
+            changed = await visitor.gateway.update_user(visitor.caller, visitor.user_id, username=form.data["username"],
+                                                        about_me=form.data["about_me"])
+        except (Invalid, Conflict) as refused:
+            if "username" in refused.message:
+                form.error("username", _("Please use a different username."))
+            else:
+                form.error("about_me", _("Please check what you entered."))
+        else:
+            visitor.session["username"] = changed.get("username", form.data["username"])
+            visitor.flash(_("Your changes have been saved."), "success")
+            return redirect("/edit_profile")
+    return await render(visitor, "edit_profile.html", status=400, title=_("Edit Profile"), form=form)
+
+
+@router.post("/follow/{username}", dependencies=[CSRF])
+async def follow(username: str, visitor: Member):
+    return await _follow(visitor, username, following=True)
+
+
+@router.post("/unfollow/{username}", dependencies=[CSRF])
+async def unfollow(username: str, visitor: Member):
+    return await _follow(visitor, username, following=False)
+
+
+async def _follow(visitor: Visitor, username: str, following: bool):
+    try:
+        person = await find_user(visitor, username)
+    except HTTPException:
+        visitor.flash(_("User %(username)s not found.", username=username[:64]), "warning")
+        return redirect("/index")
+    if person["id"] == visitor.user_id:
+        visitor.flash(_("You cannot follow yourself!") if following else _("You cannot unfollow yourself!"),
+                      "warning")
+        return redirect(f"/user/{person['username']}")
+    if following:
+        await visitor.gateway.follow(visitor.caller, person["id"])
+        visitor.flash(_("You are following %(username)s!", username=person["username"]), "success")
+    else:
+        await visitor.gateway.unfollow(visitor.caller, person["id"])
+        visitor.flash(_("You are not following %(username)s.", username=person["username"]), "info")
+    return redirect(f"/user/{person['username']}")
+
+
+@router.post("/export_posts", dependencies=[CSRF])
+async def export_posts(visitor: Member):
+    _unread, tasks, _since = await badge_and_tasks(visitor)
+    if running_export(tasks):
+        visitor.flash(_("An export task is currently in progress"), "warning")
+    else:
+        try:
+            task = await visitor.gateway.export_posts(visitor.caller)
+        except Conflict:
+            visitor.flash(_("An export task is currently in progress"), "warning")
+        else:
+            visitor.session["watched_task"] = task["id"]
+            visitor.flash(_("Exporting your posts: they will be emailed to you when the export is done."),
+                          "success")
+    return redirect(f"/user/{visitor.username}")
