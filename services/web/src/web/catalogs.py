@@ -33,12 +33,18 @@ def locales() -> list[str]:
     return sorted(p.parent.parent.name for p in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"))
 
 
-def extract() -> Catalog:
+def collect() -> Catalog:
+    """Every translatable string of the sources and templates, as a template catalog."""
     catalog = Catalog(project="microblog", version="1.0", charset="utf-8",
                       creation_date=datetime(2026, 12, 1, tzinfo=timezone.utc))
     for filename, lineno, message, comments, context in extract_from_dir(
             PACKAGE, METHODS, options_map=OPTIONS, keywords=KEYWORDS, strip_comment_tags=True):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return catalog
+
+
+def extract() -> Catalog:
+    catalog = collect()
     with POT.open("wb") as out:
         write_po(out, catalog, width=100, sort_output=True, omit_header=False)
     return catalog
@@ -108,10 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     elif command == "compile":
         for mo in compile_all():
             print(f"compiled {mo}")
-    elif command == "stale":
-        return 0 if stale() else 1
     else:
-        print("usage: python -m web.catalogs extract | init LOCALE | update | compile | stale", file=sys.stderr)
+        print("usage: python -m web.catalogs extract | init LOCALE | update | compile", file=sys.stderr)
         return 2
     return 0
 

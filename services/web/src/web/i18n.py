@@ -6,6 +6,8 @@ gettext callables installed in Jinja translate into the reader's language.
 
 from __future__ import annotations
 
+import io
+import logging
 import re
 from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
@@ -15,8 +17,11 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_time, format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+log = logging.getLogger(__name__)
 LOCALES = ("en", "es", "zh_Hans")
 DEFAULT_LOCALE = "en"
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "zh_Hans": "中文"}
@@ -66,11 +71,21 @@ def same_language(post_language: str, locale: str) -> bool:
 
 @lru_cache(maxsize=None)
 def translations(locale: str) -> NullTranslations:
-    path = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.mo"
-    if locale == DEFAULT_LOCALE or not path.exists():
+    """The compiled catalog of a locale; compiled in memory from its .po when the .mo is missing or stale."""
+    po = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
+    mo = po.with_suffix(".mo")
+    if locale == DEFAULT_LOCALE or not po.exists():
         return NullTranslations()
-    with path.open("rb") as mo:
-        return Translations(mo)
+    if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+        with mo.open("rb") as compiled:
+            return Translations(compiled)
+    log.warning("%s is missing or older than its .po (run `microblog translations compile`)", mo)
+    with po.open("rb") as source:
+        catalog = read_po(source, locale=locale)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
 
 
 def gettext(message: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -89,7 +89,7 @@ async def visitor(request: Request) -> Visitor:
     session: Session = request.scope["session"]
     address = request.client.host if request.client else "127.0.0.1"
     return Visitor(request, session, SessionCaller(session, address), request.state.locale,
-                   i18n.time_zone(request.cookies.get("tz")))
+                   i18n.time_zone(unquote(request.cookies.get("tz") or "")))
 
 
 async def signed_in(visitor: Annotated[Visitor, Depends(visitor)]) -> Visitor:
