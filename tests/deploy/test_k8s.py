@@ -321,6 +321,8 @@ def test_only_public_services_are_reachable_from_outside_the_namespace(rendered,
 
 # A service's API is what calls the services its settings name, except these workers.
 WORKER_CALLERS = {("notifier", "MICROBLOG_POSTS_URL"): "mailer"}  # it attaches export files to mails
+# URL settings that name no backend: where mails send people (the web UI, through the Ingress).
+LINKS_ONLY = {"MICROBLOG_PUBLIC_URL"}
 
 
 def callers() -> set[tuple[str, str]]:
@@ -341,7 +343,7 @@ def test_internal_apis_admit_exactly_the_services_that_call_them(rendered, overl
     deployments = {n: d for n, d in kind(docs, "Deployment").items() if d in platform_workloads(docs)}
     allowed = {(f"{caller}-{WORKER_CALLERS.get((caller, key), 'api')}",
                 config[key].removeprefix("http://").split(":")[0].split("/")[0])
-               for caller, key in callers() if config.get(key, "").startswith("http://")}
+               for caller, key in callers() if key not in LINKS_ONLY and config.get(key, "").startswith("http://")}
     allowed = {(s, t) for s, t in allowed if "selector" in services[t]["spec"]}  # not servers outside
     assert ("gateway-api", "identity-api") in allowed
     for source_name, source in deployments.items():
@@ -410,3 +412,73 @@ def test_production_secrets_come_only_from_an_ignored_file(kustomize, rendered, 
         done = subprocess.run([kustomize, "build", bare / "overlays" / overlay], capture_output=True, text=True,
                               check=False)
         assert done.returncode != 0 and "secrets.env" in done.stderr, "rendered without its secrets.env"
+
+
+# The web UI: a client of the gateway only, reached at `/`, its secrets shared with the gateway.
+
+def egress_allowed(policies, source: dict, target: dict, port: int) -> bool | None:
+    """Whether pods labelled `source` may open connections to pods labelled `target` (same
+    namespace) on `port`; None when no policy restricts the source's egress at all."""
+    restricting = [p for p in policies if "Egress" in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], source)]
+    if not restricting:
+        return None
+    for policy in restricting:
+        for rule in policy["spec"].get("egress", []):
+            ports = {p.get("port") for p in rule.get("ports", [])}
+            if ports and port not in ports:
+                continue
+            if not rule.get("to") or any("namespaceSelector" not in peer and "ipBlock" not in peer
+                                         and selects(peer.get("podSelector"), target) for peer in rule["to"]):
+                return True
+    return False
+
+
+needs_web = pytest.mark.skipif("web" not in SERVICE_DIRS, reason="no services/web yet")
+
+
+@needs_web
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_web_may_call_the_gateway_and_nothing_else_of_the_platform(rendered, overlay):
+    docs = rendered[overlay]
+    policies = kind(docs, "NetworkPolicy").values()
+    web = pod_labels(kind(docs, "Deployment")["web-api"])
+    pods = {d["metadata"]["name"]: pod_labels(d) for d in docs if d["kind"] in ("Deployment", "StatefulSet")}
+    for name, labels in pods.items():
+        if name == "web-api":
+            continue
+        assert egress_allowed(policies, web, labels, PORT) is (name == "gateway-api"), f"{overlay}: web -> {name}"
+    for port in (5432, 9092, 9200):  # the dev overlay's PostgreSQL, Kafka, Elasticsearch
+        assert not any(egress_allowed(policies, web, labels, port) for labels in pods.values()), port
+    rules = [r for p in policies if "Egress" in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], web)
+             for r in p["spec"]["egress"]]
+    assert all(r.get("to") for r in rules), "an egress rule without peers lets the web reach anything"
+    assert any({"port": 53, "protocol": "UDP"} in r.get("ports", []) for r in rules), "the web cannot resolve names"
+    assert admits(policies, pods["gateway-api"], web), f"{overlay}: the gateway does not admit the web"
+    config = generated(docs, "ConfigMap", "microblog-config")["data"]
+    assert config["MICROBLOG_GATEWAY_URL"] == "http://gateway-api"
+
+
+@needs_web
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_web_signs_its_sessions_and_shares_the_proxy_secret_with_the_gateway(rendered, overlay):
+    deployments = kind(rendered[overlay], "Deployment")
+    refs = {name: {env: key for env, _, key in secret_refs(pod_spec(deployments[name]))}
+            for name in ("web-api", "gateway-api")}
+    assert refs["web-api"]["MICROBLOG_WEB_SECRET_KEY"] == "web-secret-key"
+    assert refs["web-api"]["MICROBLOG_TRUSTED_PROXY_SECRET"] == refs["gateway-api"]["MICROBLOG_TRUSTED_PROXY_SECRET"]
+    secret = generated(rendered[overlay], "Secret", "microblog-secrets")["data"]
+    assert base64.b64decode(secret["trusted-proxy-secret"]) and base64.b64decode(secret["web-secret-key"])
+    web = deployments["web-api"]
+    rolling = web["spec"]["strategy"]
+    assert rolling["type"] == "RollingUpdate" and rolling["rollingUpdate"]["maxUnavailable"] == 0
+    assert pod_spec(web)["containers"][0]["startupProbe"]["httpGet"]["path"] == "/healthz"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_mails_link_to_the_host_the_ingress_serves(rendered, overlay):
+    docs = rendered[overlay]
+    (ingress,) = kind(docs, "Ingress").values()
+    hosts = [rule["host"] for rule in ingress["spec"]["rules"]]
+    tls = any(ingress["spec"].get("tls", []))
+    public_url = generated(docs, "ConfigMap", "microblog-config")["data"]["MICROBLOG_PUBLIC_URL"]
+    assert public_url == f"{'https' if tls else 'http'}://{hosts[0]}", f"{overlay}: reset links go to {public_url}"
