@@ -10,7 +10,8 @@
 #      this machine trusts (its CA bundle), unless such images are there already;
 #   4. `docker compose -f docker-compose.yml -f deploy/compose/ci.yml up --build --wait`: the
 #      override swaps only the infrastructure images for ones built from packages;
-#   5. `pytest tests/e2e` with MICROBLOG_E2E_URL pointing at the gateway, then the fault drill
+#   5. `pytest tests/e2e` with MICROBLOG_E2E_URL pointing at the gateway and MICROBLOG_E2E_WEB_URL
+#      at the web UI (its browser tests drive Debian's Chromium), then the fault drill
 #      (`tests/drill`, with MICROBLOG_COMPOSE naming the compose command), which kills containers;
 #   6. every container's logs when anything failed, and always `down -v`.
 set -euo pipefail
@@ -20,6 +21,7 @@ CACHE=${MICROBLOG_CACHE:-$HOME/.cache/microblog}
 COMPOSE_MODULE=github.com/docker/compose/v2
 COMPOSE_VERSION=v2.40.3
 GATEWAY_PORT=${MICROBLOG_GATEWAY_PORT:-8000}
+WEB_PORT=${MICROBLOG_WEB_PORT:-5000}
 PROJECT=microblog-ci
 compose=(docker compose -p "$PROJECT" -f docker-compose.yml -f deploy/compose/ci.yml)
 started=$(date +%s)
@@ -172,14 +174,23 @@ docker images --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' | grep -E '^microbl
 log "starting the stack"
 stack_up=1
 "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true  # what an interrupted run left
-MICROBLOG_GATEWAY_PORT=$GATEWAY_PORT MICROBLOG_AUTH_ATTEMPTS_PER_MINUTE=100000 \
+MICROBLOG_GATEWAY_PORT=$GATEWAY_PORT MICROBLOG_WEB_PORT=$WEB_PORT MICROBLOG_AUTH_ATTEMPTS_PER_MINUTE=100000 \
   "${compose[@]}" up --build --wait --wait-timeout 300 --quiet-pull
-log "the stack is ready"
 "${compose[@]}" ps --format 'table {{.Service}}\t{{.Status}}'
+# `--wait` saw every container healthy from inside; the tests come through the published ports.
+for url in "http://127.0.0.1:$GATEWAY_PORT/readyz" "http://127.0.0.1:$WEB_PORT/readyz"; do
+  for attempt in $(seq 1 30); do
+    python3 -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=2)" "$url" 2>/dev/null && break
+    [ "$attempt" = 30 ] && { log "$url does not answer 200"; exit 1; }
+    sleep 1
+  done
+done
+log "the stack is ready: the web UI on http://127.0.0.1:$WEB_PORT, the API on http://127.0.0.1:$GATEWAY_PORT"
 
 uv=$(command -v uv || echo .tools/bin/uv)
 export MICROBLOG_E2E_URL=http://127.0.0.1:$GATEWAY_PORT
-log "end-to-end tests against $MICROBLOG_E2E_URL"
+export MICROBLOG_E2E_WEB_URL=http://127.0.0.1:$WEB_PORT
+log "end-to-end tests against $MICROBLOG_E2E_URL and $MICROBLOG_E2E_WEB_URL"
 "$uv" run --frozen pytest tests/e2e -p no:cacheprovider --basetemp "${TMPDIR:-/tmp}/compose-stage-pytest" -q
 
 # The fault drill kills the stack's containers, so it runs last, and only against compose.
