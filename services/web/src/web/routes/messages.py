@@ -39,14 +39,13 @@ async def send_message(username: str, request: Request, visitor: Member):
                         form=form)
 
 
-async def _avatars(visitor: Visitor, user_ids: set[int]) -> dict[int, str]:
-    """The senders' avatar URLs (a message names its parties without their pictures)."""
-    async def one(user_id: int) -> tuple[int, str]:
+async def _senders(visitor: Visitor, user_ids: set[int]) -> dict[int, dict]:
+    """The senders' profiles (a message names its parties by id, without their pictures)."""
+    async def one(user_id: int) -> tuple[int, dict]:
         try:
-            person = await visitor.gateway.user(visitor.caller, user_id)
+            return user_id, await visitor.gateway.user(visitor.caller, user_id)
         except GatewayError:
-            return user_id, ""
-        return user_id, person.get("_links", {}).get("avatar", "")
+            return user_id, {}
 
     return dict(await asyncio.gather(*(one(user_id) for user_id in user_ids)))
 
@@ -55,6 +54,10 @@ async def _avatars(visitor: Visitor, user_ids: set[int]) -> dict[int, str]:
 async def messages(request: Request, visitor: Member):
     page = page_of(request)
     received = await visitor.gateway.messages(visitor.caller, page, request.app.state.settings.posts_per_page)
-    avatars = await _avatars(visitor, {m["sender"]["id"] for m in received["items"]})
-    return await render(visitor, "messages.html", title=_("Messages"), messages=received["items"], avatars=avatars,
+    senders = await _senders(visitor, {m["sender"]["id"] for m in received["items"]})
+    for message in received["items"]:
+        known = senders.get(message["sender"]["id"], {})
+        message["sender"]["username"] = message["sender"].get("username") or known.get("username", "")
+        message["sender"]["avatar"] = known.get("_links", {}).get("avatar", "")
+    return await render(visitor, "messages.html", title=_("Messages"), messages=received["items"],
                         pages=pager(received, page), unread_count=0)

@@ -12,7 +12,9 @@
     if (!zone) { return; }
     document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
     var reloadedFor = sessionStorage.getItem("microblog-tz-reload");
-    if (body.dataset.timezone !== zone && reloadedFor !== zone) {
+    // Reload (once) only a page that shows dates and was fetched with GET: forms and POST results stay put.
+    var showsDates = document.querySelector("time, .last-seen") !== null;
+    if (body.dataset.timezone !== zone && reloadedFor !== zone && showsDates && body.dataset.method === "GET") {
       sessionStorage.setItem("microblog-tz-reload", zone);  // once: an unknown zone falls back to UTC
       window.location.reload();
     }
@@ -103,7 +105,7 @@
   function setTaskProgress(task) {
     var progress = document.getElementById("task-" + task.task_id + "-progress");
     if (!progress) {
-      if (task.progress >= 100) { return; }
+      if (task.progress >= 100 && task.task_id !== body.dataset.watchedTask) { return; }
       var alert = document.createElement("div");
       alert.className = "alert alert-info task-alert";
       alert.setAttribute("role", "status");
