@@ -98,3 +98,65 @@ def test_an_unreachable_gateway_gives_a_friendly_503_page():
         assert answer.status_code == 503
         assert "temporarily unavailable" in answer.text
         assert client.get("/readyz").status_code == 503
+
+
+def _jwt(exp: float) -> str:
+    import base64
+    import json
+
+    claims = base64.urlsafe_b64encode(json.dumps({"exp": exp, "sub": "1"}).encode()).decode().rstrip("=")
+    return f"e30.{claims}.sig"
+
+
+class SignedInGateway:
+    """A gateway that knows one session and counts token refreshes."""
+
+    def __init__(self, valid: bool = True) -> None:
+        self.valid, self.refreshes = valid, []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        import json
+
+        if request.url.path == "/api/tokens" and request.method == "PUT":
+            self.refreshes.append(json.loads(request.content)["refresh_token"])
+            return httpx.Response(200, json={"token": _jwt(9e9), "refresh_token": "rotated"})
+        if not self.valid:
+            return httpx.Response(401, json={"error": "Unauthorized"})
+        if request.url.path == "/api/notifications":
+            return httpx.Response(200, json=[{"name": "unread_message_count", "data": 3, "timestamp": 5.0}])
+        if request.url.path == "/api/timeline":
+            assert request.headers["authorization"] == f"Bearer {_jwt(9e9)}"
+            assert request.headers["x-forwarded-for"] == "testclient"
+            return httpx.Response(200, json={"items": [], "_meta": {"page": 1, "per_page": 25, "total_pages": 0,
+                                                                    "total_items": 0}, "_links": {}})
+        return httpx.Response(404, json={"error": "Not Found"})
+
+
+def _signed_in_client(fake, token: str):
+    from web.session import COOKIE, Session, SessionCodec
+
+    settings = WebSettings(web_secret_key="test-secret", environment="test")
+    client = TestClient(create_app(settings, Gateway("http://gateway", transport=httpx.MockTransport(fake))),
+                        headers={"Accept": "text/html"})
+    session = Session({"user_id": 1, "username": "susan", "token": token, "refresh_token": "first"})
+    client.cookies.set(COOKIE, SessionCodec("test-secret").dumps(session))
+    return client
+
+
+def test_an_access_token_about_to_expire_is_refreshed_once_before_the_page_is_read():
+    fake = SignedInGateway()
+    with _signed_in_client(fake, _jwt(0)) as client:
+        page = client.get("/index")
+        assert page.status_code == 200
+        assert fake.refreshes == ["first"]
+        assert re.search(r'<span id="message-count" class="badge[^"]*">3</span>', page.text)
+        assert client.get("/index").status_code == 200
+        assert fake.refreshes == ["first"]  # the new pair went back into the cookie
+
+
+def test_a_session_the_gateway_no_longer_accepts_is_cleared_and_sent_to_login():
+    with _signed_in_client(SignedInGateway(valid=False), _jwt(9e9)) as client:
+        answer = client.get("/explore", follow_redirects=False)
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/auth/login?next=/explore"
+        assert client.get("/index", follow_redirects=False).headers["location"] == "/auth/login?next=/index"

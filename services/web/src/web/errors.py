@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from web import gateway
 from web.i18n import _
+from web.session import flash
 from web.pages import CSRFFailed, LoginRequired, login_redirect, render, visitor as make_visitor
 
 JSON_PATHS = ("/translate", "/notifications")
@@ -87,8 +88,7 @@ def install(app: FastAPI) -> None:
         if wants_json(request) or request.url.path in JSON_PATHS:
             return JSONResponse({"error": "Unauthorized", "message": _("Please log in to access this page.")},
                                 status_code=401)
-        request.scope["session"]["flashes"] = [*request.scope["session"].get("flashes", []),
-                                               ["info", _("Please log in to access this page.")]]
+        flash(request.scope["session"], _("Please log in to access this page."), "info")
         return login_redirect(exc.next_path)
 
     @app.exception_handler(CSRFFailed)
@@ -101,7 +101,8 @@ def install(app: FastAPI) -> None:
         session = request.scope["session"]
         session.sign_out()
         url = request.url
-        return await login_required(request, LoginRequired(url.path + (f"?{url.query}" if url.query else "")))
+        here = url.path + (f"?{url.query}" if url.query else "") if request.method == "GET" else "/index"
+        return await login_required(request, LoginRequired(here))
 
     @app.exception_handler(gateway.Unavailable)
     async def unavailable(request: Request, exc: gateway.Unavailable):

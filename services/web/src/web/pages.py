@@ -76,7 +76,8 @@ class Visitor:
         return url.path + (f"?{url.query}" if url.query else "")
 
     def login_required(self) -> LoginRequired:
-        return LoginRequired(self.here())
+        # After signing in, come back here; a form's target can't be revisited with GET.
+        return LoginRequired(self.here() if self.request.method == "GET" else "/index")
 
     def signed_out(self) -> LoginRequired:
         """The gateway no longer accepts the session's tokens: forget them, ask for a login."""
