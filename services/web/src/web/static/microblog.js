@@ -107,7 +107,7 @@
     if (!progress) {
       if (task.progress >= 100 && task.task_id !== body.dataset.watchedTask) { return; }
       var alert = document.createElement("div");
-      alert.className = "alert alert-info task-alert";
+      alert.className = "alert alert-info alert-dismissible task-alert";
       alert.setAttribute("role", "status");
       alert.id = "task-" + task.task_id;
       alert.appendChild(document.createTextNode(body.dataset.exporting + " "));
@@ -115,6 +115,12 @@
       progress.id = "task-" + task.task_id + "-progress";
       alert.appendChild(progress);
       alert.appendChild(document.createTextNode("%"));
+      var close = document.createElement("button");
+      close.type = "button";
+      close.className = "btn-close";
+      close.setAttribute("data-bs-dismiss", "alert");
+      close.setAttribute("aria-label", body.dataset.close);
+      alert.appendChild(close);
       var flashes = document.getElementById("flashes");
       flashes.parentNode.insertBefore(alert, flashes);
     }
