@@ -140,6 +140,13 @@ make_base_image() {
 show_failure() {
   log "something failed: the state and logs of every container follow"
   "${compose[@]}" ps -a || true
+  # What the health checks of the containers that are not healthy last said.
+  local id
+  for id in $("${compose[@]}" ps -aq 2>/dev/null); do
+    docker inspect -f '{{ .Name }} {{ if .State.Health }}{{ .State.Health.Status }}{{ range .State.Health.Log }}
+  {{ .End.Format "15:04:05" }} exit {{ .ExitCode }}: {{ printf "%.200s" .Output }}{{ end }}{{ end }}' "$id" 2>/dev/null \
+      | awk 'NR == 1 && ($2 == "healthy" || $2 == "") { exit } { print }' || true
+  done
   "${compose[@]}" logs --no-color --timestamps || true
 }
 
@@ -175,7 +182,7 @@ log "starting the stack"
 stack_up=1
 "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true  # what an interrupted run left
 MICROBLOG_GATEWAY_PORT=$GATEWAY_PORT MICROBLOG_WEB_PORT=$WEB_PORT MICROBLOG_AUTH_ATTEMPTS_PER_MINUTE=100000 \
-  "${compose[@]}" up --build --wait --wait-timeout 300 --quiet-pull
+  "${compose[@]}" up --build --wait --wait-timeout 900 --quiet-pull
 "${compose[@]}" ps --format 'table {{.Service}}\t{{.Status}}'
 # `--wait` saw every container healthy from inside; the tests come through the published ports.
 for url in "http://127.0.0.1:$GATEWAY_PORT/readyz" "http://127.0.0.1:$WEB_PORT/readyz"; do
