@@ -65,9 +65,11 @@ class Mailer:
             except Exception:
                 log.warning("the mail outbox is unreachable; trying again shortly", exc_info=True)
                 due = None
+            # Nothing claimable yet a mail due now: another mailer holds it (an SMTP send can take
+            # seconds), so sleep a poll instead of spinning on the outbox until it lets go.
+            idle = self.poll_seconds if not due else min(self.poll_seconds, due)
             waits = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waits, timeout=min(self.poll_seconds, due if due is not None else self.poll_seconds),
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
             for waiting in waits:
                 waiting.cancel()
 
