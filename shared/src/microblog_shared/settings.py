@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -13,6 +13,8 @@ DEFAULT_SECRET = "dev-secret-change-me-0123456789abcdef"
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MICROBLOG_", extra="ignore")
+    # Whether this process signs or verifies JWTs (the web UI only carries them, never checks them).
+    uses_jwt_secret: ClassVar[bool] = True
 
     environment: Literal["development", "test", "production"] = "development"
     service_name: str = "microblog"
@@ -37,7 +39,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":
-        if self.jwt_secret == DEFAULT_SECRET:
+        if self.uses_jwt_secret and self.jwt_secret == DEFAULT_SECRET:
             if self.environment == "production":
                 raise ValueError("MICROBLOG_JWT_SECRET must be set to a real secret in production")
             if self.environment == "development":
