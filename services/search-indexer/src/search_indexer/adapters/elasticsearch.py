@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Sequence
 
-from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
+from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, NotFoundError
 
 from search_indexer.adapters.index import schema_of
 from search_indexer.domain.analysis import index_terms
@@ -94,13 +94,20 @@ class ElasticsearchSearchIndex:
                 raise IndexingFailed(f"{len(failed)} of {len(posts)} posts not indexed: {failed[0].get('error')}")
 
     async def search(self, conn, request: SearchRequest) -> SearchHits:
+        index = self.index_of(await schema_of(conn))
+        query = {"index": index, "query": {"match": {"terms": {"query": " ".join(request.terms), "operator": "and"}}},
+                 "sort": [{"_score": {"order": "desc"}}, {"post_id": {"order": "desc"}}],
+                 "from_": request.offset, "size": request.per_page, "track_total_hits": True, "source": False}
         try:
-            found = await self.client.search(
-                index=self.index_of(await schema_of(conn)),
-                query={"match": {"terms": {"query": " ".join(request.terms), "operator": "and"}}},
-                sort=[{"_score": {"order": "desc"}}, {"post_id": {"order": "desc"}}],
-                from_=request.offset, size=request.per_page, track_total_hits=True, source=False,
-            )
+            try:
+                found = await self.client.search(**query)
+            except ApiError as exc:
+                if exc.status_code != 503:
+                    raise
+                # No shard of the index could answer: one just created (or recovering) has not
+                # started its primary yet. Wait for it once, then ask again.
+                await self.client.cluster.health(index=index, wait_for_status="yellow", timeout="10s")
+                found = await self.client.search(**query)
         except NotFoundError:
             return SearchHits([], 0)  # nothing indexed in this version yet
         hits = found["hits"]
