@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
+import pytest
 
 TARGETS = ["timeline-projector", "posts-relay", "posts-api", "kafka", "postgres"]
 USERS, WORKERS, MAX_FOLLOWED = 24, 8, 5  # homes stay under the 800 cap: no trims
@@ -128,6 +129,7 @@ async def wait_caught_up(compose, timeout: float = 300) -> None:
         await asyncio.sleep(1)
 
 
+@pytest.mark.timeout(900)  # five kills with their recoveries, then a replay compared table by table
 async def test_the_stack_loses_and_doubles_nothing_through_sigkills(compose, gateway, report_session):
     figures: dict = {"kills": []}
     async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:
