@@ -130,8 +130,8 @@ def package_of(frame: str) -> str:
 
 async def home_query_alone(database_url: str, readers: list[int], runs: int = 300) -> dict:
     """The home timeline's SQL (timeline.home.home_timeline) from this process: no HTTP at all."""
-    from microblog_shared.db import create_engine
-    from microblog_shared.pagination import PageParams
+    from microblog_shared.runtime.db import create_engine
+    from microblog_shared.http.pagination import PageParams
     from timeline.home import home_timeline
 
     engine = create_engine(database_url, pool_size=1)

@@ -30,7 +30,7 @@ from bench.load import Request, require_wrk, wrk
 from bench.platform import Platform
 from bench.probes import badge_lag, export_account
 from bench.seed import Seeder
-from microblog_shared.testing.elasticsearch import LocalElasticsearch
+from microblog_testkit.elasticsearch import LocalElasticsearch
 
 RESULTS = Path(__file__).with_name("results")
 ADAPTERS = ("postgres", "elasticsearch")

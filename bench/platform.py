@@ -17,12 +17,12 @@ from rich.progress import Progress
 from sqlalchemy import text
 
 from microblog_shared.bus import TopicPartition, create_bus
-from microblog_shared.db import create_engine, database_url
-from microblog_shared.embedded_postgres import EmbeddedPostgres
-from microblog_shared.settings import Settings
-from microblog_shared.testing.devstack import DevStackProcess
-from microblog_shared.testing.kafka import LocalKafka, missing_tools
-from microblog_shared.cli.stack import SERVICES
+from microblog_shared.runtime.db import create_engine, database_url
+from microblog_dev.embedded_postgres import EmbeddedPostgres
+from microblog_shared.runtime.settings import Settings
+from microblog_testkit.devstack import DevStackProcess
+from microblog_testkit.kafka import LocalKafka, missing_tools
+from microblog_ops.layout import SERVICES
 from timeline.projection import NAME as TIMELINE, TOPICS as TIMELINE_TOPICS
 
 DATABASES = tuple(s.database for s in SERVICES if s.database) + ("bus",)

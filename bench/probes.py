@@ -15,8 +15,8 @@ from bench.dataset import PASSWORD, SENTENCES, Dataset
 from bench.load import percentiles
 from bench.platform import Platform
 from bench.seed import BATCH, _advance, bulk_insert, chunks
-from microblog_shared.db import create_engine
-from microblog_shared.eventstore import EventStore
+from microblog_shared.runtime.db import create_engine
+from microblog_shared.write.eventstore import EventStore
 from posts import domain as writing
 
 

@@ -6,7 +6,7 @@ from rich.progress import Progress
 
 from bench.platform import Platform
 from microblog_shared.bus import create_bus
-from microblog_shared.replay import Replay, projection_specs
+from microblog_shared.read.replay import Replay, projection_specs
 
 
 async def replay_timeline(platform: Platform, celebrity_followers: int, progress: Progress) -> dict:

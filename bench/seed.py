@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bench.dataset import PASSWORD, SENTENCES, Dataset
 from identity import domain as accounts
 from identity.adapters.passwords import hash_password
-from microblog_shared.db import create_engine
-from microblog_shared.eventstore import EventStore, Reservation, StateUpdate
+from microblog_shared.runtime.db import create_engine
+from microblog_shared.write.eventstore import EventStore, Reservation, StateUpdate
 from posts import domain as writing
 from posts.adapters.language import LanguageDetector
 from social_graph import domain as graph

@@ -15,7 +15,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 
-from microblog_shared.cli.stack import SERVICES
+from microblog_ops.layout import SERVICES
 
 pytestmark = pytest.mark.timeout(900)  # the first run builds kustomize
 
@@ -33,7 +33,7 @@ PORT = 8080
 
 def layout(service_dir: str):
     package = service_dir.replace("-", "_")
-    assert package in LAYOUTS, f"services/{service_dir} is missing from SERVICES (microblog_shared.cli.stack)"
+    assert package in LAYOUTS, f"services/{service_dir} is missing from SERVICES (microblog_ops.layout)"
     return LAYOUTS[package]
 
 

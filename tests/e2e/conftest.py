@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from microblog_shared.testing.devstack import DevStackProcess, env_url, env_web_url
+from microblog_testkit.devstack import DevStackProcess, env_url, env_web_url
 
 pytestmark = pytest.mark.e2e
 
@@ -110,7 +110,7 @@ class Mailbox:
         self.mail_dir, self.mailpit_url = mail_dir, mailpit_url
 
     def received(self) -> list:
-        from microblog_shared.cli.mailsink import read_maildir
+        from microblog_dev.mailsink import read_maildir
 
         if self.mail_dir is not None:
             return read_maildir(self.mail_dir)

@@ -6,7 +6,7 @@ import httpx
 import psutil
 import pytest
 
-from microblog_shared.testing.devstack import DevStackProcess, env_url
+from microblog_testkit.devstack import DevStackProcess, env_url
 
 pytestmark = pytest.mark.skipif(bool(env_url()), reason="starts its own stack; MICROBLOG_E2E_URL names another")
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from microblog_shared.cli.stackfile import Stack
+from microblog_ops.stackfile import Stack
 
 pytestmark = pytest.mark.e2e
 

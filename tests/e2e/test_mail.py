@@ -3,7 +3,7 @@
 import re
 import time
 
-from microblog_shared.cli.mailsink import bodies
+from microblog_dev.mailsink import bodies
 
 
 def test_a_password_is_reset_through_the_link_in_the_mail(client, person, mailbox):
@@ -43,7 +43,7 @@ def test_a_message_raises_the_unread_badge_and_reading_the_inbox_clears_it(perso
 def test_an_export_mails_the_posts_as_an_attached_json_file(person, mailbox, report):
     import json
 
-    from microblog_shared.cli.mailsink import attachments
+    from microblog_dev.mailsink import attachments
 
     author = person("mailed")
     for body in ("first exported post", "second exported post"):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from microblog_shared.bus import Record, create_bus
-from microblog_shared.cli.ops import bus_settings
-from microblog_shared.cli.stack import SERVICES
-from microblog_shared.cli.stackfile import Stack, process_name
+from microblog_ops.commands import bus_settings
+from microblog_ops.layout import SERVICES
+from microblog_ops.stackfile import Stack, process_name
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ def stack_file(stack) -> Path:
 
 
 def microblog(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "microblog_shared.cli.main", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "microblog_ops.cli", *args], capture_output=True,
                           text=True, timeout=120)
 
 

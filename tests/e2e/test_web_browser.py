@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from microblog_shared.testing.browser import PASSWORD, Visitor, launch, screenshot, unique
+from microblog_testkit.browser import PASSWORD, Visitor, launch, screenshot, unique
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,7 @@ def test_search_finds_a_fresh_post_best_match_first(web):
 
 
 def test_an_export_shows_live_progress_to_100_and_mails_the_posts(web, mailbox):
-    from microblog_shared.cli.mailsink import attachments
+    from microblog_dev.mailsink import attachments
 
     author = web().join("exporter")
     for n in range(3):
@@ -176,7 +176,7 @@ def test_an_export_shows_live_progress_to_100_and_mails_the_posts(web, mailbox):
 
 
 def test_a_password_is_reset_through_the_emailed_link(web, mailbox):
-    from microblog_shared.cli.mailsink import bodies
+    from microblog_dev.mailsink import bodies
 
     forgetful = web()
     forgetful.register(unique("forgetful"))

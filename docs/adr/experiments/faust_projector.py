@@ -142,8 +142,8 @@ def driver(args: argparse.Namespace) -> None:
 
     from microblog_shared.bus.kafka import KafkaBus
     from microblog_shared.bus.port import Record
-    from microblog_shared.embedded_postgres import EmbeddedPostgres
-    from microblog_shared.testing.kafka import LocalKafka
+    from microblog_dev.embedded_postgres import EmbeddedPostgres
+    from microblog_testkit.kafka import LocalKafka
 
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # coordinator retries on a fresh broker
     workdir = Path(tempfile.mkdtemp(prefix="faust-experiment-"))

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestServer
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from microblog_shared.embedded_postgres import free_port
+from microblog_dev.embedded_postgres import free_port
 
 SECRET = "k" * 40
 PROXY_SECRET = "p" * 40
@@ -110,7 +110,7 @@ async def test_a_served_gateway_ignores_forwarded_for_from_a_local_client(identi
     import httpx
     import uvicorn
 
-    from microblog_shared.service import server_options
+    from microblog_shared.runtime.service import server_options
 
     monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
     nowhere = f"http://127.0.0.1:{free_port()}"

@@ -9,8 +9,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from gateway.app import create_app
 from gateway.backends import Upstream
 from gateway.settings import GatewaySettings
-from microblog_shared.auth import issue_access_token
-from microblog_shared.embedded_postgres import free_port
+from microblog_shared.http.auth import issue_access_token
+from microblog_dev.embedded_postgres import free_port
 
 SECRET = "e" * 40
 AUTH = {"Authorization": f"Bearer {issue_access_token(7, 's7', SECRET, 60)}"}

@@ -8,8 +8,8 @@ import pytest
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from microblog_shared.auth import issue_access_token
-from microblog_shared.embedded_postgres import free_port
+from microblog_shared.http.auth import issue_access_token
+from microblog_dev.embedded_postgres import free_port
 
 SECRET = "k" * 40
 

@@ -6,7 +6,7 @@ from aiohttp.test_utils import TestServer
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from microblog_shared.auth import issue_access_token
+from microblog_shared.http.auth import issue_access_token
 
 SECRET = "k" * 40
 HEADERS = {"Authorization": f"Bearer {issue_access_token(7, 's7', SECRET, 5)}"}

@@ -8,8 +8,8 @@ import pytest
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from gateway.translation import MicrosoftTranslator
-from microblog_shared.auth import issue_access_token
-from microblog_shared.embedded_postgres import free_port
+from microblog_shared.http.auth import issue_access_token
+from microblog_dev.embedded_postgres import free_port
 
 SECRET = "t" * 40
 AUTH = {"Authorization": f"Bearer {issue_access_token(7, 's7', SECRET, 60)}"}

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from identity.app import create_app
-from microblog_shared.eventstore import EventStore
-from microblog_shared.settings import Settings
+from microblog_shared.write.eventstore import EventStore
+from microblog_shared.runtime.settings import Settings
 
 SECRET = "s" * 40
 PASSWORD = "a long password"

@@ -1,6 +1,6 @@
 from sqlalchemy import create_engine, text
 
-from microblog_shared.migrations import upgrade
+from microblog_shared.runtime.migrations import upgrade
 
 
 def test_users_registered_before_0002_get_their_stream_version_and_no_last_seen(fresh_database):

@@ -4,7 +4,7 @@ from datetime import datetime
 import pytest
 
 from identity.adapters import users
-from microblog_shared.eventstore import ConcurrencyError
+from microblog_shared.write.eventstore import ConcurrencyError
 
 
 def as_user(user_id: int) -> dict:

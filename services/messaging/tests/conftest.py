@@ -7,7 +7,7 @@ from identity.app import create_app as create_identity_app
 from messaging.adapters.identity import IdentityUsers
 from messaging.app import create_app
 from messaging.settings import MessagingSettings
-from microblog_shared.settings import Settings
+from microblog_shared.runtime.settings import Settings
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 from messaging.adapters.identity import IdentityUsers
 from messaging.app import create_app
 from messaging.settings import MessagingSettings
-from microblog_shared.eventstore import EventStore
+from microblog_shared.write.eventstore import EventStore
 
 
 def as_user(user_id: int, **headers) -> dict:

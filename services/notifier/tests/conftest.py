@@ -13,11 +13,11 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from microblog_shared.cli.mailsink import MailSink
-from microblog_shared.embedded_postgres import free_port
+from microblog_dev.mailsink import MailSink
+from microblog_dev.embedded_postgres import free_port
 from microblog_shared.events import MessageSent, MessagesRead, UserRegistered
-from microblog_shared.projection import ProjectionRunner
-from microblog_shared.testing.publishing import EventPublisher
+from microblog_shared.read.projection import ProjectionRunner
+from microblog_testkit.publishing import EventPublisher
 from notifier.adapters.posts import PostsExports
 from notifier.adapters.smtp import SmtpServer
 from notifier.app import create_app

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import text
 
-from microblog_shared.cli.mailsink import attachments, bodies
+from microblog_dev.mailsink import attachments, bodies
 from microblog_shared.events import ExportCompleted, PasswordResetRequested
 from notifier.mailer import MailerMonitor
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import text
 
 from microblog_shared.events import ExportCompleted, ExportProgressed, ExportRequested, PasswordResetRequested
-from microblog_shared.replay import Replay, projection_specs
+from microblog_shared.read.replay import Replay, projection_specs
 from notifier.projection import SPEC
 
 TABLES = {"users": "id", "unread_messages": "user_id, message_id", "notifications": "user_id, name"}

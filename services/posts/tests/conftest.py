@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from microblog_shared.testing.fakes import InMemoryEventStore
+from microblog_testkit.fakes import InMemoryEventStore
 from posts.adapters.language import LanguageDetector
 from posts.app import create_app
 from posts.exporter import Exporter

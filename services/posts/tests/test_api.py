@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 
 from microblog_shared.events import Event
-from microblog_shared.eventstore import EventStore
+from microblog_shared.write.eventstore import EventStore
 
 AUTHOR = {"X-User-Id": "7"}
 STRANGER = {"X-User-Id": "8"}

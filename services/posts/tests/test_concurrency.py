@@ -4,7 +4,7 @@ import asyncio
 from datetime import datetime, timezone
 
 from microblog_shared.events import PostEdited
-from microblog_shared.eventstore import EventStore
+from microblog_shared.write.eventstore import EventStore
 
 AUTHOR = {"X-User-Id": "7"}
 

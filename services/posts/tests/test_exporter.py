@@ -5,7 +5,7 @@ import time
 
 from sqlalchemy import text
 
-from microblog_shared.eventstore import EventStore
+from microblog_shared.write.eventstore import EventStore
 from posts.adapters import exports as export_tables
 from posts.exporter import ExporterMonitor
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from microblog_shared.eventstore import EventStore
+from microblog_shared.write.eventstore import EventStore
 from posts.adapters import exports as export_tables
 
 AUTHOR = {"X-User-Id": "7"}

@@ -4,7 +4,7 @@ import json
 
 from sqlalchemy import create_engine, text
 
-from microblog_shared.migrations import upgrade
+from microblog_shared.runtime.migrations import upgrade
 
 
 def test_posts_written_before_0002_get_their_rows_with_the_last_edit_and_without_the_deleted(fresh_database):

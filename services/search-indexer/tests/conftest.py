@@ -13,10 +13,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from microblog_shared.db import create_engine
+from microblog_shared.runtime.db import create_engine
 from microblog_shared.events import PostCreated, PostDeleted, PostEdited, UserProfileUpdated, UserRegistered
-from microblog_shared.projection import ProjectionRunner
-from microblog_shared.testing.publishing import EventPublisher
+from microblog_shared.read.projection import ProjectionRunner
+from microblog_testkit.publishing import EventPublisher
 from search_indexer.app import create_app
 from search_indexer.projection import SearchProjection
 from search_indexer.adapters import index_from

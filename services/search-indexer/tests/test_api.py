@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from microblog_shared.views import avatar
+from microblog_shared.http.views import avatar
 
 
 async def test_a_search_answers_a_post_collection_best_match_first(world):

@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy import text
 
-from microblog_shared.replay import Replay, projection_specs
+from microblog_shared.read.replay import Replay, projection_specs
 from search_indexer.projection import SPEC
 
 QUERIES = ["kafka", "post", "北京", "nino", "edited"]

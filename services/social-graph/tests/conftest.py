@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from identity.app import create_app as create_identity_app
-from microblog_shared.settings import Settings
+from microblog_shared.runtime.settings import Settings
 from social_graph.adapters.identity import IdentityUsers
 from social_graph.app import create_app
 from social_graph.settings import SocialGraphSettings

@@ -3,7 +3,7 @@ import socket
 import pytest
 from sqlalchemy import text
 
-from microblog_shared.eventstore import EventStore
+from microblog_shared.write.eventstore import EventStore
 from social_graph.adapters.identity import IdentityUsers
 from social_graph.app import create_app
 from social_graph.settings import SocialGraphSettings

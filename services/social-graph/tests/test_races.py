@@ -6,7 +6,7 @@ import random
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
-from microblog_shared.eventstore import EventStore
+from microblog_shared.write.eventstore import EventStore
 
 
 def conflicts() -> float:

@@ -14,8 +14,8 @@ from microblog_shared.events import (
     Envelope, PostCreated, PostDeleted, PostEdited, UserFollowed, UserProfileUpdated, UserRegistered, UserSeen,
     UserUnfollowed, registry,
 )
-from microblog_shared.projection import ProjectionRunner
-from microblog_shared.settings import Settings
+from microblog_shared.read.projection import ProjectionRunner
+from microblog_shared.runtime.settings import Settings
 from timeline.app import create_app
 from timeline.projection import TimelineProjection
 

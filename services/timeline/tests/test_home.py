@@ -5,7 +5,7 @@ import random
 
 from sqlalchemy import text
 
-from microblog_shared.replay import Replay
+from microblog_shared.read.replay import Replay
 from timeline.projection import SPEC, TimelineProjection
 from timeline.settings import TimelineSettings
 

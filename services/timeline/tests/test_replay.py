@@ -4,7 +4,7 @@ import asyncio
 
 from sqlalchemy import text
 
-from microblog_shared.replay import Replay, projection_specs
+from microblog_shared.read.replay import Replay, projection_specs
 from timeline.projection import SPEC
 from timeline.settings import TimelineSettings
 

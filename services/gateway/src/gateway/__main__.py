@@ -1,4 +1,4 @@
-from microblog_shared.service import ServiceSpec, main
+from microblog_shared.runtime.service import ServiceSpec, main
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings

@@ -17,7 +17,7 @@ from gateway.sessions import RevokedSessions
 from gateway.settings import GatewaySettings
 from gateway.translation import translator_from
 from microblog_shared.bus import create_bus
-from microblog_shared.web import create_service_app
+from microblog_shared.http.app import create_service_app
 
 
 def create_app(settings: GatewaySettings, bus=None) -> FastAPI:

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from microblog_shared.auth import AccessClaims, InvalidAccessToken, verify_access_token
+from microblog_shared.http.auth import AccessClaims, InvalidAccessToken, verify_access_token
 
 log = logging.getLogger(__name__)
 bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/tokens")

@@ -11,10 +11,10 @@ from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from multidict import CIMultiDictProxy
 
-from microblog_shared import context
-from microblog_shared.auth import SESSION_HEADER, USER_HEADER, AccessClaims
-from microblog_shared.consistency import HEADER as CONSISTENCY_HEADER
-from microblog_shared.web import CORRELATION_HEADER
+from microblog_shared.runtime import context
+from microblog_shared.http.auth import SESSION_HEADER, USER_HEADER, AccessClaims
+from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER
+from microblog_shared.http.app import CORRELATION_HEADER
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import logging
 import traceback
 from typing import Callable
 
-from microblog_shared import context
+from microblog_shared.runtime import context
 
 log = logging.getLogger(__name__)
 

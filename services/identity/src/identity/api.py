@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from identity import domain, handlers, resets
 from identity.adapters import sessions
-from microblog_shared.auth import CurrentSessionId, CurrentUserId
-from microblog_shared.consistency import HEADER as CONSISTENCY_HEADER, ConsistencyToken
-from microblog_shared.eventstore import EventStore
+from microblog_shared.http.auth import CurrentSessionId, CurrentUserId
+from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER, ConsistencyToken
+from microblog_shared.write.eventstore import EventStore
 
 router = APIRouter()
 

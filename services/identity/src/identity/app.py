@@ -9,9 +9,9 @@ from fastapi import FastAPI, Request
 
 from identity import domain, handlers
 from identity.api import router
-from microblog_shared.service import write_service_app
-from microblog_shared.settings import Settings
-from microblog_shared.web import error_response
+from microblog_shared.runtime.service import write_service_app
+from microblog_shared.runtime.settings import Settings
+from microblog_shared.http.app import error_response
 
 Clock = Callable[[], datetime]
 

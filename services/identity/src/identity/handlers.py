@@ -9,9 +9,9 @@ from uuid import uuid4
 
 from identity import domain
 from identity.adapters import passwords, sessions, users
-from microblog_shared.auth import issue_access_token
+from microblog_shared.http.auth import issue_access_token
 from microblog_shared.events import Envelope
-from microblog_shared.eventstore import ConcurrencyError, EventStore, Reservation, ReservationTaken
+from microblog_shared.write.eventstore import ConcurrencyError, EventStore, Reservation, ReservationTaken
 
 T = TypeVar("T")
 

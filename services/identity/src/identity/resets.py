@@ -11,7 +11,7 @@ from sqlalchemy import text
 from identity import domain
 from identity.adapters import passwords, users
 from identity.handlers import TokenPolicy, UnknownUser, load_user, retry_once_on_conflict, revoke_all_sessions
-from microblog_shared.eventstore import EventStore
+from microblog_shared.write.eventstore import EventStore
 
 
 async def request(store: EventStore, email: str, secret: str, now: datetime) -> None:

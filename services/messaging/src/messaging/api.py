@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from microblog_shared.auth import CurrentUserId
-from microblog_shared.consistency import HEADER as CONSISTENCY_HEADER, ConsistencyToken
-from microblog_shared.pagination import PageParams, collection, encode_cursor, page_params
+from microblog_shared.http.auth import CurrentUserId
+from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER, ConsistencyToken
+from microblog_shared.http.pagination import PageParams, collection, encode_cursor, page_params
 from messaging import domain, handlers
 from messaging.adapters import messages
 from messaging.adapters.identity import IdentityUnavailable

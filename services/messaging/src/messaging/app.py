@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from microblog_shared.service import write_service_app
+from microblog_shared.runtime.service import write_service_app
 from messaging.adapters.identity import IdentityUsers
 from messaging.api import router
 from messaging.settings import MessagingSettings

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Protocol
 
 from microblog_shared.events import Envelope, Event, MessageSent
-from microblog_shared.eventstore import ConcurrencyError, EventStore
+from microblog_shared.write.eventstore import ConcurrencyError, EventStore
 from messaging import domain
 from messaging.adapters import messages
 

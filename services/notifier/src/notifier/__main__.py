@@ -1,4 +1,4 @@
-from microblog_shared.service import ServiceSpec, main, projector
+from microblog_shared.runtime.service import ServiceSpec, main, projector
 
 from notifier.app import create_app
 from notifier.mailer import run_mailer

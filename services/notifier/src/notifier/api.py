@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from microblog_shared.auth import CurrentUserId
-from microblog_shared.readapi import answer, consistent
+from microblog_shared.http.auth import CurrentUserId
+from microblog_shared.http.readapi import answer, consistent
 from notifier import queries
 from notifier.errors import report_error
 from notifier.mails import ErrorReport

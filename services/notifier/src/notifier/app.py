@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from microblog_shared.service import read_service_app
+from microblog_shared.runtime.service import read_service_app
 from notifier.api import router
 from notifier.projection import NAME, TOPICS
 from notifier.settings import NotifierSettings

@@ -19,9 +19,9 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from microblog_shared.db import listen
-from microblog_shared.readmodels import current_schema, search_path
-from microblog_shared.status import Monitor
+from microblog_shared.runtime.db import listen
+from microblog_shared.read.readmodels import current_schema, search_path
+from microblog_shared.runtime.status import Monitor
 from notifier import outbox
 from notifier.adapters.posts import PostsExports
 from notifier.adapters.smtp import SmtpServer
@@ -131,7 +131,7 @@ class MailerMonitor(Monitor):
 
 async def run_mailer(settings, stop: asyncio.Event, app) -> None:
     """The `mailer` worker process: its own engine, SMTP server and posts client."""
-    from microblog_shared.db import create_engine
+    from microblog_shared.runtime.db import create_engine
 
     engine = create_engine(settings.database_url, pool_size=settings.mailer_concurrency + 1)
     exports = PostsExports.at(settings.posts_url, settings.posts_timeout_seconds)

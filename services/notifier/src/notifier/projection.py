@@ -18,7 +18,7 @@ from microblog_shared.events import (
     Envelope, Event, ExportCompleted, ExportProgressed, ExportRequested, MessageSent, MessagesRead,
     PasswordResetRequested, UserProfileUpdated, UserRegistered,
 )
-from microblog_shared.projection import ProjectionSpec
+from microblog_shared.read.projection import ProjectionSpec
 from notifier import outbox
 from notifier.mails import password_reset_mail, posts_export_mail
 from notifier.settings import NotifierSettings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from microblog_shared.settings import Settings
+from microblog_shared.runtime.settings import Settings
 from notifier.delivery import RetryPolicy
 
 

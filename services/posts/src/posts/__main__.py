@@ -1,4 +1,4 @@
-from microblog_shared.service import ServiceSpec, main, run_relay
+from microblog_shared.runtime.service import ServiceSpec, main, run_relay
 
 from posts.app import create_app
 from posts.exporter import run_exporter

@@ -10,8 +10,8 @@ from typing import Annotated, Iterator
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 from pydantic import BaseModel, Field
 
-from microblog_shared.auth import CurrentUserId
-from microblog_shared.consistency import HEADER as CONSISTENCY_HEADER, ConsistencyToken
+from microblog_shared.http.auth import CurrentUserId
+from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER, ConsistencyToken
 from posts import domain, exports, handlers
 from posts.adapters import exports as export_tables
 

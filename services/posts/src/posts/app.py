@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from microblog_shared.service import write_service_app
+from microblog_shared.runtime.service import write_service_app
 from posts.adapters.language import LanguageDetector
 from posts.api import router
 from posts.settings import PostsSettings

@@ -17,9 +17,9 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from microblog_shared.db import listen
-from microblog_shared.eventstore import ConcurrencyError, EventStore
-from microblog_shared.status import Monitor, Rate
+from microblog_shared.runtime.db import listen
+from microblog_shared.write.eventstore import ConcurrencyError, EventStore
+from microblog_shared.runtime.status import Monitor, Rate
 from posts import handlers
 from posts.adapters import exports as export_tables
 from posts.settings import PostsSettings
@@ -110,7 +110,7 @@ class ExporterMonitor(Monitor):
 
 async def run_exporter(settings: PostsSettings, stop: asyncio.Event, app: FastAPI) -> None:
     """The `exporter` worker of the posts service (`python -m posts exporter`)."""
-    from microblog_shared.db import create_engine
+    from microblog_shared.runtime.db import create_engine
 
     engine = create_engine(settings.database_url, pool_size=3)
     try:

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Callable, Sequence
 
 from microblog_shared.events import Envelope, Event, registry
-from microblog_shared.eventstore import ConcurrencyError, EventStore
+from microblog_shared.write.eventstore import ConcurrencyError, EventStore
 from posts import domain, exports
 from posts.adapters import exports as export_tables, posts as posts_table
 

@@ -2,7 +2,7 @@
 
 from pydantic import Field
 
-from microblog_shared.settings import Settings
+from microblog_shared.runtime.settings import Settings
 
 
 class PostsSettings(Settings):

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 
 from microblog_shared.events import PostDeleted, PostEdited
-from microblog_shared.eventstore import ConcurrencyError
+from microblog_shared.write.eventstore import ConcurrencyError
 from posts import handlers
 from posts.domain import NotYourPost, PostNotFound
 

@@ -1,4 +1,4 @@
-from microblog_shared.service import ServiceSpec, main, projector
+from microblog_shared.runtime.service import ServiceSpec, main, projector
 
 from search_indexer.app import create_app
 from search_indexer.projection import SPEC

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from microblog_shared.pagination import MAX_PER_PAGE, PageParams, collection
-from microblog_shared.readapi import answer, consistent
-from microblog_shared.views import post_view
+from microblog_shared.http.pagination import MAX_PER_PAGE, PageParams, collection
+from microblog_shared.http.readapi import answer, consistent
+from microblog_shared.http.views import post_view
 from search_indexer import queries
 from search_indexer.domain.search import MAX_QUERY_LENGTH, InvalidSearch, SearchRequest
 

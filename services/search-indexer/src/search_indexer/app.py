@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from microblog_shared.service import read_service_app
+from microblog_shared.runtime.service import read_service_app
 from search_indexer.adapters import index_from
 from search_indexer.api import router
 from search_indexer.projection import NAME, TOPICS

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from microblog_shared.events import (
     Envelope, Event, PostCreated, PostDeleted, PostEdited, UserProfileUpdated, UserRegistered,
 )
-from microblog_shared.projection import ProjectionSpec
+from microblog_shared.read.projection import ProjectionSpec
 from search_indexer.adapters import index_from
 from search_indexer.adapters.index import SearchIndex
 from search_indexer.domain.posts import Post, fold

@@ -2,7 +2,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from microblog_shared.settings import Settings
+from microblog_shared.runtime.settings import Settings
 
 
 class SearchIndexerSettings(Settings):

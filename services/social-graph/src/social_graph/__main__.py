@@ -1,4 +1,4 @@
-from microblog_shared.service import ServiceSpec, main, run_relay
+from microblog_shared.runtime.service import ServiceSpec, main, run_relay
 
 from social_graph.app import create_app
 from social_graph.settings import SocialGraphSettings

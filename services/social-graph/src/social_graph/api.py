@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 
-from microblog_shared.auth import CurrentUserId
-from microblog_shared.consistency import HEADER as CONSISTENCY_HEADER, ConsistencyToken
+from microblog_shared.http.auth import CurrentUserId
+from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER, ConsistencyToken
 from microblog_shared.events import Envelope
 from social_graph import domain, handlers
 from social_graph.adapters import edges

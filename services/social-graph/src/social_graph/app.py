@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from microblog_shared.service import write_service_app
+from microblog_shared.runtime.service import write_service_app
 from social_graph.adapters.identity import IdentityUsers
 from social_graph.api import router
 from social_graph.settings import SocialGraphSettings

@@ -8,7 +8,7 @@ from typing import Callable, Protocol, Sequence
 from prometheus_client import Counter
 
 from microblog_shared.events import Envelope, Event, registry
-from microblog_shared.eventstore import ConcurrencyError, EventStore
+from microblog_shared.write.eventstore import ConcurrencyError, EventStore
 from social_graph import domain
 from social_graph.adapters import edges
 

@@ -9,8 +9,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request
 
-from microblog_shared.pagination import PageParams, collection, page_params
-from microblog_shared.readapi import answer, consistent
+from microblog_shared.http.pagination import PageParams, collection, page_params
+from microblog_shared.http.readapi import answer, consistent
 from timeline import queries
 from timeline.home import home_timeline
 from timeline.views import post_view, user_view

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from microblog_shared.pagination import PageParams
+from microblog_shared.http.pagination import PageParams
 from timeline.queries import POSTS, keyset, next_post_cursor
 
 FANNED_OUT = """SELECT post_id AS id, created_at FROM home_entries

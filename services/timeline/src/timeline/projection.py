@@ -19,7 +19,7 @@ from microblog_shared.events import (
     Envelope, Event, PostCreated, PostDeleted, PostEdited, UserFollowed, UserProfileUpdated, UserRegistered,
     UserSeen, UserUnfollowed,
 )
-from microblog_shared.projection import ProjectionSpec
+from microblog_shared.read.projection import ProjectionSpec
 from timeline.fanout import HomeTimelines
 from timeline.settings import TimelineSettings
 

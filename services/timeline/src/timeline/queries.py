@@ -8,7 +8,7 @@ from fastapi import HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from microblog_shared.pagination import PageParams, encode_cursor
+from microblog_shared.http.pagination import PageParams, encode_cursor
 
 USERS = """SELECT u.id, u.username, u.email, u.about_me, u.last_seen, u.post_count, u.follower_count,
                   u.followed_count FROM users u"""

@@ -1,6 +1,6 @@
 from pydantic import Field
 
-from microblog_shared.settings import Settings
+from microblog_shared.runtime.settings import Settings
 
 
 class TimelineSettings(Settings):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from microblog_shared.views import avatar, iso, post_view
+from microblog_shared.http.views import avatar, iso, post_view
 
 __all__ = ["avatar", "iso", "post_view", "user_view"]
 

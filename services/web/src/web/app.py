@@ -18,7 +18,7 @@ from web.routes import assets, auth, main, messages, profiles
 from web.session import SessionCodec, SessionMiddleware
 from web.settings import WebSettings
 from web.tokens import Refresher
-from microblog_shared.web import create_service_app
+from microblog_shared.http.app import create_service_app
 
 STATIC = Path(__file__).parent / "static"
 

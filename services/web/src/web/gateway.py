@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from microblog_shared import context
+from microblog_shared.runtime import context
 
 log = logging.getLogger(__name__)
 

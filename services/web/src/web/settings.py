@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field, model_validator
 
-from microblog_shared.settings import Settings
+from microblog_shared.runtime.settings import Settings
 
 DEFAULT_WEB_SECRET = "dev-web-secret-change-me-0123456789abcdef"
 

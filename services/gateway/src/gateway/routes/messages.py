@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from gateway.auth import Caller
 from gateway.schemas import Message, MessageCollection, NewMessage, UserId, errors
-from microblog_shared.pagination import PageParams, page_params
+from microblog_shared.http.pagination import PageParams, page_params
 
 router = APIRouter(tags=["messages"])
 Page = Annotated[PageParams, Depends(page_params)]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from gateway.auth import Caller
 from gateway.schemas import NewPost, Post, PostCollection, PostId, errors
-from microblog_shared.pagination import PageParams, page_params
+from microblog_shared.http.pagination import PageParams, page_params
 
 router = APIRouter(tags=["posts"])
 Page = Annotated[PageParams, Depends(page_params)]

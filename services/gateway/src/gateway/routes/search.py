@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from gateway.auth import Caller
 from gateway.schemas import PostCollection, errors
-from microblog_shared.pagination import MAX_PER_PAGE
+from microblog_shared.http.pagination import MAX_PER_PAGE
 
 router = APIRouter(tags=["posts"])
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from gateway.auth import Caller
 from gateway.ratelimit import limit_auth_attempts
 from gateway.schemas import NewUser, PasswordChange, PostCollection, User, UserCollection, UserId, UserUpdate, errors
-from microblog_shared.pagination import PageParams, page_params
+from microblog_shared.http.pagination import PageParams, page_params
 
 router = APIRouter(tags=["users"])
 Page = Annotated[PageParams, Depends(page_params)]

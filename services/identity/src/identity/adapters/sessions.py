@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from identity import domain
 from identity.adapters.streams import events_after
 from microblog_shared.events import Event, RefreshTokenRotated, SessionStarted
-from microblog_shared.eventstore import StateUpdate
+from microblog_shared.write.eventstore import StateUpdate
 
 _COLUMNS = "id, user_id, started_at, refresh_expires_at, generation, revoked_at, tokens_expire_at, version"
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from identity import domain
 from identity.adapters.streams import events_after
-from microblog_shared.eventstore import StateUpdate
+from microblog_shared.write.eventstore import StateUpdate
 
 MAX_ID = 2**63 - 1  # bigint: larger ids can't exist, and PostgreSQL would refuse them
 _COLUMNS = "id, username, email, about_me, registered_at, password_hash, last_seen, version"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from microblog_shared import context
-from microblog_shared.web import CORRELATION_HEADER
+from microblog_shared.runtime import context
+from microblog_shared.http.app import CORRELATION_HEADER
 
 
 class IdentityUnavailable(Exception):

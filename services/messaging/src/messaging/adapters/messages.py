@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from microblog_shared.eventstore import EventStore, StateUpdate
+from microblog_shared.write.eventstore import EventStore, StateUpdate
 from microblog_shared.events import Event, MessageSent, MessagesRead
 
 

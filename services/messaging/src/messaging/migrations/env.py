@@ -1,3 +1,3 @@
-from microblog_shared.migrations import run_env
+from microblog_shared.runtime.migrations import run_env
 
 run_env()

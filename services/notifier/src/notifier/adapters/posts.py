@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from microblog_shared.auth import USER_HEADER
+from microblog_shared.http.auth import USER_HEADER
 from notifier.delivery import PermanentFailure
 from notifier.mails import Attachment
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from microblog_shared.events import Event, ExportCompleted, ExportProgressed, ExportRequested
-from microblog_shared.eventstore import StateUpdate
+from microblog_shared.write.eventstore import StateUpdate
 from posts.exports import Export, ExportRunning
 
 REQUESTED_CHANNEL = "exports_requested"  # NOTIFY on a new export, so an idle exporter wakes at once

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from microblog_shared.events import Event, PostCreated, PostDeleted, PostEdited
-from microblog_shared.eventstore import StateUpdate
+from microblog_shared.write.eventstore import StateUpdate
 
 
 def record(events: list[Event]) -> StateUpdate:

@@ -9,8 +9,8 @@ Revision ID: 0001
 
 from alembic import op
 
-from microblog_shared import projection
-from microblog_shared.migrations import execute_all
+from microblog_shared.read import projection
+from microblog_shared.runtime.migrations import execute_all
 
 revision = "0001"
 down_revision = None

@@ -6,7 +6,7 @@ Revises: 0002
 
 from alembic import op
 
-from microblog_shared.readmodels import POINTER_TABLE
+from microblog_shared.read.readmodels import POINTER_TABLE
 
 revision = "0003"
 down_revision = "0002"

