@@ -25,8 +25,7 @@ async def identity():
     async def accept(request: web.Request) -> web.Response:
         seen.append(dict(request.headers))
         if request.path == "/tokens":
-            return web.json_response({"access_token": "a", "refresh_token": "r", "token_type": "bearer",
-                                      "expires_in": 900})
+            return web.json_response({"token": "a", "refresh_token": "r"})
         return web.Response(status=202)
 
     app = web.Application()

@@ -6,11 +6,11 @@ import uuid
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from gateway.app import create_app
-from gateway.backends import Upstream
+from gateway.app import backends_from, create_app
+from gateway.backends import Backend, Upstream
 from gateway.settings import GatewaySettings
-from microblog_shared.http.auth import issue_access_token
 from microblog_dev.embedded_postgres import free_port
+from microblog_shared.http.auth import issue_access_token
 
 SECRET = "e" * 40
 AUTH = {"Authorization": f"Bearer {issue_access_token(7, 's7', SECRET, 60)}"}
@@ -18,30 +18,43 @@ TASK = {"id": str(uuid.uuid4()), "name": "export_posts", "description": "Exporti
         "complete": False}
 
 
+class AnsweringPosts(Backend):
+    """The posts backend answering with `answers[0]`; `calls` records what the gateway asked."""
+
+    def __init__(self) -> None:
+        super().__init__("posts", "http://posts", 1.0, 1.0)
+        self.calls, self.answers = [], []
+
+    async def call(self, method, path, request=None, caller=None, **kwargs):
+        self.calls.append({"method": method, "path": path, "user": caller.user_id if caller else None,
+                           "token": request.headers.get("X-Consistency-Token") if request else None})
+        status, body, headers = self.answers[0]
+        return Upstream(status, CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json", **headers})),
+                        body.encode())
+
+
 @pytest.fixture
-async def gateway(service_client):
+def posts() -> AnsweringPosts:
+    return AnsweringPosts()
+
+
+@pytest.fixture
+async def gateway(service_client, posts):
     nowhere = f"http://127.0.0.1:{free_port()}"
-    app = create_app(GatewaySettings(environment="test", jwt_secret=SECRET, identity_url=nowhere, posts_url=nowhere,
-                                     timeline_url=nowhere, social_graph_url=nowhere, messaging_url=nowhere))
+    settings = GatewaySettings(environment="test", jwt_secret=SECRET, identity_url=nowhere, posts_url=nowhere,
+                               timeline_url=nowhere, social_graph_url=nowhere, messaging_url=nowhere)
+    backends = backends_from(settings)
+    backends.posts = posts
+    app = create_app(settings, backends=backends)
     client = await service_client(app)
     client.app = app
     return client
 
 
 @pytest.fixture
-def posts_answers(gateway):
-    """The posts backend answers with `answers[0]`; `calls` records what the gateway asked."""
-    calls, answers = [], []
-
-    async def call(method, path, request=None, caller=None, **kwargs):
-        calls.append({"method": method, "path": path, "user": caller.user_id if caller else None,
-                      "token": request.headers.get("X-Consistency-Token") if request else None})
-        status, body, headers = answers[0]
-        return Upstream(status, CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json", **headers})),
-                        body.encode())
-
-    gateway.app.state.backends.posts.call = call
-    return calls, answers
+def posts_answers(posts):
+    """What the posts backend was asked (`calls`) and answers (`answers[0]`)."""
+    return posts.calls, posts.answers
 
 
 async def test_an_export_request_is_forwarded_as_the_caller_and_answers_202_with_its_token(gateway, posts_answers):

@@ -8,8 +8,8 @@ import pytest
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from gateway.translation import MicrosoftTranslator
-from microblog_shared.http.auth import issue_access_token
 from microblog_dev.embedded_postgres import free_port
+from microblog_shared.http.auth import issue_access_token
 
 SECRET = "t" * 40
 AUTH = {"Authorization": f"Bearer {issue_access_token(7, 's7', SECRET, 60)}"}
@@ -20,9 +20,8 @@ async def make_gateway(service_client):
     async def make(translator=None):
         nowhere = f"http://127.0.0.1:{free_port()}"
         app = create_app(GatewaySettings(environment="test", jwt_secret=SECRET, identity_url=nowhere,
-                                         posts_url=nowhere, timeline_url=nowhere, social_graph_url=nowhere))
-        if translator is not None:
-            app.state.translator = translator
+                                         posts_url=nowhere, timeline_url=nowhere, social_graph_url=nowhere),
+                         translator=translator)
         return await service_client(app)
 
     return make

@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from identity.app import create_app as create_identity_app
-from messaging.adapters.identity import IdentityUsers
+from microblog_shared.http.identity_client import IdentityUsers
 from messaging.app import create_app
 from messaging.settings import MessagingSettings
 from microblog_shared.runtime.settings import Settings

@@ -2,7 +2,7 @@ import socket
 
 import pytest
 
-from messaging.adapters.identity import IdentityUsers
+from microblog_shared.http.identity_client import IdentityUsers
 from messaging.app import create_app
 from messaging.settings import MessagingSettings
 from microblog_shared.write.eventstore import EventStore

@@ -3,8 +3,13 @@
 import asyncio
 from datetime import datetime, timezone
 
+import pytest
+
 from microblog_shared.events import PostEdited
+from microblog_shared.runtime.db import create_engine
 from microblog_shared.write.eventstore import EventStore
+from posts.app import create_app
+from posts.settings import PostsSettings
 
 AUTHOR = {"X-User-Id": "7"}
 
@@ -25,31 +30,42 @@ class RacedEventStore(EventStore):
         return await super().append(stream_id, expected_version, events, **kwargs)
 
 
+@pytest.fixture
+async def raced(migrated_database, service_client, detector):
+    """A posts client over a RacedEventStore (`.store`), which a test arms after its first post."""
+    settings = PostsSettings(environment="test", database_url=migrated_database("posts"))
+    store = RacedEventStore(create_engine(settings.database_url), races=0)
+    app = create_app(settings, detect_language=detector, store=store)
+    client = await service_client(app)
+    client.app, client.store = app, store
+    return client
+
+
 async def bodies(posts):
     return [e.payload["body"] for e in await EventStore(posts.app.state.engine, "posts").read_stream("post-1")]
 
 
-async def test_an_edit_that_loses_one_race_is_decided_again_and_kept(posts):
-    await posts.post("/posts", json={"body": "first"}, headers=AUTHOR)
-    posts.app.state.store = RacedEventStore(posts.app.state.engine, races=1)
-    response = await posts.put("/posts/1", json={"body": "mine"}, headers=AUTHOR)
+async def test_an_edit_that_loses_one_race_is_decided_again_and_kept(raced):
+    await raced.post("/posts", json={"body": "first"}, headers=AUTHOR)
+    raced.store.races = 1
+    response = await raced.put("/posts/1", json={"body": "mine"}, headers=AUTHOR)
     assert response.status_code == 200
     assert response.headers["X-Consistency-Token"] == "posts.posts:post-1:3"
-    assert await bodies(posts) == ["first", "from another tab 0", "mine"]
+    assert await bodies(raced) == ["first", "from another tab 0", "mine"]
 
 
-async def test_an_edit_that_loses_twice_is_409_and_appends_nothing_of_its_own(posts):
-    await posts.post("/posts", json={"body": "first"}, headers=AUTHOR)
-    posts.app.state.store = RacedEventStore(posts.app.state.engine, races=2)
-    response = await posts.put("/posts/1", json={"body": "mine"}, headers=AUTHOR)
+async def test_an_edit_that_loses_twice_is_409_and_appends_nothing_of_its_own(raced):
+    await raced.post("/posts", json={"body": "first"}, headers=AUTHOR)
+    raced.store.races = 2
+    response = await raced.put("/posts/1", json={"body": "mine"}, headers=AUTHOR)
     assert response.status_code == 409 and response.json()["error"] == "Conflict"
-    assert "mine" not in await bodies(posts)
+    assert "mine" not in await bodies(raced)
 
 
-async def test_a_delete_that_loses_twice_is_409(posts):
-    await posts.post("/posts", json={"body": "first"}, headers=AUTHOR)
-    posts.app.state.store = RacedEventStore(posts.app.state.engine, races=2)
-    assert (await posts.delete("/posts/1", headers=AUTHOR)).status_code == 409
+async def test_a_delete_that_loses_twice_is_409(raced):
+    await raced.post("/posts", json={"body": "first"}, headers=AUTHOR)
+    raced.store.races = 2
+    assert (await raced.delete("/posts/1", headers=AUTHOR)).status_code == 409
 
 
 async def test_simultaneous_edits_all_land_in_order_without_a_lost_update(posts):

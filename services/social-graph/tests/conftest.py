@@ -5,7 +5,7 @@ import pytest
 
 from identity.app import create_app as create_identity_app
 from microblog_shared.runtime.settings import Settings
-from social_graph.adapters.identity import IdentityUsers
+from microblog_shared.http.identity_client import IdentityUsers
 from social_graph.app import create_app
 from social_graph.settings import SocialGraphSettings
 

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import text
 
 from microblog_shared.write.eventstore import EventStore
-from social_graph.adapters.identity import IdentityUsers
+from microblog_shared.http.identity_client import IdentityUsers
 from social_graph.app import create_app
 from social_graph.settings import SocialGraphSettings
 

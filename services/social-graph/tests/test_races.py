@@ -10,7 +10,7 @@ from microblog_shared.write.eventstore import EventStore
 
 
 def conflicts() -> float:
-    return REGISTRY.get_sample_value("microblog_follow_edge_conflicts_total") or 0.0
+    return REGISTRY.get_sample_value("microblog_append_conflicts_total", {"service": "social-graph"}) or 0.0
 
 
 async def stream_types(client, stream_id: str) -> list[str]:

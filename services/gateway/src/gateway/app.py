@@ -10,21 +10,26 @@ from starlette.middleware import Middleware
 
 from gateway.auth import Activity
 from gateway.backends import Backend, Backends
-from gateway.ratelimit import RateLimiter
 from gateway.errors import ErrorReporter, ReportServerErrors
+from gateway.ratelimit import RateLimiter
 from gateway.routes import exports, messages, notifications, posts, resets, search, tokens, translate, users
 from gateway.sessions import RevokedSessions
 from gateway.settings import GatewaySettings
-from gateway.translation import translator_from
+from gateway.translation import TranslationUnavailable, Translator, translator_from
 from microblog_shared.bus import create_bus
 from microblog_shared.http.app import create_service_app
+from microblog_shared.http.errors import Refusal, Refusals
+
+REFUSALS: Refusals = {TranslationUnavailable: Refusal(503)}
 
 
-def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
+def backends_from(settings: GatewaySettings) -> Backends:
+    """The services behind the gateway, at the settings' addresses."""
+
     def backend(name: str, url: str) -> Backend:
         return Backend(name, url, settings.backend_timeout_seconds, settings.consistency_wait_seconds)
 
-    backends = Backends(
+    return Backends(
         identity=backend("identity", settings.identity_url),
         posts=backend("posts", settings.posts_url),
         timeline=backend("timeline", settings.timeline_url),
@@ -33,6 +38,17 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
         notifier=backend("notifier", settings.notifier_url),
         search_indexer=backend("search-indexer", settings.search_indexer_url),
     )
+
+
+def create_app(settings: GatewaySettings, bus=None, *, backends: Backends | None = None,
+               translator: Translator | None = None) -> FastAPI:
+    """The public API; `bus` (revocations), `backends` and `translator` default to what the settings name.
+
+    All of them are closed at shutdown, but a `bus` handed in.
+    """
+    backends = backends or backends_from(settings)
+    translator = translator or translator_from(settings.translator_key, settings.translator_region,
+                                               settings.translator_endpoint)
     revoked = RevokedSessions()
     reporter = ErrorReporter(backends.notifier)
 
@@ -59,7 +75,7 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
         await reporter.close()
         for each in backends.all():
             await each.close()
-        await app.state.translator.close()
+        await translator.close()
 
     async def revocations_loaded() -> None:
         if not revoked.loaded.is_set():
@@ -72,6 +88,7 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
         lifespan=lifespan,
         max_body_bytes=settings.max_body_bytes,
         middleware=[Middleware(ReportServerErrors, report=reporter.report)],
+        refusals=REFUSALS,
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
         redoc_url=None,
@@ -85,8 +102,7 @@ def create_app(settings: GatewaySettings, bus=None) -> FastAPI:
     app.state.revoked = revoked
     app.state.activity = Activity(report_seen, settings.last_seen_interval_seconds)
     app.state.auth_limiter = RateLimiter(settings.auth_attempts_per_minute)
-    app.state.translator = translator_from(settings.translator_key, settings.translator_region,
-                                           settings.translator_endpoint)
+    app.state.translator = translator
 
     api = APIRouter(prefix="/api")
     for module in (users, tokens, posts, messages, resets, translate, exports, notifications, search):

@@ -33,7 +33,7 @@ class RateLimiter:
                 del self._hits[stale]
 
 
-def client_address(request: Request) -> str:
+def client_address(request: Request, trusted_proxy_secret: str) -> str:
     """The address of whoever the request is for.
 
     The socket's peer, unless the request comes from a trusted proxy (the web UI calling on behalf
@@ -41,17 +41,12 @@ def client_address(request: Request) -> str:
     address of X-Forwarded-For believed; anybody else can write that header.
     """
     socket_address = request.client.host if request.client else "unknown"
-    secret = request.app.state.settings.trusted_proxy_secret
     presented = request.headers.get(PROXY_SECRET_HEADER)
-    if not secret or presented is None or not hmac.compare_digest(presented.encode(), secret.encode()):
+    if not trusted_proxy_secret or presented is None or not hmac.compare_digest(presented.encode(),
+                                                                                 trusted_proxy_secret.encode()):
         return socket_address
     forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
     try:
         return str(ipaddress.ip_address(forwarded))
     except ValueError:  # absent or not an address: key by the proxy itself
         return socket_address
-
-
-def limit_auth_attempts(request: Request) -> None:
-    """Dependency: one attempt per call, keyed by the client's address and the route."""
-    request.app.state.auth_limiter.check(f"{client_address(request)} {request.method} {request.url.path}")

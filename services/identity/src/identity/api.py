@@ -1,66 +1,27 @@
 """Identity's internal HTTP API (reached only through the gateway).
 
-Domain and handler errors become JSON errors in `app.py`; routes only translate HTTP to handlers.
+Domain and handler errors become JSON errors as `app.py` maps them; routes only translate HTTP to handlers.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import datetime, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Body, Header, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from identity import domain, handlers, resets
 from identity.adapters import sessions
-from microblog_shared.http.auth import CurrentSessionId, CurrentUserId
-from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER, ConsistencyToken
-from microblog_shared.write.eventstore import EventStore
+from identity.deps import BasicCredentials, CallerId, CallerSessionId, Now, OwnUserId, Policy, Store
+from microblog_shared.http.views import iso
+from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER
+from microblog_shared.read.consistency import ConsistencyToken
 
 router = APIRouter()
 
 MISSING_FIELDS = "must include username, email and password fields"
 # Generous caps keep bodies small; the domain gives the precise limits and messages.
 TEXT_CAP = 1024
-
-
-def _store(request: Request) -> EventStore:
-    return request.app.state.store
-
-
-def _now(request: Request) -> datetime:
-    return request.app.state.clock()
-
-
-def _policy(request: Request) -> handlers.TokenPolicy:
-    settings = request.app.state.settings
-    return handlers.TokenPolicy(settings.jwt_secret, settings.access_token_minutes)
-
-
-def _basic_credentials(authorization: Annotated[str | None, Header(max_length=4096)] = None) -> tuple[str, str] | None:
-    """HTTP Basic credentials decoded as UTF-8 (RFC 7617), so non-ASCII passwords work; None if absent or broken."""
-    scheme, _, encoded = (authorization or "").partition(" ")
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    username, colon, password = decoded.partition(":")
-    return (username, password) if scheme.lower() == "basic" and colon else None
-
-
-def _self_only(user_id: int, caller: CurrentUserId) -> int:
-    if caller != user_id:
-        raise HTTPException(403, "you can only change your own account")
-    return user_id
-
-
-Store = Annotated[EventStore, Depends(_store)]
-Now = Annotated[datetime, Depends(_now)]
-Policy = Annotated[handlers.TokenPolicy, Depends(_policy)]
-BasicCredentials = Annotated[tuple[str, str] | None, Depends(_basic_credentials)]
-OwnUserId = Annotated[int, Depends(_self_only)]  # checked before the body, so strangers learn nothing
 
 
 class NewUser(BaseModel):
@@ -102,13 +63,6 @@ class PasswordChange(BaseModel):
 
 class RefreshRequest(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=TEXT_CAP)
-
-
-def iso(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a Z, as the original API writes times."""
-    if moment is None:
-        return None
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def profile(user: domain.User) -> dict:
@@ -176,7 +130,7 @@ async def refresh_token(body: RefreshRequest, store: Store, now: Now, policy: Po
 
 
 @router.delete("/tokens", status_code=204)
-async def revoke_token(user_id: CurrentUserId, session_id: CurrentSessionId, store: Store, now: Now,
+async def revoke_token(user_id: CallerId, session_id: CallerSessionId, store: Store, now: Now,
                        policy: Policy):
     await handlers.revoke_session(store, session_id, "logout", policy, now, owner=user_id)
 

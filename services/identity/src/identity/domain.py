@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import singledispatch
-from typing import Iterable
 
+from identity.events import RefreshTokenRotated, SessionStarted
 from microblog_shared.events import (
-    Event, PasswordResetRequested, PasswordSet, RefreshTokenRotated, SessionRevoked, SessionStarted, UserProfileUpdated, UserRegistered,
+    Event,
+    PasswordResetRequested,
+    PasswordSet,
+    SessionRevoked,
+    UserProfileUpdated,
+    UserRegistered,
     UserSeen,
 )
 

@@ -3,7 +3,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from identity import domain
-from microblog_shared.events import RefreshTokenRotated, SessionRevoked, SessionStarted
+from identity.events import RefreshTokenRotated, SessionStarted
+from microblog_shared.events import SessionRevoked
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
 SID = "0123456789abcdef0123456789abcdef"

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from microblog_shared.http.auth import CurrentUserId
 from microblog_shared.http.readapi import answer, consistent
 from notifier import queries
+from notifier.deps import CallerId, Engine, Reads, Settings
 from notifier.errors import report_error
 from notifier.mails import ErrorReport
 
@@ -25,9 +25,9 @@ Since = Annotated[float, Query(ge=0, le=1e11, allow_inf_nan=False,
 
 
 @router.get("/notifications", dependencies=[Depends(consistent)])
-async def notifications(user_id: CurrentUserId, request: Request, since: Since = 0.0):
+async def notifications(user_id: CallerId, request: Request, reads: Reads, since: Since = 0.0):
     """The caller's current notifications newer than `since`, oldest first."""
-    async with request.app.state.read_model.reads.connect() as conn:
+    async with reads.connect() as conn:
         rows = await queries.notifications_since(conn, user_id, since)
     return answer(request, rows)
 
@@ -43,8 +43,7 @@ class ReportedError(BaseModel):
 
 
 @router.post("/errors", status_code=202)
-async def errors(body: ReportedError, request: Request):
+async def errors(body: ReportedError, engine: Engine, settings: Settings):
     """A 500 the gateway answered: mailed to the admins (alike errors once per window, a few an hour)."""
-    state = request.app.state
-    outcome = await report_error(state.engine, state.settings, ErrorReport(**body.model_dump()))
+    outcome = await report_error(engine, settings, ErrorReport(**body.model_dump()))
     return JSONResponse({"outcome": outcome}, status_code=202)

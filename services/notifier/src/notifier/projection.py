@@ -9,16 +9,24 @@ transaction, keyed by the event's id.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from microblog_shared.events import (
-    Envelope, Event, ExportCompleted, ExportProgressed, ExportRequested, MessageSent, MessagesRead,
-    PasswordResetRequested, UserProfileUpdated, UserRegistered,
+    Envelope,
+    Event,
+    ExportCompleted,
+    ExportProgressed,
+    ExportRequested,
+    MessageSent,
+    MessagesRead,
+    PasswordResetRequested,
+    UserProfileUpdated,
+    UserRegistered,
 )
-from microblog_shared.read.projection import ProjectionSpec
+from microblog_shared.read.projection import Projection, ProjectionSpec
 from notifier import outbox
 from notifier.mails import password_reset_mail, posts_export_mail
 from notifier.settings import NotifierSettings
@@ -29,7 +37,7 @@ UNREAD = "unread_message_count"
 TASK = "task_progress"
 
 
-class NotifierProjection:
+class NotifierProjection(Projection):
     name = NAME
     topics = TOPICS
     # Identity's user streams are on two of our topics (users and password resets).
@@ -48,11 +56,12 @@ class NotifierProjection:
         }
 
     @classmethod
-    def from_settings(cls, settings: NotifierSettings) -> "NotifierProjection":
+    def from_settings(cls, settings: NotifierSettings) -> NotifierProjection:
         return cls(settings.public_url)
 
-    def start_bulk(self) -> None:
+    def start_bulk(self) -> bool:
         self.mailing = False
+        return True
 
     async def finish_bulk(self, conn: AsyncConnection) -> None:
         self.mailing = True
@@ -70,7 +79,7 @@ class NotifierProjection:
         )
 
     async def _reset(self, conn: AsyncConnection, event: PasswordResetRequested, envelope: Envelope) -> None:
-        if event.expires_at <= datetime.now(timezone.utc):
+        if event.expires_at <= datetime.now(UTC):
             return  # the link is dead already (a late redelivery): a mail would only confuse
         await self._mail(conn, envelope, password_reset_mail(event.username, event.email, event.token,
                                                              event.expires_at, self.public_url))

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Annotated, Iterator
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from microblog_shared.http.auth import CurrentUserId
-from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER, ConsistencyToken
+from microblog_shared.http.views import iso
+from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER
+from microblog_shared.read.consistency import ConsistencyToken
 from posts import domain, exports, handlers
 from posts.adapters import exports as export_tables
+from posts.deps import CallerId, Detector, Engine, Store
 
 router = APIRouter()
 
@@ -27,61 +28,55 @@ class PostBody(BaseModel):
 
 
 @router.post("/posts", status_code=201)
-async def create_post(new: PostBody, user_id: CurrentUserId, request: Request, response: Response):
-    with _domain_errors():
-        written = await handlers.write_post(request.app.state.store, request.app.state.detect_language,
-                                            user_id, new.body)
+async def create_post(new: PostBody, user_id: CallerId, store: Store, detect_language: Detector,
+                      response: Response):
+    written = await handlers.write_post(store, detect_language, user_id, new.body)
     return _answer(written, response)
 
 
 @router.put("/posts/{post_id}")
-async def edit_post(post_id: PostId, edit: PostBody, user_id: CurrentUserId, request: Request, response: Response):
-    with _domain_errors():
-        written = await handlers.edit_post(request.app.state.store, request.app.state.detect_language,
-                                           post_id, user_id, edit.body)
-    return {**_answer(written, response), "edited_at": _iso(written.post.edited_at)}
+async def edit_post(post_id: PostId, edit: PostBody, user_id: CallerId, store: Store, detect_language: Detector,
+                    response: Response):
+    written = await handlers.edit_post(store, detect_language, post_id, user_id, edit.body)
+    return {**_answer(written, response), "edited_at": iso(written.post.edited_at)}
 
 
 @router.delete("/posts/{post_id}", status_code=204)
-async def delete_post(post_id: PostId, user_id: CurrentUserId, request: Request):
-    with _domain_errors():
-        written = await handlers.delete_post(request.app.state.store, post_id, user_id)
+async def delete_post(post_id: PostId, user_id: CallerId, store: Store):
+    written = await handlers.delete_post(store, post_id, user_id)
     return Response(status_code=204, headers={CONSISTENCY_HEADER: str(ConsistencyToken.of(written.last_event))})
 
 
 @router.post("/exports", status_code=202)
-async def request_export(user_id: CurrentUserId, request: Request, response: Response):
+async def request_export(user_id: CallerId, store: Store, response: Response):
     """Start exporting the caller's posts: 202 with the task; 409 while their last export runs."""
-    try:
-        export, requested = await handlers.request_export(request.app.state.store, user_id)
-    except exports.ExportRunning as exc:
-        raise HTTPException(409, str(exc)) from None
+    export, requested = await handlers.request_export(store, user_id)
     response.headers[CONSISTENCY_HEADER] = str(ConsistencyToken.of(requested))
     return exports.task_view(export)
 
 
 # Tasks are read from posts' own state table, written with each event: a token needs no wait.
 @router.get("/tasks/{task_id}")
-async def get_task(task_id: TaskId, user_id: CurrentUserId, request: Request):
+async def get_task(task_id: TaskId, user_id: CallerId, engine: Engine):
     """The caller's task (404 for anyone else's)."""
-    return exports.task_view(await _own_export(request, task_id, user_id))
+    return exports.task_view(await _own_export(engine, task_id, user_id))
 
 
 @router.get("/exports/{task_id}/file")
-async def export_file(task_id: TaskId, user_id: CurrentUserId, request: Request):
+async def export_file(task_id: TaskId, user_id: CallerId, engine: Engine):
     """The finished file of the caller's export, oldest post first; 409 until it is complete."""
-    export = await _own_export(request, task_id, user_id)
+    export = await _own_export(engine, task_id, user_id)
     if not export.complete:
         raise HTTPException(409, "the export is still running")
-    rows = await export_tables.exported(request.app.state.engine, export.task_id)
-    return {"posts": [{"id": row.post_id, "body": row.body, "timestamp": _iso(row.created_at),
+    rows = await export_tables.exported(engine, export.task_id)
+    return {"posts": [{"id": row.post_id, "body": row.body, "timestamp": iso(row.created_at),
                        "language": row.language} for row in rows]}
 
 
-async def _own_export(request: Request, task_id: uuid.UUID, user_id: int) -> exports.Export:
-    export = await export_tables.task(request.app.state.engine, str(task_id), user_id)
+async def _own_export(engine: AsyncEngine, task_id: uuid.UUID, user_id: int) -> exports.Export:
+    export = await export_tables.task(engine, str(task_id), user_id)
     if export is None:
-        raise HTTPException(404, str(exports.ExportNotFound()))
+        raise exports.ExportNotFound()
     return export
 
 
@@ -92,25 +87,6 @@ def _answer(written: handlers.Written, response: Response) -> dict:
         "id": post.post_id,
         "body": post.body,
         "language": post.language,
-        "timestamp": _iso(post.created_at),
+        "timestamp": iso(post.created_at),
         "author": {"id": post.author_id},
     }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a Z, whatever offset an old event was written with."""
-    if moment is None:
-        return None
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-@contextmanager
-def _domain_errors() -> Iterator[None]:
-    try:
-        yield
-    except domain.InvalidPost as exc:
-        raise HTTPException(400, str(exc)) from None
-    except domain.NotYourPost as exc:
-        raise HTTPException(403, str(exc)) from None
-    except domain.PostNotFound as exc:
-        raise HTTPException(404, str(exc)) from None

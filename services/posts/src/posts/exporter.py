@@ -18,17 +18,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from microblog_shared.runtime.db import listen
-from microblog_shared.write.eventstore import ConcurrencyError, EventStore
+from microblog_shared.write.eventstore import ConcurrencyError
 from microblog_shared.runtime.status import Monitor, Rate
 from posts import handlers
 from posts.adapters import exports as export_tables
+from posts.adapters.store import PostsEventStore
 from posts.settings import PostsSettings
 
 log = logging.getLogger(__name__)
 
 
 class Exporter:
-    def __init__(self, store: EventStore, chunk_size: int, poll_seconds: float) -> None:
+    def __init__(self, store: PostsEventStore, chunk_size: int, poll_seconds: float) -> None:
         self.store = store
         self.chunk_size = chunk_size
         self.poll_seconds = poll_seconds
@@ -114,7 +115,7 @@ async def run_exporter(settings: PostsSettings, stop: asyncio.Event, app: FastAP
 
     engine = create_engine(settings.database_url, pool_size=3)
     try:
-        exporter = Exporter(EventStore(engine, settings.service_name), settings.export_chunk_size,
+        exporter = Exporter(PostsEventStore(engine, settings.service_name), settings.export_chunk_size,
                             settings.exporter_poll_seconds)
         app.state.monitor = ExporterMonitor(exporter)
         await asyncio.gather(exporter.run(stop), app.state.monitor.run(stop))

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
 
 from microblog_shared.events import Envelope, Event, registry
-from microblog_shared.write.eventstore import ConcurrencyError, EventStore
+from microblog_shared.write.handling import execute, utcnow
+from microblog_shared.write.port import EventStore
 from posts import domain, exports
-from posts.adapters import exports as export_tables, posts as posts_table
+from posts.adapters import exports as export_tables
+from posts.adapters import posts as posts_table
 
 DetectLanguage = Callable[[str], str]
 Decision = Callable[[domain.Post], Sequence[Event]]
+
+
+class PostsStore(EventStore, Protocol):
+    """The event store port, plus what the posts and exports tables answer (adapters.store in production)."""
+
+    async def running_export(self, user_id: int) -> bool: ...
+
+    async def post_count(self, user_id: int) -> int: ...
+
+    async def next_posts(self, user_id: int, after_post_id: int, written_by: datetime,
+                         limit: int) -> list[export_tables.PostRow]: ...
 
 
 @dataclass(frozen=True)
@@ -29,7 +43,7 @@ async def write_post(store: EventStore, detect_language: DetectLanguage, author_
     """A new post, its language detected."""
     language = await _language_of(detect_language, body)
     post_id = await store.next_id("post_ids")
-    created = domain.create_post(post_id, author_id, body, language, _now())
+    created = domain.create_post(post_id, author_id, body, language, utcnow())
     (appended,) = await store.append(domain.stream_id(post_id), 0, [created], update_state=posts_table.record([created]))
     return Written(domain.replay([created]), appended)
 
@@ -38,13 +52,13 @@ async def edit_post(
     store: EventStore, detect_language: DetectLanguage, post_id: int, editor_id: int, body: str
 ) -> Written:
     """The author's new body for their post, its language detected again."""
-    language, now = await _language_of(detect_language, body), _now()
+    language, now = await _language_of(detect_language, body), utcnow()
     return await _decide(store, post_id, lambda post: domain.edit_post(post, editor_id, body, language, now))
 
 
 async def delete_post(store: EventStore, post_id: int, editor_id: int) -> Written:
     """The author deletes their post."""
-    now = _now()
+    now = utcnow()
     return await _decide(store, post_id, lambda post: domain.delete_post(post, editor_id, now))
 
 
@@ -55,29 +69,16 @@ async def load_post(store: EventStore, post_id: int) -> tuple[domain.Post, list[
 
 
 async def _decide(store: EventStore, post_id: int, decide: Decision) -> Written:
-    try:
-        return await _decide_once(store, post_id, decide)
-    except ConcurrencyError:
-        # Someone appended between our read and our append, so our decision was taken on stale
-        # state: take it again on the new one; losing a second race goes to the caller (409).
-        return await _decide_once(store, post_id, decide)
+    """The command on the post's stream, per the kit's conflict policy (`decide` refuses a missing post)."""
+    outcome = await execute(store, domain.stream_id(post_id), domain.replay, decide, posts_table.record)
+    assert outcome.last_event is not None  # the post exists: its stream has events
+    return Written(domain.replay(outcome.events, outcome.state), outcome.last_event)
 
 
-async def _decide_once(store: EventStore, post_id: int, decide: Decision) -> Written:
-    post, envelopes = await load_post(store, post_id)
-    events = decide(post)  # raises for a missing post, so `envelopes` has at least one below
-    if not events:
-        return Written(post, envelopes[-1])
-    appended = await store.append(domain.stream_id(post_id), envelopes[-1].stream_version, events,
-                                  update_state=posts_table.record(list(events)))
-    return Written(domain.replay(events, post), appended[-1])
-
-
-async def request_export(store: EventStore, user_id: int) -> tuple[exports.Export, Envelope]:
+async def request_export(store: PostsStore, user_id: int) -> tuple[exports.Export, Envelope]:
     """A new export of the person's posts (the exporter picks it up); ExportRunning while one runs."""
-    running = await export_tables.running_for(store.engine, user_id)
-    total = await export_tables.post_count(store.engine, user_id)
-    requested = exports.request_export(str(uuid.uuid4()), user_id, running, total, _now())
+    running, total = await store.running_export(user_id), await store.post_count(user_id)
+    requested = exports.request_export(str(uuid.uuid4()), user_id, running, total, utcnow())
     # The state table's unique index refuses a second running export a concurrent request slipped in.
     (appended,) = await store.append(exports.stream_id(requested.task_id), 0, [requested],
                                      update_state=export_tables.record([requested]))
@@ -90,7 +91,7 @@ async def load_export(store: EventStore, task_id: str) -> exports.Export:
     return exports.replay(registry.decode(envelope) for envelope in envelopes)
 
 
-async def advance_export(store: EventStore, task_id: str, chunk_size: int) -> list[Envelope]:
+async def advance_export(store: PostsStore, task_id: str, chunk_size: int) -> list[Envelope]:
     """Write out the export's next chunk of posts (and complete it after the last): one append.
 
     Where the chunk starts comes from the stream, and the rows go in with the event that moves
@@ -101,9 +102,8 @@ async def advance_export(store: EventStore, task_id: str, chunk_size: int) -> li
     export = await load_export(store, task_id)
     if not export.exists or export.complete:
         return []
-    chunk = await export_tables.next_posts(store.engine, export.user_id, export.after_post_id,
-                                           export.requested_at, chunk_size)
-    events = exports.advance(export, [post.id for post in chunk], chunk_size, _now())
+    chunk = await store.next_posts(export.user_id, export.after_post_id, export.requested_at, chunk_size)
+    events = exports.advance(export, [post.id for post in chunk], chunk_size, utcnow())
     return await store.append(exports.stream_id(task_id), export.version, events,
                               update_state=export_tables.record(events, chunk))
 
@@ -112,7 +112,3 @@ async def _language_of(detect_language: DetectLanguage, body: str) -> str:
     # The first detection loads the model (most of a second) and detection is CPU work: keep
     # both off the event loop.
     return await asyncio.to_thread(detect_language, body.strip())
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)

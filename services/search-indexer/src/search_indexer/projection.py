@@ -9,15 +9,21 @@ before the transaction (and its checkpoint) commits.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from microblog_shared.events import (
-    Envelope, Event, PostCreated, PostDeleted, PostEdited, UserProfileUpdated, UserRegistered,
+    Envelope,
+    Event,
+    PostCreated,
+    PostDeleted,
+    PostEdited,
+    UserProfileUpdated,
+    UserRegistered,
 )
-from microblog_shared.read.projection import ProjectionSpec
+from microblog_shared.read.projection import Projection, ProjectionSpec
 from search_indexer.adapters import index_from
 from search_indexer.adapters.index import SearchIndex
 from search_indexer.domain.posts import Post, fold
@@ -29,7 +35,7 @@ POST_EVENTS = (PostCreated, PostEdited, PostDeleted)
 PROFILE_EVENTS = (UserRegistered, UserProfileUpdated)
 
 
-class SearchProjection:
+class SearchProjection(Projection):
     name = NAME
     topics = TOPICS
 
@@ -37,7 +43,7 @@ class SearchProjection:
         self.index = index
 
     @classmethod
-    def from_settings(cls, settings: SearchIndexerSettings) -> "SearchProjection":
+    def from_settings(cls, settings: SearchIndexerSettings) -> SearchProjection:
         return cls(index_from(settings))
 
     async def apply(self, conn: AsyncConnection, event: Event, envelope: Envelope) -> None:

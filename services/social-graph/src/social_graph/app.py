@@ -1,19 +1,28 @@
-"""Social graph's composition root."""
+"""Social graph's composition root: identity's directory and which status each domain refusal answers."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from microblog_shared.http.errors import IDENTITY_UNAVAILABLE, Refusal, Refusals
+from microblog_shared.http.identity_client import IdentityUnavailable, IdentityUsers
 from microblog_shared.runtime.service import write_service_app
-from social_graph.adapters.identity import IdentityUsers
+from microblog_shared.write.eventstore import EventStore
+from social_graph import domain
 from social_graph.api import router
 from social_graph.settings import SocialGraphSettings
 
+REFUSALS: Refusals = {
+    domain.CannotFollowYourself: Refusal(400), domain.UnknownUser: Refusal(404),
+    IdentityUnavailable: IDENTITY_UNAVAILABLE,
+}
 
-def create_app(settings: SocialGraphSettings, users: IdentityUsers | None = None) -> FastAPI:
+
+def create_app(settings: SocialGraphSettings, users: IdentityUsers | None = None, *,
+               store: EventStore | None = None) -> FastAPI:
     """The service's app; `users` defaults to identity at `settings.identity_url` (owned and closed here)."""
     owned = users is None
     users = users or IdentityUsers.at(settings.identity_url, settings.identity_timeout_seconds)
-    app = write_service_app(settings, router, closing=[users.close] if owned else [])
+    app = write_service_app(settings, router, closing=[users.close] if owned else [], refusals=REFUSALS, store=store)
     app.state.users = users
     return app

@@ -7,23 +7,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from microblog_shared.http.pagination import PageParams, collection, page_params
+from microblog_shared.http.pagination import PageParams, collection
 from microblog_shared.http.readapi import answer, consistent
 from timeline import queries
+from timeline.deps import CallerId, CallerIdIfAny, Page, Reads
 from timeline.home import home_timeline
 from timeline.views import post_view, user_view
 
 router = APIRouter(dependencies=[Depends(consistent)])
-Page = Annotated[PageParams, Depends(page_params)]
 UserId = Annotated[int, Path(ge=1, le=2**62)]
-Viewer = Annotated[int | None, Header(alias="X-User-Id")]
-
-
-def engine(request: Request):
-    """Reads run outside transactions (no BEGIN and ROLLBACK round trips) on the served version."""
-    return request.app.state.read_model.reads
 
 
 async def user_or_404(conn, user_id: int):
@@ -39,15 +34,16 @@ async def user_collection(conn, rows, viewer: int | None, page: PageParams, tota
 
 
 @router.get("/users")
-async def list_users(request: Request, page: Page, viewer: Viewer = None):
-    async with engine(request).connect() as conn:
+async def list_users(request: Request, page: Page, viewer: CallerIdIfAny, reads: Reads):
+    async with reads.connect() as conn:
         rows, total, after = await queries.users(conn, page)
         return answer(request, await user_collection(conn, rows, viewer, page, total, "/api/users", after))
 
 
 @router.get("/users/by-name/{username}")
-async def get_user_by_name(username: Annotated[str, Path(max_length=64)], request: Request, viewer: Viewer = None):
-    async with engine(request).connect() as conn:
+async def get_user_by_name(username: Annotated[str, Path(max_length=64)], request: Request, viewer: CallerIdIfAny,
+                           reads: Reads):
+    async with reads.connect() as conn:
         row = await queries.user_by_name(conn, username)
         if row is None:
             raise HTTPException(404, f"user {username} not found")
@@ -56,25 +52,26 @@ async def get_user_by_name(username: Annotated[str, Path(max_length=64)], reques
 
 
 @router.get("/users/{user_id}")
-async def get_user(user_id: UserId, request: Request, viewer: Viewer = None):
-    async with engine(request).connect() as conn:
+async def get_user(user_id: UserId, request: Request, viewer: CallerIdIfAny, reads: Reads):
+    async with reads.connect() as conn:
         row = await user_or_404(conn, user_id)
         following = await queries.following_among(conn, viewer, [row.id]) if viewer else set()
     return answer(request, user_view(row, viewer, following))
 
 
 @router.get("/users/{user_id}/followers")
-async def followers(user_id: UserId, request: Request, page: Page, viewer: Viewer = None):
-    return await _follow_list(request, user_id, "followers", page, viewer)
+async def followers(user_id: UserId, request: Request, page: Page, viewer: CallerIdIfAny, reads: Reads):
+    return await _follow_list(request, reads, user_id, "followers", page, viewer)
 
 
 @router.get("/users/{user_id}/followed")
-async def followed(user_id: UserId, request: Request, page: Page, viewer: Viewer = None):
-    return await _follow_list(request, user_id, "followed", page, viewer)
+async def followed(user_id: UserId, request: Request, page: Page, viewer: CallerIdIfAny, reads: Reads):
+    return await _follow_list(request, reads, user_id, "followed", page, viewer)
 
 
-async def _follow_list(request: Request, user_id: int, direction: str, page: PageParams, viewer: int | None):
-    async with engine(request).connect() as conn:
+async def _follow_list(request: Request, reads: AsyncEngine, user_id: int, direction: str, page: PageParams,
+                       viewer: int | None):
+    async with reads.connect() as conn:
         await user_or_404(conn, user_id)
         rows, total, after = await queries.follow_list(conn, user_id, direction, page)
         body = await user_collection(conn, rows, viewer, page, total, f"/api/users/{user_id}/{direction}", after)
@@ -82,8 +79,8 @@ async def _follow_list(request: Request, user_id: int, direction: str, page: Pag
 
 
 @router.get("/users/{user_id}/posts")
-async def user_posts(user_id: UserId, request: Request, page: Page):
-    async with engine(request).connect() as conn:
+async def user_posts(user_id: UserId, request: Request, page: Page, reads: Reads):
+    async with reads.connect() as conn:
         await user_or_404(conn, user_id)
         rows, total, after = await queries.user_posts(conn, user_id, page)
     return answer(request, collection([post_view(r) for r in rows], page, total, f"/api/users/{user_id}/posts",
@@ -91,8 +88,8 @@ async def user_posts(user_id: UserId, request: Request, page: Page):
 
 
 @router.get("/posts/{post_id}")
-async def get_post(post_id: Annotated[int, Path(ge=1, le=2**62)], request: Request):
-    async with engine(request).connect() as conn:
+async def get_post(post_id: Annotated[int, Path(ge=1, le=2**62)], request: Request, reads: Reads):
+    async with reads.connect() as conn:
         row = await queries.post(conn, post_id)
     if row is None:
         raise HTTPException(404, f"post {post_id} not found")
@@ -100,16 +97,14 @@ async def get_post(post_id: Annotated[int, Path(ge=1, le=2**62)], request: Reque
 
 
 @router.get("/explore")
-async def explore(request: Request, page: Page):
-    async with engine(request).connect() as conn:
+async def explore(request: Request, page: Page, reads: Reads):
+    async with reads.connect() as conn:
         rows, total, after = await queries.explore(conn, page)
     return answer(request, collection([post_view(r) for r in rows], page, total, "/api/explore", next_after=after))
 
 
 @router.get("/timeline")
-async def timeline(request: Request, page: Page, viewer: Viewer = None):
-    if viewer is None:
-        raise HTTPException(401, "authentication required")
-    async with engine(request).connect() as conn:
+async def timeline(request: Request, page: Page, viewer: CallerId, reads: Reads):
+    async with reads.connect() as conn:
         rows, total, after = await home_timeline(conn, viewer, page)
     return answer(request, collection([post_view(r) for r in rows], page, total, "/api/timeline", next_after=after))

@@ -9,17 +9,25 @@ no difference to what readers see).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import groupby
-from typing import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from microblog_shared.events import (
-    Envelope, Event, PostCreated, PostDeleted, PostEdited, UserFollowed, UserProfileUpdated, UserRegistered,
-    UserSeen, UserUnfollowed,
+    Envelope,
+    Event,
+    PostCreated,
+    PostDeleted,
+    PostEdited,
+    UserFollowed,
+    UserProfileUpdated,
+    UserRegistered,
+    UserSeen,
+    UserUnfollowed,
 )
-from microblog_shared.read.projection import ProjectionSpec
+from microblog_shared.read.projection import Projection, ProjectionSpec
 from timeline.fanout import HomeTimelines
 from timeline.settings import TimelineSettings
 
@@ -27,7 +35,7 @@ NAME = "timeline"
 TOPICS = [UserRegistered.topic, UserFollowed.topic, PostCreated.topic]
 
 
-class TimelineProjection:
+class TimelineProjection(Projection):
     name = NAME
     topics = TOPICS
 
@@ -44,14 +52,15 @@ class TimelineProjection:
         }
 
     @classmethod
-    def from_settings(cls, settings: TimelineSettings) -> "TimelineProjection":
+    def from_settings(cls, settings: TimelineSettings) -> TimelineProjection:
         return cls(settings.home_timeline_cap, settings.celebrity_followers)
 
     async def apply(self, conn: AsyncConnection, event: Event, envelope: Envelope) -> None:
         await self.apply_many(conn, [(event, envelope)])
 
-    def start_bulk(self) -> None:
+    def start_bulk(self) -> bool:
         self.bulk = True
+        return True
 
     async def finish_bulk(self, conn: AsyncConnection) -> None:
         await self.homes.rebuild(conn)

@@ -64,8 +64,8 @@ class DevStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             # The zygote imports every service while PostgreSQL starts and migrations run.
-            await self.launcher.start([service.package for service in SERVICES])
-            zygote_log = asyncio.create_task(self.supervisor.pump(Process("zygote", [], {}, ""), self.launcher.log))
+            zygote_log = await self.launcher.start([service.package for service in SERVICES])
+            self.supervisor.follow(Process("zygote", [], {}, ""), zygote_log)
             with self.console.status("starting PostgreSQL and migrating databases…"):
                 server = await asyncio.to_thread(self._start_database)
                 urls = await asyncio.to_thread(self._prepare_databases, server)
@@ -123,9 +123,10 @@ class DevStack:
         }
         if self.bus == "postgres":
             common["MICROBLOG_BUS_DATABASE_URL"] = urls["bus"]
-        else:
+        elif self.kafka_bootstrap:  # the CLI requires one with --bus kafka
             common["MICROBLOG_KAFKA_BOOTSTRAP"] = self.kafka_bootstrap
-        processes, api_urls = [], {}
+        processes: list[Process] = []
+        api_urls: dict[str, str] = {}
         for service in SERVICES:
             for command in service.commands:
                 port = {"gateway": self.port, "web": self.web_port}.get(service.package) or free_port()

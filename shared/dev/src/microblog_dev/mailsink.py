@@ -12,7 +12,7 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
-from typing import Callable
+from typing import Callable, cast
 
 from aiosmtpd.handlers import Mailbox
 from aiosmtpd.smtp import SMTP
@@ -75,5 +75,5 @@ def bodies(message: EmailMessage) -> tuple[str, str]:
 
 def attachments(message: EmailMessage) -> list[tuple[str | None, str, bytes]]:
     """(file name, content type, bytes) of each attachment."""
-    return [(part.get_filename(), part.get_content_type(), part.get_payload(decode=True))
+    return [(part.get_filename(), part.get_content_type(), cast(bytes, part.get_payload(decode=True)))
             for part in message.iter_attachments()]

@@ -8,8 +8,10 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -42,14 +44,24 @@ class Supervisor:
         self.raw_logs = raw_logs
         self.processes: list[Process] = []
         self.failed = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
 
     async def start(self, process: Process) -> None:
         process.colour = COLOURS[len(self.processes) % len(COLOURS)] if process.colour == "white" else process.colour
         if process not in self.processes:
             self.processes.append(process)
-        process.popen = await self.launcher.spawn(process.argv, {**os.environ, **process.env})
+        popen = process.popen = await self.launcher.spawn(process.argv, {**os.environ, **process.env})
         process.log_tasks = [asyncio.create_task(self._pump(process))]
-        asyncio.create_task(self._watch(process))
+        self._in_background(self._watch(process, popen))
+
+    def follow(self, process: Process, stream: asyncio.StreamReader) -> None:
+        """Show the lines of a log no started process owns (the zygote's) under `process`'s name."""
+        self._in_background(self.pump(process, stream))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)  # the event loop keeps only a weak reference to a task
+        task.add_done_callback(self._background.discard)
 
     async def _pump(self, process: Process) -> None:
         assert process.popen and process.popen.stdout
@@ -78,8 +90,7 @@ class Supervisor:
                 pass
         self.console.print(prefix + Text(line), soft_wrap=True)
 
-    async def _watch(self, process: Process) -> None:
-        popen = process.popen
+    async def _watch(self, process: Process, popen: Child) -> None:
         code = await popen.wait()
         if process.stopping or popen is not process.popen:
             return

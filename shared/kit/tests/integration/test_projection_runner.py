@@ -76,6 +76,26 @@ async def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_projection_g
     await engine.dispose()
 
 
+async def test_a_batch_returns_what_it_applied_and_what_it_set_aside(bus, topic, fresh_database):
+    engine = await engine_with(fresh_database("rm"), SCHEMA)
+    good = [post_envelope(s, 1) for s in range(3)]
+    await bus.publish(topic, [as_record(good[0]), Record(key="bad", value=b"{not json"), as_record(good[1]),
+                              as_record(good[0]), as_record(good[2])])  # good[0] twice: applied once
+    runner = ProjectionRunner(CountingProjection(topic), engine, bus)
+    await runner.consumer.start()
+    try:
+        records = []
+        deadline = time.monotonic() + 30
+        while len(records) < 5 and time.monotonic() < deadline:
+            records += await runner.consumer.poll(timeout=0.5)
+        result = await runner.handle(records)
+    finally:
+        await runner.consumer.stop()
+    assert result is not None and result.applied == 3
+    assert [record.value for record, _ in result.dead] == [b"{not json"]
+    await engine.dispose()
+
+
 async def test_sigkilled_projector_loses_nothing_and_doubles_nothing(bus, bus_kind, topic, fresh_database, pg, request, report):
     """A projector in a real subprocess is SIGKILLed mid-stream several times."""
     url = fresh_database("rm")

@@ -12,7 +12,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Awaitable, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Awaitable, Callable, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -151,7 +151,9 @@ def bus_settings(env: dict[str, str]) -> Settings:
     from microblog_shared.runtime.settings import Settings
 
     merged = {**{k: v for k, v in os.environ.items() if k.startswith("MICROBLOG_")}, **env}
-    values = {f: merged[f"MICROBLOG_{f.upper()}"] for f in BUS_FIELDS if f"MICROBLOG_{f.upper()}" in merged}
+    values: dict[str, Any] = {  # strings, parsed as the environment's would be
+        f: merged[f"MICROBLOG_{f.upper()}"] for f in BUS_FIELDS if f"MICROBLOG_{f.upper()}" in merged
+    }
     # Only the bus matters here: the process's other settings (say, a production secret check) don't.
     return Settings(environment="test", **values)
 
@@ -175,7 +177,8 @@ async def projector_env(stack: Stack, projection: str) -> dict[str, str]:
         if name == projection:
             return process.env
     if projectors and all(names):
-        raise LookupError(f"no projection named {projection!r}; running: {', '.join(sorted(set(names)))}")
+        running = ", ".join(sorted({name for name in names if name}))
+        raise LookupError(f"no projection named {projection!r}; running: {running}")
     return projectors[0].env if projectors else {}
 
 

@@ -12,8 +12,12 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 CHROMIUM = os.environ.get("MICROBLOG_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -46,7 +50,7 @@ def unique(prefix: str) -> str:
 class Visitor:
     """One person's browser (a context of its own: cookies, locale and time zone)."""
 
-    page: object
+    page: Page
     base: str
     username: str = ""
     password: str = PASSWORD

@@ -9,25 +9,27 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from microblog_shared.bus import create_bus
-from microblog_shared.runtime.db import create_engine
 from microblog_shared.events import Envelope, Event, PostCreated
-from microblog_shared.read.projection import SCHEMA as RUNNER_SCHEMA, ProjectionRunner
+from microblog_shared.read.projection import SCHEMA as RUNNER_SCHEMA
+from microblog_shared.read.projection import Projection, ProjectionRunner
+from microblog_shared.runtime.db import create_engine
 from microblog_shared.runtime.settings import Settings
 
-SCHEMA = RUNNER_SCHEMA + [
+SCHEMA = [
+    *RUNNER_SCHEMA,
     # No unique key on purpose: a doubled apply would show up as a second row.
     "CREATE TABLE IF NOT EXISTS applied (stream_id text NOT NULL, version int NOT NULL)",
     "CREATE TABLE IF NOT EXISTS totals (author_id int PRIMARY KEY, posts int NOT NULL, chars int NOT NULL)",
 ]
 
 
-class CountingProjection:
+class CountingProjection(Projection):
     name = "counting"
 
     def __init__(self, topic: str) -> None:
@@ -47,7 +49,7 @@ class CountingProjection:
 
 def post_envelope(stream: int, version: int) -> Envelope:
     event = PostCreated(post_id=stream, author_id=stream % 7, body="x" * (version % 13 + 1), language="",
-                        created_at=datetime.now(timezone.utc))
+                        created_at=datetime.now(UTC))
     return Envelope(type=event.type_name, stream_id=f"post-{stream}", stream_version=version, producer="test",
                     payload=event.model_dump(mode="json"))
 

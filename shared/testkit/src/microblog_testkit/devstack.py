@@ -36,12 +36,13 @@ class DevStackProcess:
 
     def start(self, timeout: float = 120) -> "DevStackProcess":
         started = time.monotonic()
-        self.process = subprocess.Popen(self.argv, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT,
-                                        env={**os.environ, "MICROBLOG_BUS_NAMESPACE": self.data_dir.name + ".",
-                                             # the suite registers many users from one address
-                                             "MICROBLOG_AUTH_ATTEMPTS_PER_MINUTE": "100000",
-                                             # the web's badge and export progress: tests don't wait 10 s
-                                             "MICROBLOG_NOTIFICATION_POLL_SECONDS": "1"})
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
+                                            env={**os.environ, "MICROBLOG_BUS_NAMESPACE": self.data_dir.name + ".",
+                                                 # the suite registers many users from one address
+                                                 "MICROBLOG_AUTH_ATTEMPTS_PER_MINUTE": "100000",
+                                                 # the web's badge and export progress: tests don't wait 10 s
+                                                 "MICROBLOG_NOTIFICATION_POLL_SECONDS": "1"})
         deadline = started + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"microblog dev exited early:\n{self.logs()}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 from pathlib import Path
+from types import ModuleType
 
 from microblog_testkit.launched import REPO_ROOT, LaunchedServer
 
@@ -19,8 +20,9 @@ LAUNCHER = REPO_ROOT / "deploy" / "local" / "elasticsearch.py"
 URL_PREFIX = "ELASTICSEARCH_URL="
 
 
-def _launcher_module():
+def _launcher_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("microblog_local_elasticsearch", LAUNCHER)
+    assert spec is not None and spec.loader is not None  # a .py path always has both
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -44,27 +44,25 @@ class LaunchedServer:
         began = time.monotonic()
         deadline = began + timeout
         self.workdir.mkdir(parents=True, exist_ok=True)
-        launcher_log = open(self.workdir / "launcher.log", "ab")
-        try:
-            subprocess.run(
-                [sys.executable, str(self.launcher), "fetch"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=launcher_log,
-                timeout=max(1.0, deadline - time.monotonic()), check=True,
+        with open(self.workdir / "launcher.log", "ab") as launcher_log:
+            try:
+                subprocess.run(
+                    [sys.executable, str(self.launcher), "fetch"],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=launcher_log,
+                    timeout=max(1.0, deadline - time.monotonic()), check=True,
+                )
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+                raise RuntimeError(f"fetching {self.name} failed ({error}); see {launcher_log.name}") from error
+            self.fetch_seconds = time.monotonic() - began
+            command = [sys.executable, str(self.launcher), "start", "--data-dir", str(self.workdir / self.data_folder),
+                       "--watch-stdin", "--timeout", str(max(1.0, deadline - time.monotonic())),
+                       *self.start_arguments()]
+            if self.port:
+                command += ["--port", str(self.port)]
+            # stdin stays open as a lifeline: the launcher stops the server when it reads EOF.
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=launcher_log, text=True,
             )
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
-            launcher_log.close()
-            raise RuntimeError(f"fetching {self.name} failed ({error}); see {launcher_log.name}") from error
-        self.fetch_seconds = time.monotonic() - began
-        command = [sys.executable, str(self.launcher), "start", "--data-dir", str(self.workdir / self.data_folder),
-                   "--watch-stdin", "--timeout", str(max(1.0, deadline - time.monotonic())),
-                   *self.start_arguments()]
-        if self.port:
-            command += ["--port", str(self.port)]
-        # stdin stays open as a lifeline: the launcher stops the server when it reads EOF.
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=launcher_log, text=True,
-        )
-        launcher_log.close()
         try:
             self.address = self._wait_for_address(deadline)
         except BaseException:

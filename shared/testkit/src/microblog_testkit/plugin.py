@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
@@ -43,7 +43,7 @@ def report_session(request):
 
 
 @pytest.fixture(scope="session")
-def pg(tmp_path_factory) -> EmbeddedPostgres:
+def pg(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
     """One embedded PostgreSQL server for the whole test session."""
     server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"))
     server.start()
@@ -62,7 +62,7 @@ def fresh_database(pg):
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory) -> str:
+def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
     """A real single-node Apache Kafka broker (jars from Maven Central) for the session."""
     from microblog_testkit.kafka import LocalKafka, missing_tools
 
@@ -78,7 +78,7 @@ def kafka_bootstrap(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def elasticsearch_url(tmp_path_factory, report_session) -> str:
+def elasticsearch_url(tmp_path_factory, report_session) -> Iterator[str]:
     """A real single-node Elasticsearch (jars from Maven Central) for the session; its base URL."""
     from microblog_testkit.elasticsearch import LocalElasticsearch, missing_tools
 

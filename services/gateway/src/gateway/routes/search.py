@@ -4,26 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
-from gateway.auth import Caller
-from gateway.schemas import PostCollection, errors
+from gateway.deps import Caller, Services
+from gateway.schemas import PostCollection, checked, errors
 from microblog_shared.http.pagination import MAX_PER_PAGE
 
 router = APIRouter(tags=["posts"])
 
 
-@router.get("/search", response_model=PostCollection, responses=errors(400, 401),
-            summary="Posts containing every word of q, best match first",
+@router.get("/search", response_model=PostCollection, response_model_exclude_unset=True,
+            responses=errors(400, 401), summary="Posts containing every word of q, best match first",
             description="Words match whatever their case and accents; Chinese and Japanese text matches as "
                         "written. Quotes, brackets and other symbols only separate words. Send your last "
                         "X-Consistency-Token to find a post you just wrote.")
 async def search(
     caller: Caller,
     request: Request,
+    response: Response,
+    services: Services,
     q: Annotated[str, Query(min_length=1, max_length=200, examples=["kafka"])],
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 10,
 ):
-    return await request.app.state.backends.search_indexer.forward(
-        "GET", "/search", request, caller, params={"q": q, "page": page, "per_page": per_page})
+    return checked(await services.search_indexer.forward(
+        "GET", "/search", request, caller, params={"q": q, "page": page, "per_page": per_page}), response)

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from identity import domain
 from identity.adapters.streams import events_after
-from microblog_shared.events import Event, RefreshTokenRotated, SessionStarted
-from microblog_shared.write.eventstore import StateUpdate
+from identity.events import RefreshTokenRotated, SessionStarted
+from microblog_shared.events import Event
+from microblog_shared.write.port import StateUpdate
 
 _COLUMNS = "id, user_id, started_at, refresh_expires_at, generation, revoked_at, tokens_expire_at, version"
 

@@ -6,12 +6,15 @@ growing stream (a UserSeen a minute while active) is never read from the start.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from identity import domain
 from identity.adapters.streams import events_after
-from microblog_shared.write.eventstore import StateUpdate
+from microblog_shared.events import PasswordResetRequested
+from microblog_shared.write.port import StateUpdate
 
 MAX_ID = 2**63 - 1  # bigint: larger ids can't exist, and PostgreSQL would refuse them
 _COLUMNS = "id, username, email, about_me, registered_at, password_hash, last_seen, version"
@@ -55,6 +58,25 @@ async def find_by_username(engine: AsyncEngine, username: str) -> domain.User | 
             text(f"SELECT {_COLUMNS} FROM users WHERE lower(username) = lower(:u)"), {"u": username}
         )).first()
     return _user(row) if row else None
+
+
+async def id_with_email(engine: AsyncEngine, email: str) -> int | None:
+    """The id of the user with this email address (ignoring case and surrounding blanks), if any."""
+    if not domain.EMAIL.match(email.strip()):
+        return None
+    async with engine.connect() as conn:
+        return await conn.scalar(text("SELECT id FROM users WHERE lower(email) = lower(:e)"), {"e": email.strip()})
+
+
+async def last_reset_request(engine: AsyncEngine, user_id: int) -> datetime | None:
+    """When the newest reset of the account was asked for (on the clock that asked)."""
+    async with engine.connect() as conn:
+        expires = await conn.scalar(
+            text("""SELECT max(CAST(payload->>'expires_at' AS timestamptz)) FROM events
+                    WHERE stream_id = :s AND type = :t"""),
+            {"s": domain.stream_id(user_id), "t": PasswordResetRequested.type_name},
+        )
+    return expires - domain.RESET_LIFETIME if expires else None
 
 
 def _user(row) -> domain.User:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from microblog_shared.write.eventstore import EventStore, StateUpdate
 from microblog_shared.events import Event, MessageSent, MessagesRead
+from microblog_shared.http.views import iso
+from microblog_shared.write.port import StateUpdate
 
 
 def record(event: Event) -> StateUpdate:
@@ -34,12 +33,6 @@ def record(event: Event) -> StateUpdate:
     return update
 
 
-async def inbox_version(engine: AsyncEngine, stream_id: str) -> int:
-    """How many events the inbox stream has (its expected version for the next append)."""
-    async with engine.connect() as conn:
-        return await EventStore.stream_version(conn, stream_id)
-
-
 async def newest_unread(engine: AsyncEngine, user_id: int) -> int | None:
     """The id of the newest message the user has not read, if any."""
     async with engine.connect() as conn:
@@ -61,10 +54,6 @@ async def received(engine: AsyncEngine, user_id: int, limit: int, offset: int, b
         return list(rows), total
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if moment else None
-
-
 def party(user_id: int, username: str | None = None) -> dict:
     view = {"id": user_id, "_links": {"self": f"/api/users/{user_id}"}}
     if username is not None:
@@ -78,8 +67,8 @@ def message_view(message, sender_name: str | None = None, recipient_name: str | 
     return {
         "id": message_id,
         "body": message.body,
-        "timestamp": _iso(message.sent_at),
-        "read_at": _iso(getattr(message, "read_at", None)),
+        "timestamp": iso(message.sent_at),
+        "read_at": iso(getattr(message, "read_at", None)),
         "sender": party(message.sender_id, sender_name),
         "recipient": party(message.recipient_id, recipient_name),
     }

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from microblog_shared.events import Event, PostCreated, PostDeleted, PostEdited
-from microblog_shared.write.eventstore import StateUpdate
+from microblog_shared.write.port import StateUpdate
 
 
-def record(events: list[Event]) -> StateUpdate:
+def record(events: Sequence[Event]) -> StateUpdate:
     """The state change of a post's events: a row on creation, a new body on edit, no row once deleted."""
 
     async def update(conn: AsyncConnection) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from microblog_shared.write.eventstore import StateUpdate
 from microblog_shared.events import Event, UserFollowed, UserUnfollowed
+from microblog_shared.write.port import StateUpdate
 
 
 def record(event: Event) -> StateUpdate:

@@ -8,9 +8,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from web import forms
+from web.deps import Settings
 from web.gateway import Invalid, Unavailable
 from web.i18n import LOCALES, _, html_lang
 from web.pages import CSRF, AnyVisitor, Member, Visitor, redirect, render
+from web.settings import WebSettings
 from web.urls import page_number, safe_next
 
 router = APIRouter()
@@ -30,9 +32,8 @@ def pager(collection: dict, page: int) -> dict:
     return {"page": page, "has_prev": page > 1, "has_next": page < total}
 
 
-async def _home(visitor: Visitor, request: Request, form: forms.Form, status: int = 200):
+async def _home(visitor: Visitor, request: Request, settings: WebSettings, form: forms.Form, status: int = 200):
     page = page_of(request)
-    settings = request.app.state.settings
     posts = await visitor.gateway.home_timeline(visitor.caller, page, settings.posts_per_page)
     return await render(visitor, "index.html", status=status, title=_("Home"), form=form, posts=posts["items"],
                         pages=pager(posts, page), base_path=request.url.path)
@@ -40,13 +41,13 @@ async def _home(visitor: Visitor, request: Request, form: forms.Form, status: in
 
 @router.get("/")
 @router.get("/index")
-async def index(request: Request, visitor: Member):
-    return await _home(visitor, request, forms.Form())
+async def index(request: Request, visitor: Member, settings: Settings):
+    return await _home(visitor, request, settings, forms.Form())
 
 
 @router.post("/", dependencies=[CSRF])
 @router.post("/index", dependencies=[CSRF])
-async def write_post(request: Request, visitor: Member):
+async def write_post(request: Request, visitor: Member, settings: Settings):
     form = forms.post_form(await request.form())
     if form.valid:
         try:
@@ -56,37 +57,38 @@ async def write_post(request: Request, visitor: Member):
         else:
             visitor.flash(_("Your post is now live!"), "success")
             return redirect("/index")
-    return await _home(visitor, request, form, status=400)
+    return await _home(visitor, request, settings, form, status=400)
 
 
 @router.get("/explore")
-async def explore(request: Request, visitor: Member):
+async def explore(request: Request, visitor: Member, settings: Settings):
     page = page_of(request)
-    posts = await visitor.gateway.explore(visitor.caller, page, request.app.state.settings.posts_per_page)
+    posts = await visitor.gateway.explore(visitor.caller, page, settings.posts_per_page)
     return await render(visitor, "index.html", title=_("Explore"), form=None, posts=posts["items"],
                         pages=pager(posts, page), base_path="/explore")
 
 
 @router.get("/search")
-async def search(request: Request, visitor: Member, q: str = Query(default="", max_length=200)):
+async def search(request: Request, visitor: Member, settings: Settings,
+                 q: str = Query(default="", max_length=200)):
     page = page_of(request)
     q = q.strip()
     if not q:
         return redirect("/explore")
-    results = await visitor.gateway.search(visitor.caller, q, page, request.app.state.settings.posts_per_page)
+    results = await visitor.gateway.search(visitor.caller, q, page, settings.posts_per_page)
     return await render(visitor, "search.html", title=_("Search"), q=q, posts=results["items"],
                         total=results["_meta"].get("total_items", 0), pages=pager(results, page))
 
 
 @router.post("/language", dependencies=[CSRF])
-async def choose_language(request: Request, visitor: AnyVisitor):
+async def choose_language(request: Request, visitor: AnyVisitor, settings: Settings):
     form = await request.form()
     locale = form.get("locale")
     back = form.get("next")
     response = redirect(safe_next(back if isinstance(back, str) else None, "/index"))
     if locale in LOCALES:
         response.set_cookie("locale", locale, max_age=LOCALE_COOKIE_SECONDS, path="/", samesite="lax",
-                            secure=bool(request.app.state.settings.secure_cookies))
+                            secure=bool(settings.secure_cookies))
     return response
 
 

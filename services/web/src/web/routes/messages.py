@@ -7,6 +7,7 @@ import asyncio
 from fastapi import APIRouter, Request
 
 from web import forms
+from web.deps import Settings
 from web.gateway import GatewayError, Invalid
 from web.i18n import _
 from web.pages import CSRF, Member, Visitor, redirect, render
@@ -51,9 +52,9 @@ async def _senders(visitor: Visitor, user_ids: set[int]) -> dict[int, dict]:
 
 
 @router.get("/messages")
-async def messages(request: Request, visitor: Member):
+async def messages(request: Request, visitor: Member, settings: Settings):
     page = page_of(request)
-    received = await visitor.gateway.messages(visitor.caller, page, request.app.state.settings.posts_per_page)
+    received = await visitor.gateway.messages(visitor.caller, page, settings.posts_per_page)
     senders = await _senders(visitor, {m["sender"]["id"] for m in received["items"]})
     for message in received["items"]:
         known = senders.get(message["sender"]["id"], {})

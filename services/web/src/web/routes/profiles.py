@@ -6,12 +6,13 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from web import forms
+from web.deps import Settings, Templates
 from web.forms import USERNAME
 from web.gateway import Conflict, Invalid, NotFound
 from web.i18n import _
-from web.session import csrf_token
 from web.pages import CSRF, Member, Visitor, badge_and_tasks, redirect, render, running_export
 from web.routes.main import page_of, pager
+from web.session import csrf_token
 
 router = APIRouter()
 
@@ -27,19 +28,18 @@ async def find_user(visitor: Visitor, username: str) -> dict:
 
 
 @router.get("/user/{username}")
-async def user(username: str, request: Request, visitor: Member):
+async def user(username: str, request: Request, visitor: Member, settings: Settings):
     page = page_of(request)
     person = await find_user(visitor, username)
-    posts = await visitor.gateway.user_posts(visitor.caller, person["id"], page,
-                                             request.app.state.settings.posts_per_page)
+    posts = await visitor.gateway.user_posts(visitor.caller, person["id"], page, settings.posts_per_page)
     return await render(visitor, "user.html", title=person["username"], user=person, posts=posts["items"],
                         pages=pager(posts, page), base_path=f"/user/{person['username']}")
 
 
 @router.get("/user/{username}/popup")
-async def user_popup(username: str, visitor: Member):
+async def user_popup(username: str, visitor: Member, templates: Templates):
     person = await find_user(visitor, username)
-    template = visitor.request.app.state.templates.get_template("user_popup.html")
+    template = templates.get_template("user_popup.html")
     return HTMLResponse(template.render(user=person, visitor=visitor, timezone=visitor.timezone,
                                         csrf_token=csrf_token(visitor.session)))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka import TopicPartition as KafkaTopicPartition
@@ -78,6 +78,7 @@ class KafkaBus:
     async def _wait_until_served(self, topics: list[str], timeout: float = 30.0) -> None:
         # The controller answers CreateTopics before every broker's metadata has the topic; a
         # consumer subscribing in that gap would see no partitions until its next refresh.
+        assert self._admin is not None, "ensure_topics starts the admin client"
         deadline = time.monotonic() + timeout
         while True:
             described = await self._admin.describe_topics(topics)
@@ -182,13 +183,20 @@ class KafkaConsumer:
         finally:
             self._joined.set()
 
+    @property
+    def client(self) -> AIOKafkaConsumer:
+        """The aiokafka consumer, while started."""
+        if self._consumer is None:
+            raise RuntimeError("the consumer is not started")
+        return self._consumer
+
     def _revoked(self, partitions: set[TopicPartition]) -> None:
         for tp in partitions:
             self._polled.pop(tp, None)
 
     async def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[ConsumedRecord]:
         self._raise_assign_error()
-        batches = await self._consumer.getmany(timeout_ms=int(timeout * 1000), max_records=max_records)
+        batches = await self.client.getmany(timeout_ms=int(timeout * 1000), max_records=max_records)
         self._raise_assign_error()
         records: list[ConsumedRecord] = []
         for tp in sorted(batches, key=lambda tp: (tp.topic, tp.partition)):
@@ -212,7 +220,7 @@ class KafkaConsumer:
         if not to_commit:
             return
         try:
-            await self._consumer.commit(to_commit)
+            await self.client.commit(to_commit)
         except (CommitFailedError, IllegalStateError) as error:
             # The group rebalanced under us: those partitions may belong to another member now,
             # which resumes from the last successful commit (at least once, as the port promises).
@@ -221,11 +229,11 @@ class KafkaConsumer:
     async def seek(self, partition: TopicPartition, offset: int) -> None:
         if partition not in self.assignment():
             raise ValueError(f"{partition} is not assigned to this consumer")
-        self._consumer.seek(_to_kafka(partition), offset)
+        self.client.seek(_to_kafka(partition), offset)
 
     async def seek_to_beginning(self) -> None:
         if self.assignment():
-            await self._consumer.seek_to_beginning()
+            await self.client.seek_to_beginning()
 
     def assignment(self) -> set[TopicPartition]:
         if self._consumer is None:
@@ -240,14 +248,14 @@ class KafkaConsumer:
             await consumer.stop()  # leaves the group; auto-commit is off, so nothing is committed
 
 
-class _Listener(ConsumerRebalanceListener):
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no type information
     """aiokafka awaits these during a rebalance, before it fetches for the new assignment."""
 
     def __init__(self, owner: KafkaConsumer) -> None:
         self.owner = owner
 
-    async def on_partitions_revoked(self, revoked) -> None:
+    async def on_partitions_revoked(self, revoked: Iterable[KafkaTopicPartition]) -> None:
         self.owner._revoked({_from_kafka(tp) for tp in revoked})
 
-    async def on_partitions_assigned(self, assigned) -> None:
+    async def on_partitions_assigned(self, assigned: Iterable[KafkaTopicPartition]) -> None:
         await self.owner._assigned({_from_kafka(tp) for tp in assigned})

@@ -1,7 +1,7 @@
 """The EventBus port: a partitioned, durable log with consumer groups.
 
 Two adapters implement it (`postgres` and `kafka`) and pass one contract suite
-(`shared/tests/bus/test_bus_contract.py`). Records with the same key always land in the
+(`shared/kit/tests/bus/test_bus_contract.py`). Records with the same key always land in the
 same partition, so per-key order is kept; consumers commit offsets by hand.
 """
 

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from microblog_shared.bus.port import AssignmentCallback, ConsumedRecord, Record, TopicPartition, partition_for
-from microblog_shared.runtime.db import create_engine
+from microblog_shared.runtime.db import create_engine, psycopg_connection
 
 CHANNEL = "bus_records"
 
@@ -131,7 +131,9 @@ class PostgresBus:
                 )
             await conn.execute(text("SELECT pg_notify(:c, :t)"), {"c": CHANNEL, "t": topic})
 
-    def consumer(self, group: str, topics: Sequence[str], on_assign: AssignmentCallback | None = None):
+    def consumer(
+        self, group: str, topics: Sequence[str], on_assign: AssignmentCallback | None = None
+    ) -> PostgresConsumer:
         return PostgresConsumer(self, group, list(topics), on_assign)
 
     async def end_offsets(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
@@ -189,6 +191,13 @@ class PostgresConsumer:
         await self._listener.execute(text(f"LISTEN {CHANNEL}"))
         await self._rebalance()
 
+    @property
+    def control(self) -> AsyncConnection:
+        """The connection that holds the membership and the partitions' advisory locks."""
+        if self._control is None:
+            raise RuntimeError("the consumer is not started")
+        return self._control
+
     def assignment(self) -> set[TopicPartition]:
         return set(self._positions)
 
@@ -196,13 +205,13 @@ class PostgresConsumer:
         return [TopicPartition(t, p) for t in sorted(self.topics) for p in range(await self.bus.partitions_of(t))]
 
     async def _live_members(self) -> list[str]:
-        await self._control.execute(
+        await self.control.execute(
             text("""DELETE FROM bus_members m WHERE group_id = :g AND NOT EXISTS (
                         SELECT 1 FROM pg_stat_activity a
                         WHERE a.pid = m.backend_pid AND a.backend_start = m.backend_start)"""),
             {"g": self.group},
         )
-        rows = await self._control.execute(
+        rows = await self.control.execute(
             text("SELECT member_id FROM bus_members WHERE group_id = :g ORDER BY joined_at, member_id"),
             {"g": self.group},
         )
@@ -215,12 +224,12 @@ class PostgresConsumer:
         index = members.index(self.member_id)
         wanted = {tp for i, tp in enumerate(await self._all_partitions()) if i % len(members) == index}
         for tp in set(self._positions) - wanted:
-            await self._control.execute(text("SELECT pg_advisory_unlock(:a, :b)"), self._key(tp))
+            await self.control.execute(text("SELECT pg_advisory_unlock(:a, :b)"), self._key(tp))
             del self._positions[tp]
             self._polled.pop(tp, None)
         gained = set()
         for tp in sorted(wanted - set(self._positions)):
-            if await self._control.scalar(text("SELECT pg_try_advisory_lock(:a, :b)"), self._key(tp)):
+            if await self.control.scalar(text("SELECT pg_try_advisory_lock(:a, :b)"), self._key(tp)):
                 gained.add(tp)
         if gained:
             committed = await self.bus.committed(self.group, sorted(gained))
@@ -247,7 +256,7 @@ class PostgresConsumer:
             return []
         owned = sorted(self._positions)
         per_partition = max(1, -(-max_records // len(owned)))
-        rows = await self._control.execute(
+        rows = await self.control.execute(
             text("""SELECT r.topic, r.partition, r."offset", r.key, r.value, r.headers,
                            (extract(epoch FROM r.created_at) * 1000)::bigint AS ts
                     FROM unnest(CAST(:t AS text[]), CAST(:p AS int[]), CAST(:o AS bigint[])) AS pos(t, p, o)
@@ -272,7 +281,8 @@ class PostgresConsumer:
         return records
 
     async def _wait_for_records(self, seconds: float) -> None:
-        driver = (await self._listener.get_raw_connection()).driver_connection
+        assert self._listener is not None, "the consumer is not started"
+        driver = await psycopg_connection(self._listener)
         try:
             async for _ in driver.notifies(timeout=seconds, stop_after=1):
                 pass
@@ -284,7 +294,7 @@ class PostgresConsumer:
         owned = {tp: off for tp, off in offsets.items() if tp in self._positions}
         if not owned:
             return
-        await self._control.execute(
+        await self.control.execute(
             text("""INSERT INTO bus_group_offsets (group_id, topic, partition, next_offset)
                     SELECT :g, t, p, o FROM unnest(CAST(:t AS text[]), CAST(:p AS int[]), CAST(:o AS bigint[])) x(t, p, o)
                     ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset"""),

@@ -10,9 +10,7 @@ from microblog_shared.events.contracts import (
     PostCreated,
     PostDeleted,
     PostEdited,
-    RefreshTokenRotated,
     SessionRevoked,
-    SessionStarted,
     UserFollowed,
     UserProfileUpdated,
     UserRegistered,
@@ -25,6 +23,6 @@ from microblog_shared.events.registry import EventRegistry, UnknownEventType, re
 __all__ = [
     "Envelope", "Event", "EventRegistry", "ExportCompleted", "ExportProgressed", "ExportRequested",
     "MessageSent", "MessagesRead", "PasswordResetRequested", "PasswordSet", "PostCreated", "PostDeleted", "PostEdited",
-    "RefreshTokenRotated", "SessionRevoked", "SessionStarted", "UnknownEventType", "UserFollowed",
-    "UserProfileUpdated", "UserRegistered", "UserSeen", "UserUnfollowed", "registry", "uuid7",
+    "SessionRevoked", "UnknownEventType", "UserFollowed", "UserProfileUpdated", "UserRegistered", "UserSeen",
+    "UserUnfollowed", "registry", "uuid7",
 ]

@@ -7,7 +7,7 @@ from the previous one (see `registry.py`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -15,17 +15,22 @@ from pydantic import BaseModel, ConfigDict
 class Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    type_name: ClassVar[str]
+    type_name: ClassVar[str]  # the name on the wire: the class's own unless it names another (an old version's)
     schema_version: ClassVar[int] = 1
     # The bus topic it is published on; None keeps the event inside its service (never relayed).
     topic: ClassVar[str | None]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "type_name" not in vars(cls):
+            cls.type_name = cls.__name__
 
 
 # --- identity ------------------------------------------------------------------------
 
 
 class UserRegistered(Event):
-    type_name = "UserRegistered"
     topic = "identity.users"
 
     user_id: int
@@ -38,7 +43,6 @@ class UserRegistered(Event):
 class UserProfileUpdated(Event):
     """The profile's new values (all of them, changed or not)."""
 
-    type_name = "UserProfileUpdated"
     topic = "identity.users"
 
     user_id: int
@@ -51,7 +55,6 @@ class UserProfileUpdated(Event):
 class UserSeen(Event):
     """The user was active (recorded at most once a minute per user)."""
 
-    type_name = "UserSeen"
     topic = "identity.users"
 
     user_id: int
@@ -61,7 +64,6 @@ class UserSeen(Event):
 class PasswordSet(Event):
     """Private to identity: the hash must never leave the service."""
 
-    type_name = "PasswordSet"
     topic = None
 
     user_id: int
@@ -75,7 +77,6 @@ class PasswordResetRequested(Event):
     changes), so it travels on a topic of its own that only the notifier reads.
     """
 
-    type_name = "PasswordResetRequested"
     topic = "identity.password-resets"
 
     user_id: int
@@ -85,33 +86,9 @@ class PasswordResetRequested(Event):
     expires_at: datetime
 
 
-class SessionStarted(Event):
-    """Private to identity: a login; its access tokens name the session, its refresh token rotates."""
-
-    type_name = "SessionStarted"
-    topic = None
-
-    session_id: str
-    user_id: int
-    refresh_hash: str
-    started_at: datetime
-    expires_at: datetime
-
-
-class RefreshTokenRotated(Event):
-    type_name = "RefreshTokenRotated"
-    topic = None
-
-    session_id: str
-    refresh_hash: str
-    generation: int
-    expires_at: datetime
-
-
 class SessionRevoked(Event):
     """Every access token of the session is dead; gateways drop them until `tokens_expire_at`."""
 
-    type_name = "SessionRevoked"
     topic = "identity.sessions"
 
     session_id: str
@@ -125,7 +102,6 @@ class SessionRevoked(Event):
 
 
 class UserFollowed(Event):
-    type_name = "UserFollowed"
     topic = "social.follows"
 
     follower_id: int
@@ -134,7 +110,6 @@ class UserFollowed(Event):
 
 
 class UserUnfollowed(Event):
-    type_name = "UserUnfollowed"
     topic = "social.follows"
 
     follower_id: int
@@ -148,7 +123,6 @@ class UserUnfollowed(Event):
 class PostCreated(Event):
     """v2 adds `language` (ISO 639-1, "" when unknown); v1 payloads are upcast with ""."""
 
-    type_name = "PostCreated"
     schema_version = 2
     topic = "posts.posts"
 
@@ -160,7 +134,6 @@ class PostCreated(Event):
 
 
 class PostEdited(Event):
-    type_name = "PostEdited"
     topic = "posts.posts"
 
     post_id: int
@@ -171,7 +144,6 @@ class PostEdited(Event):
 
 
 class PostDeleted(Event):
-    type_name = "PostDeleted"
     topic = "posts.posts"
 
     post_id: int
@@ -185,7 +157,6 @@ class PostDeleted(Event):
 class MessageSent(Event):
     """A private message, on the recipient's inbox stream (only the two parties may read it)."""
 
-    type_name = "MessageSent"
     topic = "messaging.messages"
 
     message_id: int
@@ -198,7 +169,6 @@ class MessageSent(Event):
 class MessagesRead(Event):
     """The user read their inbox: every message up to `up_to_message_id` is read."""
 
-    type_name = "MessagesRead"
     topic = "messaging.messages"
 
     user_id: int
@@ -212,7 +182,6 @@ class MessagesRead(Event):
 class ExportRequested(Event):
     """A person asked for a JSON file of their own posts: a background task on its own stream."""
 
-    type_name = "ExportRequested"
     topic = "posts.exports"
 
     task_id: str
@@ -226,7 +195,6 @@ class ExportRequested(Event):
 class ExportProgressed(Event):
     """A chunk of the export is written: `exported` of `total` posts, `progress` in percent."""
 
-    type_name = "ExportProgressed"
     topic = "posts.exports"
 
     task_id: str
@@ -241,7 +209,6 @@ class ExportProgressed(Event):
 class ExportCompleted(Event):
     """The file is complete (posts serves it to the notifier, which mails it to the author)."""
 
-    type_name = "ExportCompleted"
     topic = "posts.exports"
 
     task_id: str

@@ -55,8 +55,7 @@ class EventRegistry:
 registry = EventRegistry()
 for _contract in (
     contracts.UserRegistered, contracts.UserProfileUpdated, contracts.UserSeen, contracts.PasswordSet,
-    contracts.PasswordResetRequested,
-    contracts.SessionStarted, contracts.RefreshTokenRotated, contracts.SessionRevoked,
+    contracts.PasswordResetRequested, contracts.SessionRevoked,
     contracts.UserFollowed, contracts.UserUnfollowed,
     contracts.PostCreated, contracts.PostEdited, contracts.PostDeleted,
     contracts.MessageSent, contracts.MessagesRead,
@@ -66,5 +65,5 @@ for _contract in (
 
 
 @registry.upcaster("PostCreated", 1)
-def _post_created_v1_had_no_language(payload: dict) -> dict:
+def _post_created_v1_had_no_language(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "language": ""}

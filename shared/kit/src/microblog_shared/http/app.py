@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 import time
-from http import HTTPStatus
-from typing import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import orjson
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
-from sqlalchemy.exc import InterfaceError, OperationalError
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from microblog_shared.http.errors import Refusals, install_error_handlers
 from microblog_shared.runtime import context
-from microblog_shared.write.eventstore import ConcurrencyError, ReservationTaken
-
-log = logging.getLogger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-ID"
 ReadyCheck = Callable[[], Awaitable[None]]
@@ -36,58 +31,8 @@ class JSONBody(JSONResponse):
     Returning it directly skips FastAPI's jsonable_encoder walk over the whole body.
     """
 
-    def render(self, content) -> bytes:
+    def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
-
-
-def error_body(status: int, message: str | None = None) -> dict:
-    body = {"error": HTTPStatus(status).phrase}
-    if message:
-        body["message"] = message
-    return body
-
-
-def error_response(status: int, message: str | None = None, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse(error_body(status, message), status_code=status, headers=headers)
-
-
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header"))
-        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
-    return "; ".join(parts) or "invalid request"
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException):
-        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase else None
-        return error_response(exc.status_code, detail, getattr(exc, "headers", None))
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError):
-        return error_response(400, _validation_message(exc))
-
-    @app.exception_handler(ConcurrencyError)
-    async def conflict(request: Request, exc: ConcurrencyError):
-        return error_response(409, "the resource was changed by another request; reload and try again")
-
-    @app.exception_handler(ReservationTaken)
-    async def taken(request: Request, exc: ReservationTaken):
-        return error_response(400, f"{exc.kind} is already taken")
-
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
-    async def database_unavailable(request: Request, exc: Exception):
-        # The database went away (restart, failover) or asked for a retry (deadlock, serialization).
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0])
-        return error_response(503, "the database is unavailable, try again shortly", {"Retry-After": "1"})
-
-    @app.exception_handler(Exception)
-    async def crashed(request: Request, exc: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500)
 
 
 def create_service_app(
@@ -96,16 +41,18 @@ def create_service_app(
     ready_checks: list[ReadyCheck] | None = None,
     max_body_bytes: int = 64 * 1024,
     middleware: Sequence[Middleware] = (),
-    **kwargs,
+    refusals: Refusals | None = None,
+    **kwargs: Any,
 ) -> FastAPI:
     """A FastAPI app with the platform's error shape, body limit, correlation ids, health and metrics.
 
-    `middleware` runs innermost, inside the correlation id (e.g. the gateway's error reports).
+    `middleware` runs innermost, inside the correlation id (e.g. the gateway's error reports);
+    `refusals` say which status each of the service's domain errors answers with.
     """
     from microblog_shared.http.bodylimit import BodyLimit
 
     app = FastAPI(title=title, **kwargs)
-    install_error_handlers(app)
+    install_error_handlers(app, refusals)
     for inner in reversed(middleware):
         app.add_middleware(inner.cls, *inner.args, **inner.kwargs)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
@@ -115,11 +62,11 @@ def create_service_app(
     app.add_middleware(Correlate, service=service)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz():
-        return {"status": "ok"}
+    async def healthz() -> Response:
+        return JSONResponse({"status": "ok"})
 
     @app.get("/readyz", include_in_schema=False)
-    async def readyz():
+    async def readyz() -> Response:
         failures = []
         for check in app.state.ready_checks:
             try:
@@ -128,10 +75,10 @@ def create_service_app(
                 failures.append(f"{getattr(check, '__name__', 'check')}: {exc}")
         if failures:
             return JSONResponse({"status": "unavailable", "failures": failures}, status_code=503)
-        return {"status": "ready"}
+        return JSONResponse({"status": "ready"})
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics():
+    async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
@@ -145,18 +92,19 @@ class Correlate:
 
     header = CORRELATION_HEADER.lower().encode()
 
-    def __init__(self, app, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str) -> None:
         self.app, self.service = app, service
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
         given = next((value for name, value in scope["headers"] if name == self.header), b"").decode("latin-1")
         correlation = (given or context.new_correlation_id())[:64]
         token = context.correlation_id.set(correlation)
         started, status = time.perf_counter(), 500
 
-        async def send_tagged(message) -> None:
+        async def send_tagged(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -171,7 +119,7 @@ class Correlate:
             REQUEST_SECONDS.labels(self.service, scope["method"], route, status).observe(time.perf_counter() - started)
 
 
-def database_check(engine) -> ReadyCheck:
+def database_check(engine: AsyncEngine) -> ReadyCheck:
     from sqlalchemy import text
 
     async def database() -> None:

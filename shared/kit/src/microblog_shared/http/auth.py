@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import jwt
@@ -28,7 +28,7 @@ class AccessClaims:
 
 def issue_access_token(user_id: int, session_id: str, secret: str, minutes: int) -> str:
     """A signed access token for one session; revoking the session kills it at once."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claims = {"sub": str(user_id), "sid": session_id, "iat": now, "exp": now + timedelta(minutes=minutes),
               "jti": uuid.uuid4().hex}
     return jwt.encode(claims, secret, algorithm="HS256")
@@ -38,15 +38,19 @@ def verify_access_token(token: str, secret: str) -> AccessClaims:
     """The claims of a valid, unexpired token; raises InvalidAccessToken otherwise."""
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub", "sid"]})
-        return AccessClaims(int(claims["sub"]), str(claims["sid"]), datetime.fromtimestamp(claims["exp"], timezone.utc))
+        return AccessClaims(int(claims["sub"]), str(claims["sid"]), datetime.fromtimestamp(claims["exp"], UTC))
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidAccessToken(str(exc)) from None
 
 
-def _user_from_gateway(x_user_id: Annotated[int | None, Header()] = None) -> int:
-    if x_user_id is None:
-        raise HTTPException(401, "authentication required")
+def _caller_from_gateway(x_user_id: Annotated[int | None, Header()] = None) -> int | None:
     return x_user_id
+
+
+def _user_from_gateway(caller: Annotated[int | None, Depends(_caller_from_gateway)]) -> int:
+    if caller is None:
+        raise HTTPException(401, "authentication required")
+    return caller
 
 
 def _session_from_gateway(x_session_id: Annotated[str | None, Header(max_length=64)] = None) -> str:
@@ -55,5 +59,18 @@ def _session_from_gateway(x_session_id: Annotated[str | None, Header(max_length=
     return x_session_id
 
 
-CurrentUserId = Annotated[int, Depends(_user_from_gateway)]
-CurrentSessionId = Annotated[str, Depends(_session_from_gateway)]
+# The caller, as the gateway passes them on: the one name every service's routes take.
+CallerId = Annotated[int, Depends(_user_from_gateway)]
+CallerIdIfAny = Annotated[int | None, Depends(_caller_from_gateway)]  # anonymous callers are welcome too
+CallerSessionId = Annotated[str, Depends(_session_from_gateway)]
+
+MAX_USER_ID = 2**63 - 1  # user ids are bigint everywhere; a larger one can't name anybody
+
+
+def _caller_in_range(caller: CallerId) -> int:
+    if not 1 <= caller <= MAX_USER_ID:
+        raise HTTPException(400, "X-User-Id must be a user id")
+    return caller
+
+
+CallerIdInRange = Annotated[int, Depends(_caller_in_range)]  # for writes that store the caller's id as a bigint

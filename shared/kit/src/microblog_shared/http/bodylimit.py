@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from microblog_shared.http.app import error_response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from microblog_shared.http.errors import error_response
 
 
 class BodyLimit:
@@ -11,12 +13,13 @@ class BodyLimit:
     The body is read here first (it is small by then) and replayed to the app.
     """
 
-    def __init__(self, app, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.max_bytes:
             return await self._refuse(scope, receive, send)
@@ -31,7 +34,7 @@ class BodyLimit:
                 return await self._refuse(scope, receive, send)
         replayed = False
 
-        async def replay():
+        async def replay() -> Message:
             nonlocal replayed
             if replayed:
                 return await receive()
@@ -40,6 +43,6 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope, receive, send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"request bodies are limited to {self.max_bytes} bytes"
         await error_response(413, message)(scope, receive, send)

@@ -25,7 +25,7 @@ class PageParams(BaseModel):
     def offset(self) -> int:
         return 0 if self.after else (self.page - 1) * self.per_page
 
-    def cursor(self) -> list | None:
+    def cursor(self) -> list[str | int] | None:
         """The decoded `after` cursor (a list of key values), or None."""
         return decode_cursor(self.after) if self.after else None
 
@@ -44,7 +44,7 @@ def encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, default=str, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(raw: str) -> list:
+def decode_cursor(raw: str) -> list[str | int]:
     try:
         values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (ValueError, UnicodeDecodeError):
@@ -56,7 +56,7 @@ def decode_cursor(raw: str) -> list:
 
 def collection(
     items: list[Any], params: PageParams, total_items: int, path: str, next_after: str | None = None, **query: Any
-) -> dict:
+) -> dict[str, Any]:
     """The seed's collection shape; `next_after` (when given) is the keyset cursor of the next page."""
     total_pages = max(1, -(-total_items // params.per_page)) if total_items else 0
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 
 def iso(moment: datetime | None) -> str | None:
     """A UTC moment as the API writes it (`2026-11-24T12:00:00Z`)."""
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
 def avatar(email: str, size: int) -> str:
@@ -17,7 +18,7 @@ def avatar(email: str, size: int) -> str:
     return f"https://www.gravatar.com/avatar/{digest}?d=identicon&s={size}"
 
 
-def post_view(row) -> dict:
+def post_view(row: Any) -> dict[str, Any]:
     """A post row (id, body, language, created_at, edited_at, author_id, username, email) as the API shows it."""
     return {
         "id": row.id,

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from microblog_shared.runtime.db import listen
 from microblog_shared.events import Envelope, registry
 from microblog_shared.read.projection import applied_version, dedupe_key, notify_channel
+from microblog_shared.runtime.db import Connectable, listen
 
 HEADER = "X-Consistency-Token"
 _TOKEN = re.compile(r"^(?P<topic>[a-z][a-z0-9._-]{0,100}):(?P<stream>[A-Za-z0-9._-]{1,200}):(?P<version>[0-9]{1,9})$")
@@ -33,11 +34,14 @@ class ConsistencyToken:
     version: int
 
     @classmethod
-    def of(cls, envelope: Envelope) -> "ConsistencyToken":
-        return cls(registry.contract(envelope.type).topic, envelope.stream_id, envelope.stream_version)
+    def of(cls, envelope: Envelope) -> ConsistencyToken:
+        topic = registry.contract(envelope.type).topic
+        if topic is None:
+            raise ValueError(f"{envelope.type} stays inside its service: no read model waits for it")
+        return cls(topic, envelope.stream_id, envelope.stream_version)
 
     @classmethod
-    def parse(cls, raw: str) -> "ConsistencyToken":
+    def parse(cls, raw: str) -> ConsistencyToken:
         match = _TOKEN.match(raw.strip())
         if not match:
             raise InvalidToken(f"malformed {HEADER}: expected <topic>:<stream>:<version>")
@@ -50,14 +54,14 @@ class ConsistencyToken:
 class ProjectionWaiter:
     """Waits until a projection has caught up with tokens; one LISTEN connection per process."""
 
-    def __init__(self, engine: AsyncEngine, projection: str, topics: set[str],
+    def __init__(self, engine: Connectable, projection: str, topics: set[str],
                  streams_span_topics: bool = False) -> None:
         self.engine = engine
         self.streams_span_topics = streams_span_topics  # see projection.dedupe_key
         self.projection = projection
         self.topics = topics
         self._changed = asyncio.Condition()
-        self._listener: asyncio.Task | None = None
+        self._listener: asyncio.Task[None] | None = None
 
     async def _notify_all(self) -> None:
         async with self._changed:
@@ -83,17 +87,13 @@ class ProjectionWaiter:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
+            # Also re-check every 100 ms, in case a notification came before we listened.
             async with self._changed:
-                try:
-                    # Also re-check every 100 ms, in case a notification came before we listened.
+                with suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), min(remaining, 0.1))
-                except TimeoutError:
-                    pass
 
     async def close(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
-            try:
+            with suppress(asyncio.CancelledError):
                 await self._listener
-            except asyncio.CancelledError:
-                pass

@@ -24,9 +24,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from microblog_shared.bus import ConsumedRecord, EventBus, Record
 from microblog_shared.events import Envelope
@@ -68,7 +69,7 @@ class DeadLetter:
         except ValueError:
             return None
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         envelope = self.envelope()
         source = self.source
         return {
@@ -80,7 +81,7 @@ class DeadLetter:
             "stream": f"{envelope.stream_id}@{envelope.stream_version}" if envelope else self.key,
             "error": self.error,
             "retry_of": self.headers.get(RETRY_HEADER),
-            "dead_at": datetime.fromtimestamp(self.timestamp_ms / 1000, timezone.utc).isoformat(timespec="seconds"),
+            "dead_at": datetime.fromtimestamp(self.timestamp_ms / 1000, UTC).isoformat(timespec="seconds"),
         }
 
 
@@ -106,7 +107,7 @@ class DeadLetterQueue:
         pending = [letter for letter in letters if (letter.partition, letter.offset) not in handled]
         return sorted(pending, key=lambda letter: (letter.partition, letter.offset))
 
-    async def handled(self) -> list[dict]:
+    async def handled(self) -> list[dict[str, Any]]:
         """Every retry and drop so far, oldest first per partition."""
         return [json.loads(r.value) for r in await self._read_all(self.handled_topic)]
 
@@ -146,7 +147,7 @@ class DeadLetterQueue:
         await self._mark(letters, "drop")
 
     async def _mark(self, letters: Sequence[DeadLetter], action: str) -> None:
-        at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        at = datetime.now(UTC).isoformat(timespec="seconds")
         await self.bus.publish(self.handled_topic, [
             # Keyed by the letter's id: marks of one letter stay in one partition, in order.
             Record(letter.id, json.dumps({"partition": letter.partition, "offset": letter.offset,

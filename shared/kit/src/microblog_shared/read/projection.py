@@ -13,16 +13,19 @@ import asyncio
 import json
 import logging
 import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from microblog_shared.runtime import context, metrics
 from microblog_shared.bus import ConsumedRecord, EventBus, Record, TopicPartition
-from microblog_shared.events import Envelope, Event, EventRegistry, UnknownEventType, registry as default_registry
+from microblog_shared.events import Envelope, Event, EventRegistry, UnknownEventType
+from microblog_shared.events import registry as default_registry
 from microblog_shared.read.readmodels import POINTER_TABLE, enter_current, use_schema
+from microblog_shared.runtime import context, metrics
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,9 @@ SCHEMA = [
     POINTER_TABLE,
 ]
 
+Keyed = tuple[ConsumedRecord, Envelope, str]  # a record, its envelope and its stream's dedupe key
+DeadRecord = tuple[ConsumedRecord, str]  # a record set aside, and why
+
 
 class ReadModelSwitched(Exception):
     def __init__(self, schema: str) -> None:
@@ -46,21 +52,67 @@ class ReadModelSwitched(Exception):
         self.schema = schema
 
 
-class Projection(Protocol):
+@contextmanager
+def _correlated(envelope: Envelope) -> Iterator[None]:
+    """Log what applying `envelope` does under the correlation id of the request behind it."""
+    token = context.correlation_id.set(envelope.correlation_id)
+    try:
+        yield
+    finally:
+        context.correlation_id.reset(token)
+
+
+class Projection(ABC):
+    """A read model built from events: what the runner and a replay call on it.
+
+    A projection names itself and the topics it reads and implements `apply`; every other
+    hook has a default that does what a projection without that need wants.
+    """
+
     name: str
     topics: Sequence[str]
+    # True for a projection that reads one stream from several topics (see `dedupe_key`).
+    streams_span_topics: bool = False
 
+    @abstractmethod
     async def apply(self, conn: AsyncConnection, event: Event, envelope: Envelope) -> None:
         """Change the read model for one event, inside the runner's transaction."""
 
-
-class BatchProjection(Projection, Protocol):
     async def apply_many(self, conn: AsyncConnection, events: list[tuple[Event, Envelope]]) -> None:
         """Change the read model for new events in log order, as `apply` on each one in turn would.
 
         Runners call it with a whole polled batch (duplicates already left out) and fall back to
-        `apply`, one savepoint per event, when it raises.
+        `apply`, one savepoint per event, when it raises. By default: `apply` on each one.
         """
+        for event, envelope in events:
+            with _correlated(envelope):
+                await self.apply(conn, event, envelope)
+
+    def start_bulk(self) -> bool:
+        """A replay is about to apply the whole log: leave costly parts of the model aside.
+
+        Return whether anything was left aside; the replay then calls `finish_bulk` once it has
+        caught up, with its runner stopped, and applies the rest of the log normally. By default
+        nothing is left aside.
+        """
+        return False
+
+    async def finish_bulk(self, conn: AsyncConnection) -> None:
+        """Build what `start_bulk` left aside, in the replay's schema, and go back to normal."""
+
+    async def read_model_switched(self, previous: str, schema: str, drop_previous: bool) -> None:
+        """A replay made `schema` current: state kept outside PostgreSQL (a search index) follows."""
+
+    async def close(self) -> None:
+        """Release what the projection holds besides the runner's engine (a search client)."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one transaction made of a polled batch."""
+
+    applied: int  # events applied (duplicates and dead letters left out)
+    dead: list[DeadRecord]  # records set aside for the dead-letter topic, with why
 
 
 @dataclass(frozen=True)
@@ -127,38 +179,41 @@ class ProjectionRunner:
         finally:
             await self.consumer.stop()
 
-    async def handle(self, records: list[ConsumedRecord]) -> None:
+    async def handle(self, records: list[ConsumedRecord]) -> BatchResult | None:
         """Apply one polled batch in one transaction, then commit the bus offsets.
 
         The fast path applies the whole batch at once; if any event fails, the batch is rolled
         back and applied again one savepoint per event, so only the poison ones are set aside.
+        None: the read model switched versions meanwhile and the batch will be polled again.
         """
         checkpoints = {r.topic_partition: r.offset + 1 for r in records}
         try:
             try:
-                await self._in_transaction(records, checkpoints, isolate=False)
+                result = await self._in_transaction(records, checkpoints, isolate=False)
             except ReadModelSwitched:
                 raise
             except Exception:
                 log.warning("a batch of %d events failed; applying them one by one", len(records))
-                await self._in_transaction(records, checkpoints, isolate=True)
+                result = await self._in_transaction(records, checkpoints, isolate=True)
         except ReadModelSwitched as switched:
             # A replay made another version current while this batch was polled: go on from
             # that version's checkpoints (at or past ours) instead of writing to the old one.
             log.info("projection %s now writes to schema %s", self.projection.name, switched.schema)
             await self._seek_to_checkpoints(self.consumer.assignment())
-            return
+            return None
         await self.consumer.commit(checkpoints)
+        return result
 
     async def _in_transaction(self, records: list[ConsumedRecord], checkpoints: dict[TopicPartition, int],
-                              isolate: bool) -> None:
+                              isolate: bool) -> BatchResult:
         async with self.engine.begin() as conn:
             await self._enter_schema(conn)
-            dead = await self._apply_batch(conn, records, isolate)
-            if dead:
-                await self._dead_letter(dead)
+            result = await self._apply_batch(conn, records, isolate)
+            if result.dead:
+                await self._dead_letter(result.dead)
             await self._store_checkpoints(conn, checkpoints)
-        metrics.EVENTS_APPLIED.labels(self.projection.name).inc(self._batch_applied)
+        metrics.EVENTS_APPLIED.labels(self.projection.name).inc(result.applied)
+        return result
 
     async def _enter_schema(self, conn: AsyncConnection) -> None:
         """Write to the fixed schema (a replay) or to the current version (the live projector)."""
@@ -171,56 +226,21 @@ class ProjectionRunner:
             raise ReadModelSwitched(schema)
         self.schema = schema
 
-    async def _apply_batch(
-        self, conn: AsyncConnection, records: list[ConsumedRecord], isolate: bool
-    ) -> list[tuple[ConsumedRecord, str]]:
-        decoded: list[tuple[ConsumedRecord, Envelope]] = []
-        dead: list[tuple[ConsumedRecord, str]] = []
-        for record in records:
-            try:
-                decoded.append((record, Envelope.from_bytes(record.value)))
-            except Exception:
-                if not isolate:
-                    raise
-                dead.append((record, traceback.format_exc(limit=3)))
+    async def _apply_batch(self, conn: AsyncConnection, records: list[ConsumedRecord], isolate: bool) -> BatchResult:
+        """Apply the records not applied yet: all at once, or (`isolate`) one savepoint each."""
+        decoded, undecodable = _decode(records, isolate)
         keyed = [(record, envelope, self._key(record.topic, envelope.stream_id)) for record, envelope in decoded]
-        applied = await self._applied_versions(conn, {key for _, _, key in keyed})
-        fresh: list[tuple[ConsumedRecord, Envelope, str]] = []
-        newest = dict(applied)
-        for record, envelope, key in keyed:
-            if envelope.stream_version <= newest.get(key, 0):
-                if RETRY_HEADER in record.headers and envelope.stream_version < newest[key]:
-                    dead.append((record, _superseded(envelope, newest[key])))
-                continue  # a duplicate (relay re-send or redelivery): already applied
-            newest[key] = envelope.stream_version
-            fresh.append((record, envelope, key))
-        if not isolate:
-            await self._apply_all(conn, [envelope for _, envelope, _ in fresh])
-            applied = newest
-            self._batch_applied = len(fresh)
+        fresh, superseded = _new_events(keyed, await self._applied_versions(conn, {key for _, _, key in keyed}))
+        if isolate:
+            applied, failed = await self._apply_each(conn, fresh)
         else:
-            self._batch_applied = 0
-            for record, envelope, key in fresh:
-                try:
-                    async with conn.begin_nested():
-                        await self._apply(conn, envelope)
-                except Exception:
-                    log.exception("event %s failed to apply; sending it to %s", envelope.event_id, self.dead_letter_topic)
-                    dead.append((record, traceback.format_exc(limit=5)))
-                    continue
-                applied[key] = envelope.stream_version
-                self._batch_applied += 1
-        await conn.execute(
-            text("""INSERT INTO projection_streams AS s (projection, stream_id, version)
-                    SELECT :p, i, v FROM unnest(CAST(:i AS text[]), CAST(:v AS int[])) x(i, v)
-                    ON CONFLICT (projection, stream_id) DO UPDATE SET version = EXCLUDED.version
-                    WHERE s.version < EXCLUDED.version"""),
-            {"p": self.projection.name, "i": list(applied), "v": list(applied.values())},
-        )
-        return dead
+            await self._apply_all(conn, [envelope for _, envelope, _ in fresh])
+            applied, failed = fresh, []
+        await self._store_versions(conn, {key: envelope.stream_version for _, envelope, key in applied})
+        return BatchResult(len(applied), undecodable + superseded + failed)
 
     def _key(self, topic: str, stream_id: str) -> str:
-        return dedupe_key(topic, stream_id, getattr(self.projection, "streams_span_topics", False))
+        return dedupe_key(topic, stream_id, self.projection.streams_span_topics)
 
     async def _applied_versions(self, conn: AsyncConnection, streams: set[str]) -> dict[str, int]:
         rows = await conn.execute(
@@ -229,31 +249,46 @@ class ProjectionRunner:
         )
         return {r.stream_id: r.version for r in rows}
 
+    async def _store_versions(self, conn: AsyncConnection, versions: dict[str, int]) -> None:
+        await conn.execute(
+            text("""INSERT INTO projection_streams AS s (projection, stream_id, version)
+                    SELECT :p, i, v FROM unnest(CAST(:i AS text[]), CAST(:v AS int[])) x(i, v)
+                    ON CONFLICT (projection, stream_id) DO UPDATE SET version = EXCLUDED.version
+                    WHERE s.version < EXCLUDED.version"""),
+            {"p": self.projection.name, "i": list(versions), "v": list(versions.values())},
+        )
+
     async def _apply_all(self, conn: AsyncConnection, envelopes: list[Envelope]) -> None:
-        apply_many = getattr(self.projection, "apply_many", None)
-        if apply_many is None:
-            for envelope in envelopes:
-                await self._apply(conn, envelope)
-            return
-        events = []
-        for envelope in envelopes:
-            try:
-                events.append((self.registry.decode(envelope), envelope))
-            except UnknownEventType:
-                continue
+        events = [(event, envelope) for envelope in envelopes if (event := self._event(envelope)) is not None]
         if events:
-            await apply_many(conn, events)
+            await self.projection.apply_many(conn, events)
+
+    async def _apply_each(self, conn: AsyncConnection, fresh: list[Keyed]) -> tuple[list[Keyed], list[DeadRecord]]:
+        """Apply events one savepoint each: the ones that fail are set aside, the others stay applied."""
+        applied: list[Keyed] = []
+        failed: list[DeadRecord] = []
+        for record, envelope, key in fresh:
+            try:
+                async with conn.begin_nested():
+                    await self._apply(conn, envelope)
+            except Exception:
+                log.exception("event %s failed to apply; sending it to %s", envelope.event_id, self.dead_letter_topic)
+                failed.append((record, traceback.format_exc(limit=5)))
+            else:
+                applied.append((record, envelope, key))
+        return applied, failed
 
     async def _apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
+        event = self._event(envelope)
+        if event is not None:
+            with _correlated(envelope):
+                await self.projection.apply(conn, event, envelope)
+
+    def _event(self, envelope: Envelope) -> Event | None:
         try:
-            event = self.registry.decode(envelope)
+            return self.registry.decode(envelope)
         except UnknownEventType:
-            return  # a fact this projection has no use for
-        token = context.correlation_id.set(envelope.correlation_id)
-        try:
-            await self.projection.apply(conn, event, envelope)
-        finally:
-            context.correlation_id.reset(token)
+            return None  # a fact this projection has no use for
 
     async def _store_checkpoints(self, conn: AsyncConnection, checkpoints: dict[TopicPartition, int]) -> None:
         await conn.execute(
@@ -269,7 +304,7 @@ class ProjectionRunner:
         )
         await conn.execute(text("SELECT pg_notify(:c, '')"), {"c": notify_channel(self.projection.name)})
 
-    async def _dead_letter(self, dead: list[tuple[ConsumedRecord, str]]) -> None:
+    async def _dead_letter(self, dead: list[DeadRecord]) -> None:
         records = [
             Record(
                 key=record.key,
@@ -304,6 +339,35 @@ async def applied_version(conn: AsyncConnection, projection: str, stream_id: str
         {"p": projection, "s": stream_id},
     )
     return version or 0
+
+
+def _decode(records: list[ConsumedRecord], isolate: bool) -> tuple[list[tuple[ConsumedRecord, Envelope]], list[DeadRecord]]:
+    """The records' envelopes; a record that is no envelope fails the batch, or (`isolate`) is set aside."""
+    decoded: list[tuple[ConsumedRecord, Envelope]] = []
+    dead: list[DeadRecord] = []
+    for record in records:
+        try:
+            decoded.append((record, Envelope.from_bytes(record.value)))
+        except Exception:
+            if not isolate:
+                raise
+            dead.append((record, traceback.format_exc(limit=3)))
+    return decoded, dead
+
+
+def _new_events(keyed: list[Keyed], applied: dict[str, int]) -> tuple[list[Keyed], list[DeadRecord]]:
+    """The events past their stream's applied version, and the retried ones that a later version superseded."""
+    newest = dict(applied)
+    fresh: list[Keyed] = []
+    superseded: list[DeadRecord] = []
+    for record, envelope, key in keyed:
+        if envelope.stream_version <= newest.get(key, 0):
+            if RETRY_HEADER in record.headers and envelope.stream_version < newest[key]:
+                superseded.append((record, _superseded(envelope, newest[key])))
+            continue  # a duplicate (relay re-send or redelivery): already applied
+        newest[key] = envelope.stream_version
+        fresh.append((record, envelope, key))
+    return fresh, superseded
 
 
 def _superseded(envelope: Envelope, newest: int) -> str:

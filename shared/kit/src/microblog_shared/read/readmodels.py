@@ -20,7 +20,7 @@ import zlib
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from microblog_shared.runtime.db import create_engine
+from microblog_shared.runtime.db import create_engine, psycopg_connection
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +62,13 @@ async def current_schema(conn: AsyncConnection, projection: str) -> str:
 async def enter_current(conn: AsyncConnection, projection: str) -> str:
     """In a projector's batch transaction: wait out any switch, then use the current schema."""
     await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": switch_lock(projection)})
-    return await conn.scalar(
+    schema: str = await conn.scalar(
         text("""SELECT schema FROM (SELECT coalesce((SELECT schema FROM public.read_model_versions
                                                      WHERE projection = :p), 'public') AS schema) s,
                      set_config('search_path', s.schema, true)"""),
         {"p": projection},
     )
+    return schema
 
 
 async def use_schema(conn: AsyncConnection, schema: str) -> None:
@@ -102,9 +103,9 @@ class VersionedEngine:
         self.schema: str | None = None
         self.engine: AsyncEngine = schema_engine(url, DEFAULT_SCHEMA, pool_size)
         self.reads: AsyncEngine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._follower: asyncio.Task | None = None
+        self._follower: asyncio.Task[None] | None = None
 
-    def connect(self):
+    def connect(self) -> AsyncConnection:
         return self.engine.connect()
 
     async def start(self) -> None:
@@ -132,7 +133,7 @@ class VersionedEngine:
                 async with self.engine.connect() as conn:
                     await conn.execution_options(isolation_level="AUTOCOMMIT")
                     await conn.execute(text(f"LISTEN {SWITCHED_CHANNEL}"))
-                    driver = (await conn.get_raw_connection()).driver_connection
+                    driver = await psycopg_connection(conn)
                     while True:
                         async for _ in driver.notifies(timeout=self.recheck_seconds, stop_after=1):
                             pass

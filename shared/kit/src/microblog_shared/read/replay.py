@@ -13,21 +13,28 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Callable
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from microblog_shared.bus import EventBus, TopicPartition
-from microblog_shared.runtime.db import create_engine
-from microblog_shared.runtime.migrations import upgrade
 from microblog_shared.read.projection import ProjectionRunner, ProjectionSpec
 from microblog_shared.read.readmodels import (
-    DEFAULT_SCHEMA, current_schema, point_to, schema_engine, schema_name, switch_lock, use_schema, version_of,
+    DEFAULT_SCHEMA,
+    current_schema,
+    point_to,
+    schema_engine,
+    schema_name,
+    switch_lock,
+    use_schema,
+    version_of,
 )
+from microblog_shared.runtime.db import create_engine
+from microblog_shared.runtime.migrations import upgrade
 from microblog_shared.runtime.settings import Settings
 
 Progress = Callable[[int, int], None]  # (records applied by the replay, records in the log)
@@ -60,6 +67,20 @@ async def checkpoints(conn: AsyncConnection, projection: str, schema: str) -> di
     return {TopicPartition(r.topic, r.partition): r.next_offset for r in rows}
 
 
+@dataclass(frozen=True)
+class _Running:
+    """A replay's runner at work in a task of its own, and what stops it."""
+
+    task: asyncio.Task[None]
+    stop: asyncio.Event
+
+    def check(self, before: str) -> None:
+        """Raise if the runner stopped: with its own error if it failed."""
+        if self.task.done():
+            self.task.result()
+            raise RuntimeError(f"the replay's runner stopped before {before}")
+
+
 class Replay:
     def __init__(self, spec: ProjectionSpec, settings: Settings, bus: EventBus, close_enough: int = 500) -> None:
         self.spec, self.settings, self.bus = spec, settings, bus
@@ -74,9 +95,7 @@ class Replay:
             await asyncio.to_thread(upgrade, self.spec.package, self.settings.database_url, schema)
             target = schema_engine(self.settings.database_url, schema, pool_size=2)
             try:
-                bulk = hasattr(self.projection, "finish_bulk")
-                if bulk:  # the projection may leave costly parts of its model aside until the end
-                    self.projection.start_bulk()
+                if self.projection.start_bulk():  # costly parts of the model were left aside until the end
                     async with self._running(target, schema) as running:
                         await self._catch_up(engine, schema, running, progress)
                     async with target.begin() as conn:
@@ -92,35 +111,30 @@ class Replay:
             if drop_old and previous != DEFAULT_SCHEMA:
                 async with engine.begin() as conn:
                     await conn.execute(text(f'DROP SCHEMA "{previous}" CASCADE'))
-            switched = getattr(self.projection, "read_model_switched", None)
-            if switched is not None:  # a projection with state outside PostgreSQL (a search index) follows
-                await switched(previous, schema, drop_old)
+            await self.projection.read_model_switched(previous, schema, drop_old)
             return ReplayResult(self.spec.name, schema, previous, records, time.monotonic() - started)
         finally:
             await engine.dispose()
-            close = getattr(self.projection, "close", None)  # what it holds besides the engine (a search client)
-            if close is not None:
-                await close()
+            await self.projection.close()
 
     @asynccontextmanager
-    async def _running(self, target: AsyncEngine, schema: str):
+    async def _running(self, target: AsyncEngine, schema: str) -> AsyncIterator[_Running]:
         """A runner applying the log into `schema` (its own consumer group) until the block ends."""
         runner = ProjectionRunner(self.projection, target, self.bus, group=f"replay.{self.spec.name}.{schema}",
                                   schema=schema)
         stop = asyncio.Event()
-        task = asyncio.create_task(runner.run(stop))
-        task.stop = stop
+        running = _Running(asyncio.create_task(runner.run(stop)), stop)
         try:
-            yield task
+            yield running
         finally:
             stop.set()
-            await asyncio.gather(task, return_exceptions=True)
+            await asyncio.gather(running.task, return_exceptions=True)
 
     async def _next_version(self, engine: AsyncEngine) -> tuple[str, str]:
         async with engine.connect() as conn:
             previous = await current_schema(conn, self.spec.name)
             prefix = schema_name(self.spec.name, 0)[:-1]
-            existing = (await conn.execute(
+            existing: Sequence[str] = (await conn.execute(
                 text("SELECT schema_name FROM information_schema.schemata WHERE starts_with(schema_name, :p)"),
                 {"p": prefix},
             )).scalars().all()
@@ -134,13 +148,11 @@ class Replay:
         async with engine.connect() as conn:
             return await checkpoints(conn, self.spec.name, schema)
 
-    async def _catch_up(self, engine: AsyncEngine, schema: str, running: asyncio.Task,
+    async def _catch_up(self, engine: AsyncEngine, schema: str, running: _Running,
                         progress: Progress | None) -> None:
         await self.bus.ensure_topics(list(self.projection.topics))
         while True:
-            if running.done():
-                running.result()
-                raise RuntimeError("the replay's runner stopped before it caught up")
+            running.check("it caught up")
             end = sum((await self.bus.end_offsets(self._partitions())).values())
             applied = sum((await self._applied(engine, schema)).values())
             if progress:
@@ -149,7 +161,7 @@ class Replay:
                 return
             await asyncio.sleep(0.25)
 
-    async def _switch(self, engine: AsyncEngine, previous: str, schema: str, running: asyncio.Task) -> int:
+    async def _switch(self, engine: AsyncEngine, previous: str, schema: str, running: _Running) -> int:
         lock = switch_lock(self.spec.name)
         async with engine.connect() as holder:
             await holder.execution_options(isolation_level="AUTOCOMMIT")
@@ -162,12 +174,10 @@ class Replay:
                     applied = await self._applied(engine, schema)
                     if all(applied.get(tp, 0) >= offset for tp, offset in live.items()):
                         break
-                    if running.done():
-                        running.result()
-                        raise RuntimeError("the replay's runner stopped before the switch")
+                    running.check("the switch")
                     await asyncio.sleep(0.05)
                 running.stop.set()
-                await running  # its last batch is committed: nobody else writes to the new schema
+                await running.task  # its last batch is committed: nobody else writes to the new schema
                 async with engine.begin() as conn:
                     await point_to(conn, self.spec.name, schema)
                 return sum((await self._applied(engine, schema)).values())

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol, cast
 
+import psycopg
 from sqlalchemy import create_engine as create_sync_engine, make_url, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 
-def create_engine(url: str, pool_size: int = 5, **options) -> AsyncEngine:
+def create_engine(url: str, pool_size: int = 5, **options: Any) -> AsyncEngine:
     """An async engine for `postgresql+psycopg://` URLs, with liveness checks on checkout."""
     return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, **options)
 
@@ -33,7 +34,18 @@ def ensure_database(server_url: str, database: str) -> str:
     return database_url(server_url, database)
 
 
-async def listen(engine: AsyncEngine, channel: str, on_notify: Callable[[], Awaitable[None]]) -> None:
+class Connectable(Protocol):
+    """An engine, or what stands for one (a read API's `VersionedEngine`)."""
+
+    def connect(self) -> AsyncConnection: ...
+
+
+async def psycopg_connection(conn: AsyncConnection) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection under `conn` (for what only the driver does, such as NOTIFY)."""
+    return cast(psycopg.AsyncConnection[Any], (await conn.get_raw_connection()).driver_connection)
+
+
+async def listen(engine: Connectable, channel: str, on_notify: Callable[[], Awaitable[None]]) -> None:
     """Call `on_notify` on every NOTIFY on `channel`, listening again whenever the database comes back.
 
     Runs until cancelled.
@@ -43,7 +55,7 @@ async def listen(engine: AsyncEngine, channel: str, on_notify: Callable[[], Awai
             async with engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 await conn.execute(text(f"LISTEN {channel}"))
-                driver = (await conn.get_raw_connection()).driver_connection
+                driver = await psycopg_connection(conn)
                 await on_notify()  # anything that happened before we listened
                 async for _ in driver.notifies():
                     await on_notify()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from types import ModuleType
+
+from sqlalchemy import Connection, text
 
 from alembic import command
 from alembic.config import Config
@@ -34,7 +36,9 @@ def run_env() -> None:
     from alembic import context
     from sqlalchemy import create_engine
 
-    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url is not None, "config() sets it"
+    engine = create_engine(url)
     with engine.connect() as connection:
         # One migrator at a time, even when several replicas start together.
         connection.execute(text("SELECT pg_advisory_lock(7000002)"))
@@ -51,7 +55,7 @@ def run_env() -> None:
     engine.dispose()
 
 
-def _served_schema(connection) -> str:
+def _served_schema(connection: Connection) -> str:
     """The schema of the read-model version being served (`public` until a replay switched).
 
     A service database holds at most one projection, so the pointer table has at most one row.
@@ -61,7 +65,7 @@ def _served_schema(connection) -> str:
     return connection.scalar(text("SELECT max(schema) FROM public.read_model_versions")) or DEFAULT_SCHEMA
 
 
-def execute_all(op, statements: list[str]) -> None:
-    """Run shared schema statements (event store, projection runner) inside a migration."""
+def execute_all(op: ModuleType, statements: list[str]) -> None:
+    """Run shared schema statements (event store, projection runner) inside a migration, through `alembic.op`."""
     for statement in statements:
         op.execute(statement)

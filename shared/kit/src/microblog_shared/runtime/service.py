@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Sequence
+from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
@@ -21,10 +21,12 @@ from microblog_shared.runtime.logs import configure_logging
 from microblog_shared.read.projection import Projection
 from microblog_shared.runtime.settings import Settings
 from microblog_shared.http.app import create_service_app, database_check
+from microblog_shared.http.errors import Refusals
+from microblog_shared.write.eventstore import EventStore
 
 log = logging.getLogger(__name__)
 
-Worker = Callable[[Settings, asyncio.Event, FastAPI], Awaitable[None]]
+Worker = Callable[[Settings, asyncio.Event, FastAPI], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -55,13 +57,14 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> None:
         upgrade(spec.package, settings.database_url)
         return
     if args.command == "api":
+        assert spec.create_app is not None  # a choice only then
         app = spec.create_app(settings)
     else:
         app = worker_app(spec, args.command, settings)
     uvicorn.run(app, host=args.host, port=args.port, **server_options())
 
 
-def server_options() -> dict:
+def server_options() -> dict[str, Any]:
     """How every process serves HTTP (uvicorn's options besides host and port).
 
     X-Forwarded-For and X-Forwarded-Proto rewrite the client's address and scheme only where the
@@ -83,7 +86,7 @@ def worker_app(spec: ServiceSpec, name: str, settings: Settings) -> FastAPI:
     stop = asyncio.Event()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(spec.workers[name](settings, stop, app))
         task.add_done_callback(_exit_if_crashed)
         yield
@@ -93,8 +96,8 @@ def worker_app(spec: ServiceSpec, name: str, settings: Settings) -> FastAPI:
 
     app = create_service_app(f"{spec.name}-{name}", f"{spec.name} {name}", [database_check(engine)], lifespan=lifespan)
 
-    @app.get("/status", include_in_schema=False)
-    async def status():
+    @app.get("/status", include_in_schema=False, response_model=None)
+    async def status() -> JSONResponse | dict[str, Any]:
         """The worker's figures as JSON (status.py), for `microblog status`."""
         monitor = getattr(app.state, "monitor", None)
         if monitor is None:
@@ -104,7 +107,7 @@ def worker_app(spec: ServiceSpec, name: str, settings: Settings) -> FastAPI:
     return app
 
 
-def _exit_if_crashed(task: asyncio.Task) -> None:
+def _exit_if_crashed(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("worker crashed; exiting so that the supervisor restarts it", exc_info=task.exception())
         logging.shutdown()
@@ -115,7 +118,6 @@ async def run_relay(settings: Settings, stop: asyncio.Event, app: FastAPI) -> No
     """The outbox relay of a write service: its event store to the bus."""
     from microblog_shared.bus import create_bus
     from microblog_shared.runtime.db import create_engine
-    from microblog_shared.write.eventstore import EventStore
     from microblog_shared.write.relay import OutboxRelay
     from microblog_shared.runtime.status import RelayMonitor
 
@@ -145,9 +147,7 @@ def projector(make_projection: Callable[[Settings], Projection]) -> Worker:
             app.state.monitor = ProjectionMonitor(runner, bus)
             await asyncio.gather(runner.run(stop), app.state.monitor.run(stop))
         finally:
-            close = getattr(projection, "close", None)  # what it holds besides the engine (a search client)
-            if close is not None:
-                await close()
+            await projection.close()
             await bus.close()
             await engine.dispose()
 
@@ -155,31 +155,33 @@ def projector(make_projection: Callable[[Settings], Projection]) -> Worker:
 
 
 def write_service_app(
-    settings: Settings, router: APIRouter, closing: Sequence[Callable[[], Awaitable[None]]] = ()
+    settings: Settings, router: APIRouter, closing: Sequence[Callable[[], Awaitable[None]]] = (), *,
+    refusals: Refusals | None = None, store: EventStore | None = None,
 ) -> FastAPI:
     """The app of a write service: its router over an event store in its own database.
 
-    `closing` are awaited at shutdown (clients the service opened to other services).
+    `closing` are awaited at shutdown (clients the service opened to other services); `refusals`
+    map its domain errors to HTTP; `store` replaces the event store (tests: one that races).
     """
     from contextlib import asynccontextmanager
 
     from microblog_shared.runtime.db import create_engine
-    from microblog_shared.write.eventstore import EventStore
 
-    engine = create_engine(settings.database_url)
+    engine = store.engine if store is not None else create_engine(settings.database_url)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         for close in closing:
             await close()
         await engine.dispose()
 
     name = settings.service_name
-    app = create_service_app(name, f"microblog {name}", [database_check(engine)], lifespan=lifespan)
+    app = create_service_app(name, f"microblog {name}", [database_check(engine)], lifespan=lifespan,
+                             refusals=refusals)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.store = EventStore(engine, producer=name)
+    app.state.store = store or EventStore(engine, producer=name)
     app.include_router(router)
     return app
 
@@ -187,12 +189,13 @@ def write_service_app(
 def read_service_app(
     settings: Settings, router: APIRouter, projection: str, topics: Sequence[str], *, pool_size: int = 10,
     streams_span_topics: bool = False, checks: Sequence[Callable[[], Awaitable[None]]] = (),
-    closing: Sequence[Callable[[], Awaitable[None]]] = (),
+    closing: Sequence[Callable[[], Awaitable[None]]] = (), refusals: Refusals | None = None,
 ) -> FastAPI:
     """The read API of a projection's service: its router over the read-model version being served.
 
     Reads follow that version (a replay switches it while the API runs) and wait, bounded, for
-    consistency tokens. `checks` join readiness; `closing` are awaited at shutdown.
+    consistency tokens. `checks` join readiness; `closing` are awaited at shutdown; `refusals` map
+    its domain errors to HTTP.
     """
     from contextlib import asynccontextmanager
 
@@ -205,7 +208,7 @@ def read_service_app(
     waiter = ProjectionWaiter(read_model, projection, set(topics), streams_span_topics=streams_span_topics)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await read_model.start()
         yield
         await waiter.close()
@@ -215,7 +218,8 @@ def read_service_app(
         await engine.dispose()
 
     name = settings.service_name
-    app = create_service_app(name, f"microblog {name}", [database_check(engine), *checks], lifespan=lifespan)
+    app = create_service_app(name, f"microblog {name}", [database_check(engine), *checks], lifespan=lifespan,
+                             refusals=refusals)
     app.state.settings = settings
     app.state.engine = engine
     app.state.read_model = read_model

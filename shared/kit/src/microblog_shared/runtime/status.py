@@ -12,11 +12,15 @@ import logging
 import time
 import uuid
 from collections import deque
-from datetime import datetime, timezone
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import Any
 
-from microblog_shared.runtime import metrics
 from microblog_shared.bus import EventBus, TopicPartition
 from microblog_shared.read.deadletters import DeadLetterQueue
+from microblog_shared.read.projection import ProjectionRunner
+from microblog_shared.runtime import metrics
+from microblog_shared.write.relay import OutboxRelay
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +42,13 @@ class Rate:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Monitor:
     every = 5.0
 
-    async def refresh(self) -> dict:
+    async def refresh(self) -> dict[str, Any]:
         raise NotImplementedError
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -55,10 +59,8 @@ class Monitor:
                 await asyncio.wait_for(self.refresh(), timeout=max(10.0, 2 * self.every))
             except Exception:
                 log.warning("%s could not refresh its figures", type(self).__name__, exc_info=True)
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.every)
-            except TimeoutError:
-                pass
 
 
 async def partitions_of(bus: EventBus, topics: list[str], group: str) -> dict[str, list[TopicPartition]]:
@@ -79,7 +81,7 @@ class ProjectionMonitor(Monitor):
     letters are letters written minus letters handled, from end offsets (deadletters.py).
     """
 
-    def __init__(self, runner, bus: EventBus) -> None:
+    def __init__(self, runner: ProjectionRunner, bus: EventBus) -> None:
         self.runner = runner
         self.bus = bus
         self.name = runner.projection.name
@@ -93,7 +95,7 @@ class ProjectionMonitor(Monitor):
             self._partitions = await partitions_of(self.bus, topics, f"status.{self.name}.{uuid.uuid4().hex[:12]}")
         return self._partitions
 
-    async def refresh(self) -> dict:
+    async def refresh(self) -> dict[str, Any]:
         partitions_of_topics = await self._topic_partitions()
         dead, handled = (partitions_of_topics[t] for t in (self.dead_letters.topic, self.dead_letters.handled_topic))
         checkpoints = await self.runner.checkpoints()
@@ -127,12 +129,12 @@ class RelayMonitor(Monitor):
 
     every = 2.0
 
-    def __init__(self, relay, service: str) -> None:
+    def __init__(self, relay: OutboxRelay, service: str) -> None:
         self.relay = relay
         self.service = service
         self._rate = Rate()
 
-    async def refresh(self) -> dict:
+    async def refresh(self) -> dict[str, Any]:
         position = await self.relay.position()
         backlog = await self.relay.backlog()
         metrics.OUTBOX_BACKLOG.labels(self.service).set(backlog)

@@ -13,10 +13,11 @@ from itertools import groupby
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from microblog_shared.runtime import metrics
 from microblog_shared.bus import EventBus, Record
+from microblog_shared.events import Envelope, EventRegistry
+from microblog_shared.events import registry as default_registry
+from microblog_shared.runtime import metrics
 from microblog_shared.write.eventstore import APPENDED_CHANNEL, EventStore
-from microblog_shared.events import EventRegistry, registry as default_registry
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class OutboxRelay:
     async def position(self) -> int:
         async with self.engine.connect() as conn:
             value = await conn.scalar(text("SELECT position FROM relay_positions WHERE relay = :r"), {"r": self.name})
-            return value or 0
+            return int(value or 0)
 
     async def _record(self, position: int) -> None:
         async with self.engine.begin() as conn:
@@ -63,14 +64,14 @@ class OutboxRelay:
                 for e in run
             ]
             await self.bus.publish(topic, records)
-        await self._record(envelopes[-1].position)
+        await self._record(_position(envelopes[-1]))
         metrics.OUTBOX_RELAYED.labels(self.store.producer).inc(len(envelopes))
         return len(envelopes)
 
     async def backlog(self) -> int:
         """Events appended but not yet published."""
         async with self.engine.connect() as conn:
-            last = await conn.scalar(text("SELECT coalesce(max(position), 0) FROM events"))
+            last = int(await conn.scalar(text("SELECT coalesce(max(position), 0) FROM events")))
         return last - await self.position()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -79,6 +80,7 @@ class OutboxRelay:
             await listener.execution_options(isolation_level="AUTOCOMMIT")
             await listener.execute(text(f"LISTEN {APPENDED_CHANNEL}"))
             driver = (await listener.get_raw_connection()).driver_connection
+            assert driver is not None  # a live connection has its driver's
             while not stop.is_set():
                 try:
                     published = await self.publish_pending()
@@ -91,3 +93,9 @@ class OutboxRelay:
                     continue
                 async for _ in driver.notifies(timeout=1.0, stop_after=1):
                     pass
+
+
+def _position(envelope: Envelope) -> int:
+    if envelope.position is None:
+        raise ValueError("an envelope read from the store has its position")
+    return envelope.position
