@@ -1,7 +1,7 @@
 """`python -m bench`: seed a fresh platform through the event log on each bus, then load it.
 
-    uv run --group bench python -m bench                      # both buses, the issue's dataset
-    uv run --group bench python -m bench --bus postgres --scale 0.05 --duration 5   # a quick look
+uv run --group bench python -m bench                      # both buses, the issue's dataset
+uv run --group bench python -m bench --bus postgres --scale 0.05 --duration 5   # a quick look
 """
 
 from __future__ import annotations
@@ -35,8 +35,14 @@ RESULTS = Path(__file__).with_name("results")
 
 
 def progress_bar() -> Progress:
-    return Progress(TextColumn("{task.description:<26}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(), console=console)
+    return Progress(
+        TextColumn("{task.description:<26}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
 
 
 async def sleep_with_bar(label: str, seconds: float, work) -> object:
@@ -71,8 +77,9 @@ def load_plan(data: Dataset, tokens: dict[int, str], seed: int) -> dict[str, lis
     return {
         "home": [Request("GET", "/api/timeline?per_page=25", auth) for auth in readers],
         "explore": [Request("GET", "/api/explore?per_page=25", auth) for auth in readers],
-        "user_posts": [Request("GET", f"/api/users/{u}/posts?per_page=25", readers[i % len(readers)])
-                       for i, u in enumerate(users)],
+        "user_posts": [
+            Request("GET", f"/api/users/{u}/posts?per_page=25", readers[i % len(readers)]) for i, u in enumerate(users)
+        ],
         "user": [Request("GET", f"/api/users/{u}", readers[i % len(readers)]) for i, u in enumerate(users)],
         "create_post": [Request("POST", "/api/posts", auth, body_prefix="bench load post") for auth in readers],
     }
@@ -80,8 +87,14 @@ def load_plan(data: Dataset, tokens: dict[int, str], seed: int) -> dict[str, lis
 
 async def run_bus(bus: str, data: Dataset, args, workdir: Path) -> dict:
     result: dict = {"bus": bus}
-    platform = Platform(workdir / bus, bus, {"MICROBLOG_CELEBRITY_FOLLOWERS": str(args.celebrity_followers),
-                                             "MICROBLOG_AUTH_ATTEMPTS_PER_MINUTE": "1000000"})
+    platform = Platform(
+        workdir / bus,
+        bus,
+        {
+            "MICROBLOG_CELEBRITY_FOLLOWERS": str(args.celebrity_followers),
+            "MICROBLOG_AUTH_ATTEMPTS_PER_MINUTE": "1000000",
+        },
+    )
     with console.status(f"[{bus}] starting PostgreSQL{', Kafka' if bus == 'kafka' else ''} and microblog dev…"):
         started = time.monotonic()
         await asyncio.to_thread(platform.start)
@@ -94,14 +107,18 @@ async def run_bus(bus: str, data: Dataset, args, workdir: Path) -> dict:
             expected = len(data.usernames) + len(data.follows) + len(data.posts)
             result["catch_up_seconds"] = round(await platform.wait_for_timeline(expected, progress), 1)
         result["seed_to_applied_seconds"] = round(time.monotonic() - started, 1)
-        console.print(f"[{bus}] seeded in {result['seed_seconds']['total']} s; the timeline caught up "
-                      f"{result['catch_up_seconds']} s later")
+        console.print(
+            f"[{bus}] seeded in {result['seed_seconds']['total']} s; the timeline caught up "
+            f"{result['catch_up_seconds']} s later"
+        )
         await measure(platform, data, args, result)
         if args.replay:
             with progress_bar() as progress:
                 result["replay"] = await replay_timeline(platform, args.celebrity_followers, progress)
-            console.print(f"[{bus}] replayed the timeline: {result['replay']['records']:,} records in "
-                          f"{result['replay']['seconds']} s ({result['replay']['records_per_second']:,}/s)")
+            console.print(
+                f"[{bus}] replayed the timeline: {result['replay']['records']:,} records in "
+                f"{result['replay']['seconds']} s ({result['replay']['records_per_second']:,}/s)"
+            )
     finally:
         with console.status(f"[{bus}] stopping the platform…"):
             await asyncio.to_thread(platform.stop)
@@ -126,8 +143,9 @@ async def measure(platform: Platform, data: Dataset, args, result: dict) -> None
         figures["cpu_cores"] = cpu.cores(before, cpu.snapshot(), time.monotonic() - started)
         figures["load_average_1m"] = round(os.getloadavg()[0], 2)
         result["endpoints"][name] = figures
-    result["lag"] = await sleep_with_bar("lag: probing", args.warmup + args.duration,
-                                         timeline_lag(url, pairs, args.duration, args.warmup))
+    result["lag"] = await sleep_with_bar(
+        "lag: probing", args.warmup + args.duration, timeline_lag(url, pairs, args.duration, args.warmup)
+    )
     show(result)
     if args.analyse:
         try:
@@ -143,16 +161,23 @@ async def analyse(platform: Platform, data: Dataset, tokens: dict[int, str], arg
     timeline = f"http://127.0.0.1:{platform.api_port('timeline')}"
     direct = [Request("GET", "/timeline?per_page=25", ("X-User-Id", str(r))) for r in data.readers]
     await wrk(timeline, direct, args.warmup, args.clients)
-    out = {"home_sql_alone": await analysis.home_query_alone(platform.urls["timeline"], data.readers),
-           "home_timeline_service_direct": await sleep_with_bar(
-               "home direct: measuring", seconds, wrk(timeline, direct, seconds, args.clients))}
+    out = {
+        "home_sql_alone": await analysis.home_query_alone(platform.urls["timeline"], data.readers),
+        "home_timeline_service_direct": await sleep_with_bar(
+            "home direct: measuring", seconds, wrk(timeline, direct, seconds, args.clients)
+        ),
+    }
     processes = platform.processes()
     pids = {role: processes[role][0].pid for role in ("gateway api", "timeline api")}
     home = load_plan(data, tokens, args.seed)["home"]
     gateway_run, profiles = await sleep_with_bar(
-        "home + py-spy: profiling", seconds,
-        asyncio.gather(wrk(platform.url, home, seconds, args.clients),
-                       analysis.profile(pids, seconds - 1, keep=args.results / f"{args.stamp}-{platform.bus}")))
+        "home + py-spy: profiling",
+        seconds,
+        asyncio.gather(
+            wrk(platform.url, home, seconds, args.clients),
+            analysis.profile(pids, seconds - 1, keep=args.results / f"{args.stamp}-{platform.bus}"),
+        ),
+    )
     out["home_through_gateway_while_profiled"] = gateway_run
     out["profiles"] = profiles
     return out
@@ -164,43 +189,72 @@ def show(result: dict) -> None:
         table.add_column(column, justify="left" if column in ("endpoint", "busiest (cores)") else "right")
     for name, f in result["endpoints"].items():
         busiest = ", ".join(f"{role} {cores}" for role, cores in list(f["cpu_cores"].items())[:3])
-        table.add_row(name, f"{f['rps']:,.0f}", str(f["p50_ms"]), str(f["p90_ms"]), str(f["p99_ms"]),
-                      str(f["errors"]), busiest)
+        table.add_row(
+            name, f"{f['rps']:,.0f}", str(f["p50_ms"]), str(f["p90_ms"]), str(f["p99_ms"]), str(f["errors"]), busiest
+        )
     for name in ("lag", "lag_under_write_load"):
         lag = result.get(name, {}).get("from_201", {})
         if lag.get("count"):
-            table.add_row(f"{name} (from 201)", f"{lag['count']} probes", str(lag["p50_ms"]), str(lag["p90_ms"]),
-                          str(lag["p99_ms"]), str(result[name]["errors"]), "")
+            table.add_row(
+                f"{name} (from 201)",
+                f"{lag['count']} probes",
+                str(lag["p50_ms"]),
+                str(lag["p90_ms"]),
+                str(lag["p99_ms"]),
+                str(result[name]["errors"]),
+                "",
+            )
     console.print(table)
 
 
 def machine() -> dict:
-    return {"cpus": os.cpu_count(), "cpu_model": host.processor() or host.machine(),
-            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1), "python": host.python_version(),
-            "system": host.platform()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": host.processor() or host.machine(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": host.python_version(),
+        "system": host.platform(),
+    }
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bus", action="append", choices=["postgres", "kafka"],
-                        help="bus to measure (repeatable; default: both)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--bus", action="append", choices=["postgres", "kafka"], help="bus to measure (repeatable; default: both)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scale", type=float, default=1.0, help="dataset size factor (1 = the issue's)")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=5, help="seconds")
     parser.add_argument("--duration", type=int, default=30, help="measured seconds per endpoint")
-    parser.add_argument("--celebrity-followers", type=int, default=1000,
-                        help="the timeline's MICROBLOG_CELEBRITY_FOLLOWERS (below 5,000: the big account is "
-                             "merged at read time)")
-    parser.add_argument("--no-analysis", dest="analyse", action="store_false",
-                        help="skip the bottleneck analysis (direct timeline, SQL alone, py-spy)")
-    parser.add_argument("--no-replay", dest="replay", action="store_false",
-                        help="skip the last phase: `microblog replay timeline` over the whole log, timed")
+    parser.add_argument(
+        "--celebrity-followers",
+        type=int,
+        default=1000,
+        help="the timeline's MICROBLOG_CELEBRITY_FOLLOWERS (below 5,000: the big account is merged at read time)",
+    )
+    parser.add_argument(
+        "--no-analysis",
+        dest="analyse",
+        action="store_false",
+        help="skip the bottleneck analysis (direct timeline, SQL alone, py-spy)",
+    )
+    parser.add_argument(
+        "--no-replay",
+        dest="replay",
+        action="store_false",
+        help="skip the last phase: `microblog replay timeline` over the whole log, timed",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS)
-    parser.add_argument("--add-to", type=Path, metavar="REPORT.json",
-                        help="measure the given buses into an earlier report of the same settings (e.g. when a "
-                             "run was cut short after its first bus)")
+    parser.add_argument(
+        "--add-to",
+        type=Path,
+        metavar="REPORT.json",
+        help="measure the given buses into an earlier report of the same settings (e.g. when a "
+        "run was cut short after its first bus)",
+    )
     args = parser.parse_args()
     require_wrk()
     report.load_plotting()  # now, not at the end: a venv changed under a long run must not lose the plot
@@ -208,11 +262,19 @@ async def main() -> None:
     stamp = earlier["started_at"] if earlier else datetime.now().strftime("%Y%m%d-%H%M%S")
     args.stamp = stamp
     data = generate(Shape().scaled(args.scale), args.seed)
-    out: dict = {"started_at": stamp, "machine": machine(), "load_tool": "wrk 4.1 (1 thread, closed loop)",
-                 "lag_tool": "Python httpx probe, one at a time", "settings": {
-                     k: getattr(args, k) for k in ("seed", "scale", "clients", "warmup", "duration",
-                                                   "celebrity_followers")},
-                 "dataset": data.summary(), "monolith": report.MONOLITH, "targets": report.TARGETS, "buses": {}}
+    out: dict = {
+        "started_at": stamp,
+        "machine": machine(),
+        "load_tool": "wrk 4.1 (1 thread, closed loop)",
+        "lag_tool": "Python httpx probe, one at a time",
+        "settings": {
+            k: getattr(args, k) for k in ("seed", "scale", "clients", "warmup", "duration", "celebrity_followers")
+        },
+        "dataset": data.summary(),
+        "monolith": report.MONOLITH,
+        "targets": report.TARGETS,
+        "buses": {},
+    }
     if earlier:
         if earlier["settings"] != out["settings"]:
             parser.error(f"{args.add_to} was measured with other settings: {earlier['settings']}")

@@ -21,7 +21,6 @@ import psutil
 from bench.load import percentiles
 from bench.platform import Platform
 
-
 MACHINE = "_machine"
 
 
@@ -59,13 +58,15 @@ class CpuMeter:
         # Other work on this shared machine (other people's tests, brokers) competes for the cores too.
         used["other processes on the machine"] = max(0.0, machine - sum(used.values()))
         ranked = sorted(used.items(), key=lambda item: -item[1])
-        return {role: round(cores, 2) for role, cores in ranked} | {"machine busy (of %d)" % psutil.cpu_count():
-                                                                     round(machine, 2)}
+        return {role: round(cores, 2) for role, cores in ranked} | {
+            "machine busy (of %d)" % psutil.cpu_count(): round(machine, 2)
+        }
 
 
 def py_spy() -> str | None:
-    return shutil.which("py-spy") or (str(Path(sys.prefix) / "bin" / "py-spy")
-                                      if (Path(sys.prefix) / "bin" / "py-spy").exists() else None)
+    return shutil.which("py-spy") or (
+        str(Path(sys.prefix) / "bin" / "py-spy") if (Path(sys.prefix) / "bin" / "py-spy").exists() else None
+    )
 
 
 async def profile(pids: dict[str, int], seconds: float, keep: Path | None = None, top: int = 15) -> dict:
@@ -80,10 +81,26 @@ async def profile(pids: dict[str, int], seconds: float, keep: Path | None = None
         runs = {}
         for role, pid in pids.items():
             output = Path(folder) / f"{pid}.txt"
-            runs[role] = (output, await asyncio.create_subprocess_exec(
-                binary, "record", "--pid", str(pid), "--duration", str(round(seconds)), "--rate", "100",
-                "--format", "raw", "--nonblocking", "--output", str(output),
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE))
+            runs[role] = (
+                output,
+                await asyncio.create_subprocess_exec(
+                    binary,
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--duration",
+                    str(round(seconds)),
+                    "--rate",
+                    "100",
+                    "--format",
+                    "raw",
+                    "--nonblocking",
+                    "--output",
+                    str(output),
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.PIPE,
+                ),
+            )
         profiles = {}
         for role, (output, process) in runs.items():
             _, stderr = await process.communicate()
@@ -116,22 +133,26 @@ def summarise_stacks(folded: str, top: int) -> dict:
     def share(counter: Counter) -> list:
         return [[frame, round(100 * n / total, 1)] for frame, n in counter.most_common(top)]
 
-    return {"samples": total, "self_percent_by_package": share(packages), "self_percent": share(own),
-            "inclusive_percent": share(inclusive)}
+    return {
+        "samples": total,
+        "self_percent_by_package": share(packages),
+        "self_percent": share(own),
+        "inclusive_percent": share(inclusive),
+    }
 
 
 def package_of(frame: str) -> str:
-    """"f (httpcore/_async/http11.py)" -> "httpcore"; frozen modules by their own name."""
-    where = frame[frame.rfind("(") + 1:].rstrip(")")
+    """ "f (httpcore/_async/http11.py)" -> "httpcore"; frozen modules by their own name."""
+    where = frame[frame.rfind("(") + 1 :].rstrip(")")
     if where.startswith("<frozen "):
-        return where[len("<frozen "):].rstrip(">").split(".")[0]
+        return where[len("<frozen ") :].rstrip(">").split(".")[0]
     return where.split("/")[0].removesuffix(".py")
 
 
 async def home_query_alone(database_url: str, readers: list[int], runs: int = 300) -> dict:
     """The home timeline's SQL (timeline.home.home_timeline) from this process: no HTTP at all."""
-    from microblog_shared.runtime.db import create_engine
     from microblog_shared.http.pagination import PageParams
+    from microblog_shared.runtime.db import create_engine
     from timeline.home import home_timeline
 
     engine = create_engine(database_url, pool_size=1)

@@ -11,7 +11,7 @@ import bisect
 import itertools
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 PASSWORD = "bench-password"  # every seeded account's password (one argon2 hash for all)
 
@@ -47,15 +47,21 @@ class Shape:
     readers: int = 50
     reader_follows: int = 20
 
-    def scaled(self, factor: float) -> "Shape":
+    def scaled(self, factor: float) -> Shape:
         if factor == 1:
             return self
         users = max(200, int(self.users * factor))
-        return Shape(users=users, posts=max(500, int(self.posts * factor)), days=self.days,
-                     mean_followed=self.mean_followed, pareto_alpha=self.pareto_alpha,
-                     max_followed=min(self.max_followed, users // 4),
-                     celebrity_followers=min(self.celebrity_followers, users // 2), readers=min(self.readers, 20),
-                     reader_follows=self.reader_follows)
+        return Shape(
+            users=users,
+            posts=max(500, int(self.posts * factor)),
+            days=self.days,
+            mean_followed=self.mean_followed,
+            pareto_alpha=self.pareto_alpha,
+            max_followed=min(self.max_followed, users // 4),
+            celebrity_followers=min(self.celebrity_followers, users // 2),
+            readers=min(self.readers, 20),
+            reader_follows=self.reader_follows,
+        )
 
 
 @dataclass
@@ -82,11 +88,19 @@ class Dataset:
         authored: dict[int, int] = {}
         for author, _, _ in self.posts:
             authored[author] = authored.get(author, 0) + 1
-        return {"seed": self.seed, "users": len(self.usernames), "posts": len(self.posts),
-                "follows": len(self.follows), "mean_followed": round(len(self.follows) / len(self.usernames), 2),
-                "celebrity": self.celebrity, "celebrity_followers": followers.get(self.celebrity, 0),
-                "celebrity_posts": authored.get(self.celebrity, 0), "max_posts_by_one_author": max(authored.values()),
-                "readers": len(self.readers), "reader_follows": self.shape.reader_follows}
+        return {
+            "seed": self.seed,
+            "users": len(self.usernames),
+            "posts": len(self.posts),
+            "follows": len(self.follows),
+            "mean_followed": round(len(self.follows) / len(self.usernames), 2),
+            "celebrity": self.celebrity,
+            "celebrity_followers": followers.get(self.celebrity, 0),
+            "celebrity_posts": authored.get(self.celebrity, 0),
+            "max_posts_by_one_author": max(authored.values()),
+            "readers": len(self.readers),
+            "reader_follows": self.shape.reader_follows,
+        }
 
 
 def generate(shape: Shape = Shape(), seed: int = 7) -> Dataset:
@@ -98,9 +112,9 @@ def generate(shape: Shape = Shape(), seed: int = 7) -> Dataset:
     full. The last `readers` ids are the readers (part of the `users`).
     """
     rng = random.Random(seed)
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     ids = list(range(1, shape.users + 1))
-    readers = ids[-shape.readers:]
+    readers = ids[-shape.readers :]
     usernames = {i: f"user{i}" for i in ids} | {r: f"reader{n:02d}" for n, r in enumerate(readers, start=1)}
     ranked = rng.sample(ids, len(ids))  # ranked[0] posts the most
     celebrity = next(u for u in ranked if u not in readers)
@@ -113,7 +127,7 @@ def generate(shape: Shape = Shape(), seed: int = 7) -> Dataset:
     span = timedelta(days=shape.days).total_seconds()
     moment = lambda: now - timedelta(seconds=rng.random() * span)  # noqa: E731
     # Pareto out-degrees scaled so that the mean is exactly the target before rounding.
-    others = ids[:-shape.readers]
+    others = ids[: -shape.readers]
     raw = [min(rng.paretovariate(shape.pareto_alpha), 1e6) for _ in others]
     scale = shape.mean_followed / (sum(raw) / len(raw))
     fans = set(rng.sample([u for u in others if u != celebrity], shape.celebrity_followers - len(readers)))

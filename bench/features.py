@@ -36,8 +36,23 @@ RESULTS = Path(__file__).with_name("results")
 ADAPTERS = ("postgres", "elasticsearch")
 INDEXED_TOPICS = ["identity.users", "posts.posts"]
 # Words and phrases of the dataset's sentences, in its three languages; a few match nothing.
-QUERIES = ["river", "lentil soup", "release bug", "history of maps", "coffee", "team feature", "great",
-           "parque", "pan de centeno", "novela final", "公园", "Python 程序", "这本书", "zeppelin", "book"]
+QUERIES = [
+    "river",
+    "lentil soup",
+    "release bug",
+    "history of maps",
+    "coffee",
+    "team feature",
+    "great",
+    "parque",
+    "pan de centeno",
+    "novela final",
+    "公园",
+    "Python 程序",
+    "这本书",
+    "zeppelin",
+    "book",
+]
 
 
 async def run_adapter(adapter: str, data, args, workdir: Path, elasticsearch_url: str | None) -> dict:
@@ -53,23 +68,33 @@ async def run_adapter(adapter: str, data, args, workdir: Path, elasticsearch_url
         with progress_bar() as progress:
             result["seed_seconds"] = await Seeder(data, platform.urls, progress).run()
             started = time.monotonic()
-            result["index_catch_up_seconds"] = round(await platform.wait_for_projection(
-                "search-indexer", INDEXED_TOPICS, "search_indexer", len(data.usernames) + len(data.posts),
-                progress), 1)
-        console.print(f"[{adapter}] {len(data.posts):,} posts indexed {result['index_catch_up_seconds']} s "
-                      f"after seeding ({len(data.posts) / max(0.1, time.monotonic() - started):,.0f} posts/s)")
+            result["index_catch_up_seconds"] = round(
+                await platform.wait_for_projection(
+                    "search-indexer", INDEXED_TOPICS, "search_indexer", len(data.usernames) + len(data.posts), progress
+                ),
+                1,
+            )
+        console.print(
+            f"[{adapter}] {len(data.posts):,} posts indexed {result['index_catch_up_seconds']} s "
+            f"after seeding ({len(data.posts) / max(0.1, time.monotonic() - started):,.0f} posts/s)"
+        )
         tokens = await log_in(platform.url, data.usernames, data.readers)
         readers = [("Authorization", f"Bearer {tokens[r]}") for r in data.readers]
-        requests = [Request("GET", f"/api/search?q={urllib.parse.quote(q)}&per_page=25", readers[i % len(readers)])
-                    for i, q in enumerate(QUERIES * 4)]
-        await sleep_with_bar(f"search {adapter}: warm-up", args.warmup,
-                             wrk(platform.url, requests, args.warmup, args.clients))
-        result["search"] = await sleep_with_bar(f"search {adapter}: measuring", args.duration,
-                                                wrk(platform.url, requests, args.duration, args.clients))
+        requests = [
+            Request("GET", f"/api/search?q={urllib.parse.quote(q)}&per_page=25", readers[i % len(readers)])
+            for i, q in enumerate(QUERIES * 4)
+        ]
+        await sleep_with_bar(
+            f"search {adapter}: warm-up", args.warmup, wrk(platform.url, requests, args.warmup, args.clients)
+        )
+        result["search"] = await sleep_with_bar(
+            f"search {adapter}: measuring", args.duration, wrk(platform.url, requests, args.duration, args.clients)
+        )
         if adapter == ADAPTERS[0]:
             pairs = [(tokens[a], tokens[b], b) for a, b in zip(data.readers[::2], data.readers[1::2])]
             result["badge_lag"] = await sleep_with_bar(
-                "message → badge: probing", args.duration, badge_lag(platform.url, pairs, args.duration))
+                "message → badge: probing", args.duration, badge_lag(platform.url, pairs, args.duration)
+            )
             with progress_bar() as progress:
                 result["export"] = await export_account(platform, data, args.export_posts, progress)
     finally:
@@ -84,24 +109,36 @@ def show(out: dict) -> None:
         table.add_column(column, justify="left" if column == "adapter" else "right")
     for adapter, result in out["adapters"].items():
         s = result["search"]
-        table.add_row(adapter, f"{result['index_catch_up_seconds']} s", f"{s['rps']:,.0f}", str(s["p50_ms"]),
-                      str(s["p90_ms"]), str(s["p99_ms"]), str(s["errors"]))
+        table.add_row(
+            adapter,
+            f"{result['index_catch_up_seconds']} s",
+            f"{s['rps']:,.0f}",
+            str(s["p50_ms"]),
+            str(s["p90_ms"]),
+            str(s["p99_ms"]),
+            str(s["errors"]),
+        )
     console.print(table)
     first = out["adapters"].get(ADAPTERS[0], {})
     if "badge_lag" in first:
         lag = first["badge_lag"]
-        console.print(f"message → unread badge: p50 {lag['raised']['p50_ms']} ms, p99 {lag['raised']['p99_ms']} ms; "
-                      f"read → badge cleared: p50 {lag['cleared']['p50_ms']} ms, p99 {lag['cleared']['p99_ms']} ms")
+        console.print(
+            f"message → unread badge: p50 {lag['raised']['p50_ms']} ms, p99 {lag['raised']['p99_ms']} ms; "
+            f"read → badge cleared: p50 {lag['cleared']['p50_ms']} ms, p99 {lag['cleared']['p99_ms']} ms"
+        )
     if "export" in first:
         e = first["export"]
-        console.print(f"export of {e['posts']:,} posts: complete after {e['complete_seconds']} s, mail after "
-                      f"{e['mail_seconds']} s; exporter peak RSS {e['exporter_peak_rss_mb']} MB "
-                      f"(+{e['exporter_rss_growth_mb']} MB), mailer peak RSS {e['mailer_peak_rss_mb']} MB")
+        console.print(
+            f"export of {e['posts']:,} posts: complete after {e['complete_seconds']} s, mail after "
+            f"{e['mail_seconds']} s; exporter peak RSS {e['exporter_peak_rss_mb']} MB "
+            f"(+{e['exporter_rss_growth_mb']} MB), mailer peak RSS {e['mailer_peak_rss_mb']} MB"
+        )
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.features", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.features", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scale", type=float, default=1.0, help="dataset size factor (1 = the issue's)")
     parser.add_argument("--clients", type=int, default=32)
@@ -115,14 +152,21 @@ async def main() -> None:
     report.load_plotting()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     data = generate(Shape().scaled(args.scale), args.seed)
-    out: dict = {"started_at": stamp, "machine": machine(), "load_tool": "wrk 4.1 (1 thread, closed loop)",
-                 "settings": {k: getattr(args, k) for k in ("seed", "scale", "clients", "warmup", "duration",
-                                                            "export_posts")},
-                 "dataset": data.summary(), "queries": QUERIES, "adapters": {}}
+    out: dict = {
+        "started_at": stamp,
+        "machine": machine(),
+        "load_tool": "wrk 4.1 (1 thread, closed loop)",
+        "settings": {k: getattr(args, k) for k in ("seed", "scale", "clients", "warmup", "duration", "export_posts")},
+        "dataset": data.summary(),
+        "queries": QUERIES,
+        "adapters": {},
+    }
     json_path, png_path = args.results / f"features-{stamp}.json", args.results / f"features-{stamp}.png"
     adapters = args.adapter or list(ADAPTERS)
     with tempfile.TemporaryDirectory(prefix="microblog-bench-") as workdir:
-        elasticsearch = LocalElasticsearch(Path(workdir) / "elasticsearch", heap="1g") if "elasticsearch" in adapters else None
+        elasticsearch = (
+            LocalElasticsearch(Path(workdir) / "elasticsearch", heap="1g") if "elasticsearch" in adapters else None
+        )
         try:
             url = None
             if elasticsearch is not None:
@@ -130,7 +174,8 @@ async def main() -> None:
                     url = await asyncio.to_thread(elasticsearch.start)
             for adapter in adapters:
                 out["adapters"][adapter] = await run_adapter(
-                    adapter, data, args, Path(workdir), url if adapter == "elasticsearch" else None)
+                    adapter, data, args, Path(workdir), url if adapter == "elasticsearch" else None
+                )
                 report.write_json(json_path, out)
                 report.plot_features(png_path, out)
         finally:

@@ -59,10 +59,18 @@ async def wrk(base_url: str, requests: list[Request], seconds: float, clients: i
         data, out = Path(folder) / "requests.lua", Path(folder) / "out.json"
         data.write_text(_lua(requests))
         process = await asyncio.create_subprocess_exec(
-            require_wrk(), "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-            "-s", str(SCRIPT), base_url,
+            require_wrk(),
+            "-t1",
+            f"-c{clients}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(SCRIPT),
+            base_url,
             env={**os.environ, "BENCH_WRK_DATA": str(data), "BENCH_WRK_OUT": str(out)},
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
         )
         _, stderr = await process.communicate()
         if process.returncode != 0 or not out.exists():
@@ -70,10 +78,14 @@ async def wrk(base_url: str, requests: list[Request], seconds: float, clients: i
         raw = json.loads(out.read_text())
     seconds = raw["duration_us"] / 1e6
     errors = {k: raw[k] for k in ("status", "connect", "read", "write", "timeout") if raw[k]}
-    return {"requests": raw["requests"], "seconds": round(seconds, 2),
-            "rps": round(raw["requests"] / seconds, 1),
-            **{f"{p}_ms": round(raw[f"{p}_us"] / 1000, 2) for p in ("p50", "p90", "p99", "max", "mean")},
-            "errors": sum(errors.values()), "error_kinds": errors}
+    return {
+        "requests": raw["requests"],
+        "seconds": round(seconds, 2),
+        "rps": round(raw["requests"] / seconds, 1),
+        **{f"{p}_ms": round(raw[f"{p}_us"] / 1000, 2) for p in ("p50", "p90", "p99", "max", "mean")},
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+    }
 
 
 def percentiles(samples: list[float]) -> dict:
@@ -81,8 +93,13 @@ def percentiles(samples: list[float]) -> dict:
     if not samples:
         return {"count": 0}
     cuts = statistics.quantiles(samples, n=100, method="inclusive") if len(samples) > 1 else samples * 99
-    return {"count": len(samples), "p50_ms": round(cuts[49] * 1000, 2), "p90_ms": round(cuts[89] * 1000, 2),
-            "p99_ms": round(cuts[98] * 1000, 2), "max_ms": round(max(samples) * 1000, 2)}
+    return {
+        "count": len(samples),
+        "p50_ms": round(cuts[49] * 1000, 2),
+        "p90_ms": round(cuts[89] * 1000, 2),
+        "p99_ms": round(cuts[98] * 1000, 2),
+        "max_ms": round(max(samples) * 1000, 2),
+    }
 
 
 async def timeline_lag(base_url: str, pairs: list[tuple[str, str]], seconds: float, warmup: float) -> dict:
@@ -98,16 +115,18 @@ async def timeline_lag(base_url: str, pairs: list[tuple[str, str]], seconds: flo
             author, follower = pairs[probe % len(pairs)]
             probe += 1
             sent = time.perf_counter()
-            written = await client.post("/api/posts", json={"body": f"lag probe {probe}"},
-                                        headers={"Authorization": f"Bearer {author}"})
+            written = await client.post(
+                "/api/posts", json={"body": f"lag probe {probe}"}, headers={"Authorization": f"Bearer {author}"}
+            )
             created = time.perf_counter()
             if written.status_code != 201:
                 errors += 1
                 continue
             post_id, seen = written.json()["id"], None
             while seen is None and time.perf_counter() - created < 10:
-                page = await client.get("/api/timeline", params={"per_page": 25},
-                                        headers={"Authorization": f"Bearer {follower}"})
+                page = await client.get(
+                    "/api/timeline", params={"per_page": 25}, headers={"Authorization": f"Bearer {follower}"}
+                )
                 if page.status_code == 200 and any(item["id"] == post_id for item in page.json()["items"]):
                     seen = time.perf_counter()
             if seen is None:
@@ -116,5 +135,10 @@ async def timeline_lag(base_url: str, pairs: list[tuple[str, str]], seconds: flo
                 after_201.append(seen - created)
                 after_send.append(seen - sent)
                 post_latency.append(created - sent)
-    return {"probes": len(after_201), "errors": errors, "from_201": percentiles(after_201),
-            "from_send": percentiles(after_send), "post_latency": percentiles(post_latency)}
+    return {
+        "probes": len(after_201),
+        "errors": errors,
+        "from_201": percentiles(after_201),
+        "from_send": percentiles(after_send),
+        "post_latency": percentiles(post_latency),
+    }

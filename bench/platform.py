@@ -16,14 +16,15 @@ import psutil
 from rich.progress import Progress
 from sqlalchemy import text
 
+from microblog_dev.embedded_postgres import EmbeddedPostgres
+from microblog_ops.layout import SERVICES
 from microblog_shared.bus import TopicPartition, create_bus
 from microblog_shared.runtime.db import create_engine, database_url
-from microblog_dev.embedded_postgres import EmbeddedPostgres
 from microblog_shared.runtime.settings import Settings
 from microblog_testkit.devstack import DevStackProcess
 from microblog_testkit.kafka import LocalKafka, missing_tools
-from microblog_ops.layout import SERVICES
-from timeline.projection import NAME as TIMELINE, TOPICS as TIMELINE_TOPICS
+from timeline.projection import NAME as TIMELINE
+from timeline.projection import TOPICS as TIMELINE_TOPICS
 
 DATABASES = tuple(s.database for s in SERVICES if s.database) + ("bus",)
 PARTITIONS = 4  # microblog dev's default --partitions
@@ -57,8 +58,12 @@ class Platform:
             self.kafka = LocalKafka(self.workdir / "kafka")
             self.kafka_bootstrap = self.kafka.start(timeout=300)
         os.environ.update(self.environment)  # DevStackProcess passes its environment to every process
-        self.stack = DevStackProcess(self.workdir / f"bench-{self.bus}", bus=self.bus,
-                                     kafka_bootstrap=self.kafka_bootstrap, database_url=self.postgres.url())
+        self.stack = DevStackProcess(
+            self.workdir / f"bench-{self.bus}",
+            bus=self.bus,
+            kafka_bootstrap=self.kafka_bootstrap,
+            database_url=self.postgres.url(),
+        )
         self.stack.data_dir.mkdir(parents=True, exist_ok=True)
         self.stack.start(timeout=180)
 
@@ -77,9 +82,14 @@ class Platform:
         return self.stack.url
 
     def bus_settings(self) -> Settings:
-        return Settings(environment="test", bus=self.bus, bus_database_url=self.urls["bus"],
-                        kafka_bootstrap=self.kafka_bootstrap or "127.0.0.1:9092",
-                        bus_namespace=self.stack.data_dir.name + ".", bus_partitions=PARTITIONS)
+        return Settings(
+            environment="test",
+            bus=self.bus,
+            bus_database_url=self.urls["bus"],
+            kafka_bootstrap=self.kafka_bootstrap or "127.0.0.1:9092",
+            bus_namespace=self.stack.data_dir.name + ".",
+            bus_partitions=PARTITIONS,
+        )
 
     def processes(self) -> dict[str, list[psutil.Process]]:
         """The platform's processes by role: each service process, postgres, kafka."""
@@ -90,7 +100,7 @@ class Platform:
             except psutil.Error:
                 continue
             if "-m" in argv and len(argv) > argv.index("-m") + 2:
-                package, command = argv[argv.index("-m") + 1: argv.index("-m") + 3]
+                package, command = argv[argv.index("-m") + 1 : argv.index("-m") + 3]
                 roles.setdefault(f"{package.replace('_', '-')} {command}", []).append(child)
         server = psutil.Process(self.postgres.process.pid)
         roles["postgres"] = [server, *server.children(recursive=True)]
@@ -108,8 +118,15 @@ class Platform:
         """Seconds until the timeline projection has applied `expected` bus records (and all relayed)."""
         return await self.wait_for_projection(TIMELINE, TIMELINE_TOPICS, "timeline", expected, progress, timeout)
 
-    async def wait_for_projection(self, projection: str, topics: list[str], database: str, expected: int,
-                                  progress: Progress, timeout: float = 3 * 3600) -> float:
+    async def wait_for_projection(
+        self,
+        projection: str,
+        topics: list[str],
+        database: str,
+        expected: int,
+        progress: Progress,
+        timeout: float = 3 * 3600,
+    ) -> float:
         """Seconds until a projection has applied `expected` records of its topics (and all relayed)."""
         started = time.monotonic()
         bus = create_bus(self.bus_settings())
@@ -126,7 +143,9 @@ class Platform:
                 async with engine.connect() as conn:
                     applied = await conn.scalar(
                         text("""SELECT coalesce(sum(next_offset), 0) FROM projection_checkpoints
-                                WHERE projection = :p"""), {"p": projection})
+                                WHERE projection = :p"""),
+                        {"p": projection},
+                    )
                 progress.update(relayed_task, completed=relayed)
                 applied = int(applied)
                 progress.update(applied_task, completed=applied)

@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import psutil
 from rich.progress import Progress
 
 from bench.dataset import PASSWORD, SENTENCES, Dataset
@@ -24,8 +23,9 @@ async def _badge(client: httpx.AsyncClient, token: str, since: float, wanted) ->
     """Poll the reader's notifications until the unread count satisfies `wanted`: when it did."""
     deadline = time.perf_counter() + 10
     while time.perf_counter() < deadline:
-        answer = await client.get("/api/notifications", params={"since": since},
-                                  headers={"Authorization": f"Bearer {token}"})
+        answer = await client.get(
+            "/api/notifications", params={"since": since}, headers={"Authorization": f"Bearer {token}"}
+        )
         if answer.status_code == 200:
             counts = [n["data"] for n in answer.json() if n["name"] == "unread_message_count"]
             if counts and wanted(counts[-1]):
@@ -46,8 +46,11 @@ async def badge_lag(base_url: str, pairs: list[tuple[str, str, int]], seconds: f
             sender, recipient, recipient_id = pairs[probe % len(pairs)]
             probe += 1
             since = time.time() - 1
-            sent = await client.post(f"/api/users/{recipient_id}/messages", json={"body": f"badge probe {probe}"},
-                                     headers={"Authorization": f"Bearer {sender}"})
+            sent = await client.post(
+                f"/api/users/{recipient_id}/messages",
+                json={"body": f"badge probe {probe}"},
+                headers={"Authorization": f"Bearer {sender}"},
+            )
             answered = time.perf_counter()
             seen = await _badge(client, recipient, since, lambda count: count >= 1) if sent.status_code == 201 else None
             if seen is None:
@@ -69,8 +72,9 @@ async def _seed_author(posts_database: str, author_id: int, count: int, first_id
     """`count` posts by one author straight into posts' event store and `posts` table, as the seeder does."""
     engine = create_engine(posts_database)
     store = EventStore(engine, producer="posts")
-    numbered = [(first_id + n, data.now - timedelta(minutes=count - n), SENTENCES[n % len(SENTENCES)])
-                for n in range(count)]
+    numbered = [
+        (first_id + n, data.now - timedelta(minutes=count - n), SENTENCES[n % len(SENTENCES)]) for n in range(count)
+    ]
     columns = {"id": "bigint", "author_id": "bigint", "body": "text", "language": "text", "created_at": "timestamptz"}
     try:
         for batch in chunks(numbered, BATCH):
@@ -99,8 +103,9 @@ async def export_account(platform: Platform, data: Dataset, count: int, progress
     """A new account with `count` posts asks for its export: time to 100 %, to the mail, and memory."""
     username = f"exporter{int(time.time())}"
     async with httpx.AsyncClient(base_url=platform.url, timeout=30.0) as client:
-        made = await client.post("/api/users", json={"username": username, "email": f"{username}@bench.example",
-                                                      "password": PASSWORD})
+        made = await client.post(
+            "/api/users", json={"username": username, "email": f"{username}@bench.example", "password": PASSWORD}
+        )
         made.raise_for_status()
         await _seed_author(platform.urls["posts"], made.json()["id"], count, len(data.posts) + 1, data)
         token = (await client.post("/api/tokens", auth=(username, PASSWORD))).json()["token"]
@@ -128,9 +133,12 @@ async def export_account(platform: Platform, data: Dataset, count: int, progress
     if complete_at is None or mailed_at is None:
         raise TimeoutError(f"the export of {count} posts did not complete and arrive by mail in 600 s")
     mb = lambda values: round(values / 2**20, 1)  # noqa: E731
-    return {"posts": count, "complete_seconds": round(complete_at - started, 2),
-            "mail_seconds": round(mailed_at - started, 2),
-            "exporter_peak_rss_mb": mb(max(rss["exporter"])),
-            "exporter_rss_growth_mb": mb(max(rss["exporter"]) - rss["exporter"][0]),
-            "mailer_peak_rss_mb": mb(max(rss["mailer"])),
-            "mailer_rss_growth_mb": mb(max(rss["mailer"]) - rss["mailer"][0])}
+    return {
+        "posts": count,
+        "complete_seconds": round(complete_at - started, 2),
+        "mail_seconds": round(mailed_at - started, 2),
+        "exporter_peak_rss_mb": mb(max(rss["exporter"])),
+        "exporter_rss_growth_mb": mb(max(rss["exporter"]) - rss["exporter"][0]),
+        "mailer_peak_rss_mb": mb(max(rss["mailer"])),
+        "mailer_rss_growth_mb": mb(max(rss["mailer"]) - rss["mailer"][0]),
+    }

@@ -41,8 +41,11 @@ def _shared_machine_note(report: dict) -> str:
     """How much of the machine other people's processes took while we measured (it is shared)."""
     notes = []
     for bus, result in report["buses"].items():
-        others = [e["cpu_cores"]["other processes on the machine"] for e in result["endpoints"].values()
-                  if "other processes on the machine" in e.get("cpu_cores", {})]
+        others = [
+            e["cpu_cores"]["other processes on the machine"]
+            for e in result["endpoints"].values()
+            if "other processes on the machine" in e.get("cpu_cores", {})
+        ]
         notes.append(f"{bus}: {sum(others) / len(others):.2f}" if others else f"{bus}: not measured")
     cpus = report["machine"]["cpus"]
     return f"cores of the {cpus} taken by other processes on this shared machine while measuring: " + ", ".join(notes)
@@ -89,25 +92,38 @@ def plot(path: Path, report: dict) -> None:
                     note += f"\n×{value / monolith['rps']:.1f}"
                 if axis is p99_axis and "p99_ms" in monolith:
                     note += f"\n÷{monolith['p99_ms'] / value:.1f}"
-                axis.annotate(note, (bar.get_x() + bar.get_width() / 2, value), ha="center", va="bottom",
-                              fontsize=7)
+                axis.annotate(note, (bar.get_x() + bar.get_width() / 2, value), ha="center", va="bottom", fontsize=7)
     for i, name in enumerate(names):
         monolith = MONOLITH.get(name, {})
         for axis, key in ((rps_axis, "rps"), (p99_axis, "p99_ms")):
             if key in monolith:
-                axis.hlines(monolith[key], i - 0.45, i + 0.45, colors="black", linewidth=2,
-                            label="original monolith" if name == "home" else None)
+                axis.hlines(
+                    monolith[key],
+                    i - 0.45,
+                    i + 0.45,
+                    colors="black",
+                    linewidth=2,
+                    label="original monolith" if name == "home" else None,
+                )
             target = TARGETS.get(name, {}).get(key)
             if target:
-                axis.hlines(target, i - 0.45, i + 0.45, colors="red", linestyles="dashed",
-                            label="target" if axis is p99_axis and name == "home" or
-                            axis is rps_axis else None)
+                axis.hlines(
+                    target,
+                    i - 0.45,
+                    i + 0.45,
+                    colors="red",
+                    linestyles="dashed",
+                    label="target" if (axis is p99_axis and name == "home") or axis is rps_axis else None,
+                )
     rps_axis.set_ylabel("requests/s (log)")
     p99_axis.set_ylabel("p99 latency, ms (log)")
     settings = report["settings"]
-    rps_axis.set_title(f"microblog through the gateway: {settings['clients']} clients, {settings['duration']} s "
-                       f"measured, {report['load_tool']}\n×N: throughput over the monolith's; "
-                       f"÷N: the monolith's p99 over ours\n{_shared_machine_note(report)}", fontsize=10)
+    rps_axis.set_title(
+        f"microblog through the gateway: {settings['clients']} clients, {settings['duration']} s "
+        f"measured, {report['load_tool']}\n×N: throughput over the monolith's; "
+        f"÷N: the monolith's p99 over ours\n{_shared_machine_note(report)}",
+        fontsize=10,
+    )
     for axis in (rps_axis, p99_axis):
         axis.set_yscale("log")
         axis.set_xticks(range(len(names)), labels, fontsize=8)
@@ -128,7 +144,7 @@ def plot_features(path: Path, report: dict) -> None:
     colours = ["#336699", "#cc6633"]
     searches = [report["adapters"][a].get("search", {}) for a in adapters]
     throughput = [s.get("rps", 0) for s in searches]
-    bars = rps_axis.bar(adapters, throughput, color=colours[:len(adapters)])
+    bars = rps_axis.bar(adapters, throughput, color=colours[: len(adapters)])
     rps_axis.bar_label(bars, [f"{v:,.0f}" for v in throughput], fontsize=8)
     rps_axis.set_ylabel("req/s")
     width = 0.38
@@ -140,8 +156,9 @@ def plot_features(path: Path, report: dict) -> None:
     latency_axis.set_xticks(range(len(adapters)), adapters)
     latency_axis.set_ylabel("ms")
     latency_axis.legend(fontsize=8)
-    rps_axis.set_title(f"GET /api/search: {report['settings']['clients']} clients,\n"
-                       f"{report['dataset']['posts']:,} posts", fontsize=10)
+    rps_axis.set_title(
+        f"GET /api/search: {report['settings']['clients']} clients,\n{report['dataset']['posts']:,} posts", fontsize=10
+    )
     latency_axis.set_title("search latency", fontsize=10)
     first = report["adapters"].get(adapters[0], {}) if adapters else {}
     labels, values = [], []
@@ -156,9 +173,11 @@ def plot_features(path: Path, report: dict) -> None:
     export = first.get("export")
     title = "unread badge lag (notifier)"
     if export:
-        title += (f"\nexport of {export['posts']:,} posts: {export['complete_seconds']} s to 100 %, "
-                  f"{export['mail_seconds']} s to the mail;\nexporter peak RSS {export['exporter_peak_rss_mb']} MB, "
-                  f"mailer {export['mailer_peak_rss_mb']} MB")
+        title += (
+            f"\nexport of {export['posts']:,} posts: {export['complete_seconds']} s to 100 %, "
+            f"{export['mail_seconds']} s to the mail;\nexporter peak RSS {export['exporter_peak_rss_mb']} MB, "
+            f"mailer {export['mailer_peak_rss_mb']} MB"
+        )
     lag_axis.set_title(title, fontsize=9)
     lag_axis.tick_params(axis="x", labelsize=7)
     for axis in (rps_axis, latency_axis, lag_axis):

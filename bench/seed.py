@@ -11,8 +11,9 @@ running, carry the events to the bus and the read models like any others.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import TypeVar
 
 from rich.progress import Progress
 from sqlalchemy import text
@@ -33,7 +34,7 @@ BATCH = 2_000  # streams per transaction
 
 def chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def bulk_insert(table: str, columns: dict[str, str], rows: list[tuple]) -> StateUpdate:
@@ -71,8 +72,14 @@ class Seeder:
         seconds["total"] = round(sum(seconds.values()), 1)
         return seconds
 
-    async def _write(self, database: str, producer: str, label: str, items: Sequence[T],
-                     prepare: Callable[[Sequence[T]], tuple[list, StateUpdate | None]]) -> EventStore:
+    async def _write(
+        self,
+        database: str,
+        producer: str,
+        label: str,
+        items: Sequence[T],
+        prepare: Callable[[Sequence[T]], tuple[list, StateUpdate | None]],
+    ) -> EventStore:
         engine = create_engine(self.urls[database])
         store = EventStore(engine, producer=producer)
         task = self.progress.add_task(label, total=len(items))
@@ -95,11 +102,28 @@ class Seeder:
                 user = accounts.fold_user(events)
                 claims = [Reservation("username", user.username.lower()), Reservation("email", user.email.lower())]
                 appends.append((accounts.stream_id(user_id), 0, events, claims))
-                rows.append((user.user_id, user.username, user.email, user.about_me, user.registered_at,
-                             user.password_hash, user.last_seen, user.version))
-            columns = {"id": "bigint", "username": "text", "email": "text", "about_me": "text",
-                       "registered_at": "timestamptz", "password_hash": "text", "last_seen": "timestamptz",
-                       "version": "int"}
+                rows.append(
+                    (
+                        user.user_id,
+                        user.username,
+                        user.email,
+                        user.about_me,
+                        user.registered_at,
+                        user.password_hash,
+                        user.last_seen,
+                        user.version,
+                    )
+                )
+            columns = {
+                "id": "bigint",
+                "username": "text",
+                "email": "text",
+                "about_me": "text",
+                "registered_at": "timestamptz",
+                "password_hash": "text",
+                "last_seen": "timestamptz",
+                "version": "int",
+            }
             return appends, bulk_insert("users", columns, rows)
 
         ids = sorted(self.data.usernames)
@@ -135,8 +159,13 @@ class Seeder:
                 event = writing.create_post(post_id, author, body, languages[sentence], created_at)
                 appends.append((writing.stream_id(post_id), 0, [event], []))
                 rows.append((post_id, author, event.body, event.language, created_at))
-            columns = {"id": "bigint", "author_id": "bigint", "body": "text", "language": "text",
-                       "created_at": "timestamptz"}
+            columns = {
+                "id": "bigint",
+                "author_id": "bigint",
+                "body": "text",
+                "language": "text",
+                "created_at": "timestamptz",
+            }
             return appends, bulk_insert("posts", columns, rows)
 
         store = await self._write("posts", "posts", "posts: posts", numbered, prepare)

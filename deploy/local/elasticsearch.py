@@ -215,11 +215,29 @@ def assemble(home: Path, jdk: Path, libzstd: Path) -> None:
     build.mkdir()
     (build / "pom.xml").write_text(POM)
     jars = build / "jars"
-    run(["mvn", "-q", "-B", "-Dstyle.color=never", "-f", str(build / "pom.xml"),
-         "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={jars}"], "mvn")
+    run(
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-Dstyle.color=never",
+            "-f",
+            str(build / "pom.xml"),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={jars}",
+        ],
+        "mvn",
+    )
     lib, netty = home / "lib", home / "modules" / "transport-netty4"
-    for folder in (lib / "entitlement-bridge", lib / "entitlement-agent", lib / "tools" / "ansi-console",
-                   lib / "platform" / platform_dir(), netty, home / "launcher"):
+    for folder in (
+        lib / "entitlement-bridge",
+        lib / "entitlement-agent",
+        lib / "tools" / "ansi-console",
+        lib / "platform" / platform_dir(),
+        netty,
+        home / "launcher",
+    ):
         folder.mkdir(parents=True)
     for jar in jars.glob("*.jar"):
         if jar.name.startswith("elasticsearch-entitlement-bridge-"):
@@ -234,26 +252,63 @@ def assemble(home: Path, jdk: Path, libzstd: Path) -> None:
     with zipfile.ZipFile(next(netty.glob("transport-netty4-*.jar"))) as plugin:
         for name in plugin.namelist():
             if name.startswith(prefix) and not name.endswith("/"):
-                (netty / name[len(prefix):]).write_bytes(plugin.read(name))
+                (netty / name[len(prefix) :]).write_bytes(plugin.read(name))
     shutil.copyfile(libzstd, lib / "platform" / platform_dir() / "libzstd.so")
 
     sources = build / "src"
     sources.mkdir()
-    for name, text in (("EntitlementAgent", ENTITLEMENT_AGENT), ("AnsiConsoleLoader", ANSI_CONSOLE_STUB),
-                       ("ServerArgsWriter", SERVER_ARGS_WRITER)):
+    for name, text in (
+        ("EntitlementAgent", ENTITLEMENT_AGENT),
+        ("AnsiConsoleLoader", ANSI_CONSOLE_STUB),
+        ("ServerArgsWriter", SERVER_ARGS_WRITER),
+    ):
         (sources / f"{name}.java").write_text(text)
     classes = build / "classes"
-    run([str(jdk / "bin" / "javac"), "--release", str(MIN_JAVA), "-nowarn", "-d", str(classes),
-         "-cp", f"{lib}/*", *map(str, sorted(sources.glob("*.java")))], "javac")
+    run(
+        [
+            str(jdk / "bin" / "javac"),
+            "--release",
+            str(MIN_JAVA),
+            "-nowarn",
+            "-d",
+            str(classes),
+            "-cp",
+            f"{lib}/*",
+            *map(str, sorted(sources.glob("*.java"))),
+        ],
+        "javac",
+    )
     (build / "MANIFEST.MF").write_text(
         "Agent-Class: org.elasticsearch.entitlement.agent.EntitlementAgent\n"
         "Can-Redefine-Classes: true\nCan-Retransform-Classes: true\n"
     )
     jar_tool = str(jdk / "bin" / "jar")
-    run([jar_tool, "--create", "--file", str(lib / "entitlement-agent" / "elasticsearch-entitlement-agent.jar"),
-         "--manifest", str(build / "MANIFEST.MF"), "-C", str(classes), "org/elasticsearch/entitlement"], "jar")
-    run([jar_tool, "--create", "--file", str(lib / "tools" / "ansi-console" / "ansi-console.jar"),
-         "-C", str(classes), "org/elasticsearch/io"], "jar")
+    run(
+        [
+            jar_tool,
+            "--create",
+            "--file",
+            str(lib / "entitlement-agent" / "elasticsearch-entitlement-agent.jar"),
+            "--manifest",
+            str(build / "MANIFEST.MF"),
+            "-C",
+            str(classes),
+            "org/elasticsearch/entitlement",
+        ],
+        "jar",
+    )
+    run(
+        [
+            jar_tool,
+            "--create",
+            "--file",
+            str(lib / "tools" / "ansi-console" / "ansi-console.jar"),
+            "-C",
+            str(classes),
+            "org/elasticsearch/io",
+        ],
+        "jar",
+    )
     shutil.copyfile(classes / "ServerArgsWriter.class", home / "launcher" / "ServerArgsWriter.class")
     shutil.rmtree(build)
 
@@ -335,30 +390,57 @@ def prepare_node(cached_home: Path, node: Path, http_port: int, run_as: int | No
 def write_server_args(jdk: Path, node: Path) -> bytes:
     # The args carry the settings, so they are written again on every start.
     target = node / "server-args"
-    run([str(jdk / "bin" / "java"), "-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-         "-cp", f"{node / 'lib'}/*:{node / 'launcher'}", "ServerArgsWriter", str(node), str(target)],
-        "writing the server args")
+    run(
+        [
+            str(jdk / "bin" / "java"),
+            "-Xmx64m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-cp",
+            f"{node / 'lib'}/*:{node / 'launcher'}",
+            "ServerArgsWriter",
+            str(node),
+            str(target),
+        ],
+        "writing the server args",
+    )
     return target.read_bytes()
 
 
 def server_command(jdk: Path, node: Path, heap: str) -> list[str]:
     bridge = next((node / "lib" / "entitlement-bridge").glob("*.jar"))
     return [
-        str(jdk / "bin" / "java"), f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC",
-        f"-Des.path.home={node}", f"-Des.path.conf={node / 'config'}", "-Des.distribution.type=tar",
-        f"-Djava.io.tmpdir={node / 'tmp'}", "-Dfile.encoding=UTF-8", "-Djava.locale.providers=CLDR",
-        "-Dio.netty.noUnsafe=true", "-Dio.netty.noKeySetOptimization=true",
-        "-Dio.netty.recycler.maxCapacityPerThread=0", "-Dlog4j.shutdownHookEnabled=false",
-        "-Dlog4j2.disable.jmx=true", "-Dlog4j2.formatMsgNoLookups=true", "-XX:-OmitStackTraceInFastThrow",
+        str(jdk / "bin" / "java"),
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        f"-Des.path.home={node}",
+        f"-Des.path.conf={node / 'config'}",
+        "-Des.distribution.type=tar",
+        f"-Djava.io.tmpdir={node / 'tmp'}",
+        "-Dfile.encoding=UTF-8",
+        "-Djava.locale.providers=CLDR",
+        "-Dio.netty.noUnsafe=true",
+        "-Dio.netty.noKeySetOptimization=true",
+        "-Dio.netty.recycler.maxCapacityPerThread=0",
+        "-Dlog4j.shutdownHookEnabled=false",
+        "-Dlog4j2.disable.jmx=true",
+        "-Dlog4j2.formatMsgNoLookups=true",
+        "-XX:-OmitStackTraceInFastThrow",
         "--enable-native-access=org.elasticsearch.nativeaccess,org.elasticsearch.foreign,org.apache.lucene.core",
         "-Dorg.elasticsearch.nativeaccess.enableVectorLibrary=false",  # no libvec.so is published
-        "-Des.entitlements.enabled=true", "-XX:+EnableDynamicAgentLoading", "-Djdk.attach.allowAttachSelf=true",
+        "-Des.entitlements.enabled=true",
+        "-XX:+EnableDynamicAgentLoading",
+        "-Djdk.attach.allowAttachSelf=true",
         f"--patch-module=java.base={bridge}",
         "--add-exports=java.base/org.elasticsearch.entitlement.bridge="
         "org.elasticsearch.entitlement,java.logging,java.net.http,java.naming,jdk.net",
-        f"--module-path={node / 'lib'}", "--add-modules=jdk.net", "--add-modules=jdk.management.agent",
+        f"--module-path={node / 'lib'}",
+        "--add-modules=jdk.net",
+        "--add-modules=jdk.management.agent",
         "--add-modules=ALL-MODULE-PATH",
-        "-m", "org.elasticsearch.server/org.elasticsearch.bootstrap.Elasticsearch",
+        "-m",
+        "org.elasticsearch.server/org.elasticsearch.bootstrap.Elasticsearch",
     ]
 
 
@@ -427,10 +509,15 @@ class Launcher:
         started = time.monotonic()
         with open(console, "ab") as out:
             self.process = subprocess.Popen(
-                server_command(jdk, self.node, self.heap), cwd=self.node,
+                server_command(jdk, self.node, self.heap),
+                cwd=self.node,
                 env={**os.environ, "LIBFFI_TMPDIR": str(self.node / "tmp")},
-                stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
-                user=self.run_as, group=self.run_as, extra_groups=[] if self.run_as is not None else None,
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                user=self.run_as,
+                group=self.run_as,
+                extra_groups=[] if self.run_as is not None else None,
                 preexec_fn=die_with_parent,
             )
         # The server reads its args from stdin and keeps reading it: EOF would stop it (code 1).
@@ -490,8 +577,9 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--watch-stdin", action="store_true", help="stop when stdin closes (parent died)")
     start.add_argument("--ephemeral", action="store_true", help="delete the node's folder after it stops")
     run_parser = commands.add_parser("run", help="fetch, then start with a persistent data dir (for humans)")
-    run_parser.add_argument("--data-dir", type=Path,
-                            default=Path.home() / ".cache" / "microblog" / "elasticsearch-data")
+    run_parser.add_argument(
+        "--data-dir", type=Path, default=Path.home() / ".cache" / "microblog" / "elasticsearch-data"
+    )
     run_parser.add_argument("--port", type=int, default=9200)
     run_parser.add_argument("--heap", default="512m")
     run_parser.add_argument("--timeout", type=float, default=120.0)
@@ -500,8 +588,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "fetch":
         print(fetch())
         return 0
-    launcher = Launcher(args.data_dir, args.port, args.heap, getattr(args, "watch_stdin", False),
-                        getattr(args, "ephemeral", False))
+    launcher = Launcher(
+        args.data_dir, args.port, args.heap, getattr(args, "watch_stdin", False), getattr(args, "ephemeral", False)
+    )
     return launcher.run(args.timeout)
 
 

@@ -70,10 +70,20 @@ def fetch() -> Path:
         staging = Path(tempfile.mkdtemp(prefix=f"{libs.name}.", dir=libs.parent))
         try:
             result = subprocess.run(
-                ["mvn", "-q", "-B", "-Dstyle.color=never", "-f", str(POM),
-                 "dependency:copy-dependencies", "-DincludeScope=runtime",
-                 f"-DoutputDirectory={staging}"],
-                stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                [
+                    "mvn",
+                    "-q",
+                    "-B",
+                    "-Dstyle.color=never",
+                    "-f",
+                    str(POM),
+                    "dependency:copy-dependencies",
+                    "-DincludeScope=runtime",
+                    f"-DoutputDirectory={staging}",
+                ],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
             )
             if result.returncode != 0:
                 raise SystemExit(f"mvn failed ({result.returncode}):\n{result.stdout}{result.stderr}")
@@ -159,11 +169,18 @@ def die_with_parent() -> None:
 
 def java(libs: Path, data_dir: Path, main_class: str, *args: str) -> list[str]:
     return [
-        "java", "-Xmx512m", "-Xms128m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        "java",
+        "-Xmx512m",
+        "-Xms128m",
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
         f"-Dlog4j.configuration=file:{data_dir / 'log4j.properties'}",
         f"-Dlog4j2.configurationFile={data_dir / 'log4j2.properties'}",
         f"-Dkafka.logs.dir={data_dir}",
-        "-cp", f"{libs}/*", main_class, *args,
+        "-cp",
+        f"{libs}/*",
+        main_class,
+        *args,
     ]
 
 
@@ -172,7 +189,10 @@ def format_storage(libs: Path, data_dir: Path, config: Path) -> None:
         return  # formatted by an earlier run: keep its cluster id and data
     result = subprocess.run(
         java(libs, data_dir, "kafka.tools.StorageTool", "format", "-t", random_cluster_id(), "-c", str(config)),
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, preexec_fn=die_with_parent,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        preexec_fn=die_with_parent,
     )
     if result.returncode != 0:
         raise SystemExit(f"formatting the storage failed:\n{result.stdout}{result.stderr}")
@@ -235,7 +255,10 @@ class Launcher:
         with open(self.data_dir / "kafka.out", "ab") as out:
             self.process = subprocess.Popen(
                 java(libs, self.data_dir, "kafka.Kafka", str(config)),
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
             )
         while not answers_api_versions(self.port):
             if self.process.poll() is not None:
@@ -247,8 +270,10 @@ class Launcher:
                 log(f"the broker did not answer within {timeout:.0f} s; see {self.data_dir / 'server.log'}")
                 return 1
             time.sleep(0.2)
-        log(f"broker ready in {time.monotonic() - started:.1f} s (pid {self.process.pid}, "
-            f"log {self.data_dir / 'server.log'})")
+        log(
+            f"broker ready in {time.monotonic() - started:.1f} s (pid {self.process.pid}, "
+            f"log {self.data_dir / 'server.log'})"
+        )
         print(f"KAFKA_BOOTSTRAP=127.0.0.1:{self.port}", flush=True)
         while not self.stopping.wait(0.5):
             if self.process.poll() is not None:

@@ -41,7 +41,11 @@ def ensure_kustomize() -> tuple[Path, float | None]:
     with tempfile.TemporaryDirectory(dir=target.parent) as gobin:
         done = subprocess.run(
             [find_go(), "install", f"{KUSTOMIZE_MODULE}@{KUSTOMIZE_VERSION}"],
-            env={**os.environ, "GOBIN": gobin}, capture_output=True, text=True, timeout=900, check=False,
+            env={**os.environ, "GOBIN": gobin},
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
         )
         if done.returncode != 0:
             pytest.fail(f"go install {KUSTOMIZE_MODULE}@{KUSTOMIZE_VERSION} failed:\n{done.stderr[-3000:]}")
@@ -90,8 +94,11 @@ def fill_example_secrets(overlay: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def secret_stand_ins(k8s_copy) -> dict[str, dict[str, str]]:
     """Overlays whose Secret comes from an ignored secrets.env: name -> the stand-in values written."""
-    return {overlay.name: fill_example_secrets(overlay) for overlay in sorted((k8s_copy / "overlays").iterdir())
-            if (overlay / f"{PRODUCTION_SECRETS}.example").exists()}
+    return {
+        overlay.name: fill_example_secrets(overlay)
+        for overlay in sorted((k8s_copy / "overlays").iterdir())
+        if (overlay / f"{PRODUCTION_SECRETS}.example").exists()
+    }
 
 
 @pytest.fixture(scope="session")

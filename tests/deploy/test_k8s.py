@@ -43,8 +43,9 @@ def kind(docs: list[dict], name: str) -> dict[str, dict]:
 
 def generated(docs: list[dict], kind_name: str, name: str) -> dict:
     """A ConfigMap or Secret from a generator (its name carries a hash suffix)."""
-    found = [d for d in docs if d["kind"] == kind_name and re.fullmatch(rf"{name}(-[a-z0-9]{{10}})?",
-                                                                         d["metadata"]["name"])]
+    found = [
+        d for d in docs if d["kind"] == kind_name and re.fullmatch(rf"{name}(-[a-z0-9]{{10}})?", d["metadata"]["name"])
+    ]
     assert len(found) == 1, f"expected one {kind_name} {name}, found {len(found)}"
     return found[0]
 
@@ -56,8 +57,11 @@ def pod_spec(workload: dict) -> dict:
 
 
 def pod_labels(workload: dict) -> dict:
-    template = workload["spec"]["jobTemplate"]["spec"]["template"] if workload["kind"] == "CronJob" \
+    template = (
+        workload["spec"]["jobTemplate"]["spec"]["template"]
+        if workload["kind"] == "CronJob"
         else workload["spec"]["template"]
+    )
     return template["metadata"].get("labels", {})
 
 
@@ -68,8 +72,12 @@ def selects(selector: dict | None, labels: dict) -> bool:
         return False
     for expression in selector.get("matchExpressions", []):
         key, op, values = expression["key"], expression["operator"], expression.get("values", [])
-        matched = {"In": labels.get(key) in values, "NotIn": labels.get(key) not in values,
-                   "Exists": key in labels, "DoesNotExist": key not in labels}[op]
+        matched = {
+            "In": labels.get(key) in values,
+            "NotIn": labels.get(key) not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[op]
         if not matched:
             return False
     return True
@@ -87,14 +95,22 @@ def containers(spec: dict) -> list[dict]:
 
 def platform_workloads(docs: list[dict]) -> list[dict]:
     """Deployments, Jobs and CronJobs running the platform's own images."""
-    return [d for d in docs if d["kind"] in ("Deployment", "Job", "CronJob")
-            and all(c["image"].startswith("microblog/") for c in containers(pod_spec(d)))]
+    return [
+        d
+        for d in docs
+        if d["kind"] in ("Deployment", "Job", "CronJob")
+        and all(c["image"].startswith("microblog/") for c in containers(pod_spec(d)))
+    ]
 
 
 def secret_refs(spec: dict) -> list[tuple[str, str, str]]:
     """(env name, secret name, key) of every secretKeyRef in a pod."""
-    return [(e["name"], e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
-            for c in containers(spec) for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})]
+    return [
+        (e["name"], e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+        for c in containers(spec)
+        for e in c.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+    ]
 
 
 def test_services_and_overlays_are_discovered():
@@ -133,16 +149,18 @@ def test_every_process_of_a_service_runs_as_a_probed_limited_deployment(rendered
         assert {"name": "http", "containerPort": PORT} in main["ports"]
         assert main["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
         assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-        assert name in services and selects({"matchLabels": services[name]["spec"]["selector"]},
-                                            pod_labels(deployments[name])), f"{overlay}: no Service for {name}"
+        assert name in services and selects(
+            {"matchLabels": services[name]["spec"]["selector"]}, pod_labels(deployments[name])
+        ), f"{overlay}: no Service for {name}"
         assert services[name]["spec"]["ports"][0]["targetPort"] == "http"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_no_deployment_is_left_over_from_a_removed_process(rendered, overlay):
     expected = {f"{d}-{c}" for d in SERVICE_DIRS for c in layout(d).commands}
-    assert {n for n, d in kind(rendered[overlay], "Deployment").items()
-            if d in platform_workloads(rendered[overlay])} == expected
+    assert {
+        n for n, d in kind(rendered[overlay], "Deployment").items() if d in platform_workloads(rendered[overlay])
+    } == expected
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -183,8 +201,10 @@ def test_every_database_service_migrates_in_a_job_and_its_pods_wait_for_it(rende
         assert [c["name"] for c in init] == ["migrate"], f"{service_dir}-{command} does not wait for migrations"
         steps.append(init[0])
     for step in steps:
-        assert step["image"] == pod_spec(deployments[f"{service_dir}-{layout(service_dir).commands[0]}"]
-                                         )["containers"][0]["image"]
+        assert (
+            step["image"]
+            == pod_spec(deployments[f"{service_dir}-{layout(service_dir).commands[0]}"])["containers"][0]["image"]
+        )
         assert (step["command"], step["args"]) == (["python", "-m", package], ["migrate"])
     for workload in [job] + [deployments[f"{service_dir}-{c}"] for c in layout(service_dir).commands]:
         urls = {(env, key) for env, _, key in secret_refs(pod_spec(workload)) if env == "MICROBLOG_DATABASE_URL"}
@@ -195,8 +215,9 @@ def test_every_database_service_migrates_in_a_job_and_its_pods_wait_for_it(rende
 def test_gateway_and_every_projector_autoscale_within_their_partitions(rendered, overlay):
     docs = rendered[overlay]
     partitions = int(generated(docs, "ConfigMap", "microblog-config")["data"]["MICROBLOG_BUS_PARTITIONS"])
-    autoscalers = {h["spec"]["scaleTargetRef"]["name"]: h["spec"]
-                   for h in kind(docs, "HorizontalPodAutoscaler").values()}
+    autoscalers = {
+        h["spec"]["scaleTargetRef"]["name"]: h["spec"] for h in kind(docs, "HorizontalPodAutoscaler").values()
+    }
     deployments = kind(docs, "Deployment")
     scaled = [f"{d}-{c}" for d in SERVICE_DIRS for c in layout(d).commands if d in PUBLIC or c == "projector"]
     assert any(name.startswith("gateway-") for name in scaled)
@@ -205,8 +226,9 @@ def test_gateway_and_every_projector_autoscale_within_their_partitions(rendered,
         assert "replicas" not in deployments[name]["spec"], f"{name}: the autoscaler owns its replicas"
         assert 1 <= autoscalers[name]["minReplicas"] <= autoscalers[name]["maxReplicas"]
         if name.endswith("-projector"):
-            assert autoscalers[name]["maxReplicas"] <= partitions, \
+            assert autoscalers[name]["maxReplicas"] <= partitions, (
                 f"{overlay}: {name} may scale past the {partitions} partitions of its topics"
+            )
     assert set(autoscalers) <= set(deployments)
 
 
@@ -247,7 +269,8 @@ def test_replay_job_templates_rebuild_every_projection(rendered, overlay):
         assert container["command"] == ["microblog"] and container["args"][0] == "replay"
         assert len(container["args"]) == 2, "replay names its projection"
         assert ("MICROBLOG_DATABASE_URL", f"{service_dir}-database-url") in {
-            (env, key) for env, _, key in secret_refs(pod_spec(template))}
+            (env, key) for env, _, key in secret_refs(pod_spec(template))
+        }
 
 
 def test_dev_runs_its_own_infrastructure_and_production_points_outside(rendered):
@@ -261,8 +284,11 @@ def test_dev_runs_its_own_infrastructure_and_production_points_outside(rendered)
 
 def test_dev_postgres_creates_every_database_the_services_use():
     created = set(re.findall(r"CREATE DATABASE (\w+);", (K8S / "overlays/dev/create-databases.sql").read_text()))
-    secrets = dict(line.split("=", 1) for line in (K8S / "overlays/dev/dev-secrets.env").read_text().splitlines()
-                   if line and not line.startswith("#"))
+    secrets = dict(
+        line.split("=", 1)
+        for line in (K8S / "overlays/dev/dev-secrets.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     for service_dir in SERVICE_DIRS:
         if layout(service_dir).database:
             url = secrets.get(f"{service_dir}-database-url")
@@ -272,6 +298,7 @@ def test_dev_postgres_creates_every_database_the_services_use():
 
 # Traffic: NetworkPolicies and the Ingress.
 
+
 def outside(rule: dict) -> list[dict] | None:
     """The peers of an ingress rule that lie outside the namespace (None: the rule admits anyone)."""
     if not rule.get("from"):
@@ -280,8 +307,10 @@ def outside(rule: dict) -> list[dict] | None:
 
 
 def is_scraper(peer: dict) -> bool:
-    return peer.get("namespaceSelector") == {"matchLabels": {"kubernetes.io/metadata.name": SCRAPER_NAMESPACE}} \
+    return (
+        peer.get("namespaceSelector") == {"matchLabels": {"kubernetes.io/metadata.name": SCRAPER_NAMESPACE}}
         and "podSelector" not in peer
+    )
 
 
 def admits(policies, target: dict, source: dict) -> bool:
@@ -292,8 +321,9 @@ def admits(policies, target: dict, source: dict) -> bool:
         for rule in policy["spec"].get("ingress", []):
             ports = {p.get("port") for p in rule.get("ports", [])}
             if (not ports or ports & {"http", PORT}) and any(
-                    "namespaceSelector" not in peer and selects(peer.get("podSelector"), source)
-                    for peer in rule.get("from", [])):
+                "namespaceSelector" not in peer and selects(peer.get("podSelector"), source)
+                for peer in rule.get("from", [])
+            ):
                 return True
     return False
 
@@ -302,21 +332,29 @@ def admits(policies, target: dict, source: dict) -> bool:
 def test_only_public_services_are_reachable_from_outside_the_namespace(rendered, overlay):
     docs = rendered[overlay]
     policies = kind(docs, "NetworkPolicy").values()
-    assert any(p["spec"]["podSelector"] == {} and p["spec"]["policyTypes"] == ["Ingress"]
-               and not p["spec"].get("ingress") for p in policies), f"{overlay}: no default-deny policy"
+    assert any(
+        p["spec"]["podSelector"] == {} and p["spec"]["policyTypes"] == ["Ingress"] and not p["spec"].get("ingress")
+        for p in policies
+    ), f"{overlay}: no default-deny policy"
     pods = [pod_labels(d) for d in docs if d["kind"] in ("Deployment", "StatefulSet")]
     for policy in policies:
         for rule in policy["spec"].get("ingress", []):
             peers = outside(rule)
             if peers == [] or (peers and all(is_scraper(p) for p in peers)):
                 continue  # same namespace only, or Prometheus on the metrics port
-            exposed = {labels["app.kubernetes.io/name"] for labels in pods
-                       if selects(policy["spec"]["podSelector"], labels)}
+            exposed = {
+                labels["app.kubernetes.io/name"] for labels in pods if selects(policy["spec"]["podSelector"], labels)
+            }
             assert exposed <= PUBLIC, f"{overlay}: {policy['metadata']['name']} exposes {exposed - PUBLIC}"
     gateway = pod_labels(kind(docs, "Deployment")["gateway-api"])
-    assert any(selects(p["spec"]["podSelector"], gateway) and any(
-        (outside(rule) or []) and not all(is_scraper(peer) for peer in outside(rule))
-        for rule in p["spec"].get("ingress", [])) for p in policies), "the ingress controller cannot reach the gateway"
+    assert any(
+        selects(p["spec"]["podSelector"], gateway)
+        and any(
+            (outside(rule) or []) and not all(is_scraper(peer) for peer in outside(rule))
+            for rule in p["spec"].get("ingress", [])
+        )
+        for p in policies
+    ), "the ingress controller cannot reach the gateway"
 
 
 # A service's API is what calls the services its settings name, except these workers.
@@ -330,8 +368,10 @@ def callers() -> set[tuple[str, str]]:
     edges = set()
     for service_dir in SERVICE_DIRS:
         for settings in (ROOT / "services" / service_dir / "src").glob("*/settings.py"):
-            edges |= {(service_dir, f"MICROBLOG_{field.upper()}_URL")
-                      for field in re.findall(r"^\s+(\w+)_url: str", settings.read_text(), re.MULTILINE)}
+            edges |= {
+                (service_dir, f"MICROBLOG_{field.upper()}_URL")
+                for field in re.findall(r"^\s+(\w+)_url: str", settings.read_text(), re.MULTILINE)
+            }
     return edges
 
 
@@ -341,20 +381,28 @@ def test_internal_apis_admit_exactly_the_services_that_call_them(rendered, overl
     config = generated(docs, "ConfigMap", "microblog-config")["data"]
     policies, services = kind(docs, "NetworkPolicy").values(), kind(docs, "Service")
     deployments = {n: d for n, d in kind(docs, "Deployment").items() if d in platform_workloads(docs)}
-    allowed = {(f"{caller}-{WORKER_CALLERS.get((caller, key), 'api')}",
-                config[key].removeprefix("http://").split(":")[0].split("/")[0])
-               for caller, key in callers() if key not in LINKS_ONLY and config.get(key, "").startswith("http://")}
+    allowed = {
+        (
+            f"{caller}-{WORKER_CALLERS.get((caller, key), 'api')}",
+            config[key].removeprefix("http://").split(":")[0].split("/")[0],
+        )
+        for caller, key in callers()
+        if key not in LINKS_ONLY and config.get(key, "").startswith("http://")
+    }
     allowed = {(s, t) for s, t in allowed if "selector" in services[t]["spec"]}  # not servers outside
     assert ("gateway-api", "identity-api") in allowed
     for source_name, source in deployments.items():
         for target_name, target in deployments.items():
             if source is target:
                 continue
-            called = any(s == source_name and selects({"matchLabels": services[t]["spec"]["selector"]},
-                                                      pod_labels(target)) for s, t in allowed)
+            called = any(
+                s == source_name and selects({"matchLabels": services[t]["spec"]["selector"]}, pod_labels(target))
+                for s, t in allowed
+            )
             if called or pod_labels(target)["app.kubernetes.io/name"] not in PUBLIC:
-                assert admits(policies, pod_labels(target), pod_labels(source)) == called, \
+                assert admits(policies, pod_labels(target), pod_labels(source)) == called, (
                     f"{overlay}: {source_name} -> {target_name} should be {'open' if called else 'closed'}"
+                )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -388,8 +436,12 @@ def test_the_base_carries_no_secret_values(rendered_base):
 def test_every_secret_reference_is_filled_and_every_secret_key_used(rendered, overlay):
     docs = rendered[overlay]
     secret = generated(docs, "Secret", "microblog-secrets")
-    refs = [ref for d in docs if d["kind"] in ("Deployment", "StatefulSet", "Job", "CronJob")
-            for ref in secret_refs(pod_spec(d))]
+    refs = [
+        ref
+        for d in docs
+        if d["kind"] in ("Deployment", "StatefulSet", "Job", "CronJob")
+        for ref in secret_refs(pod_spec(d))
+    ]
     assert {name for _, name, _ in refs} == {secret["metadata"]["name"]}
     assert {key for _, _, key in refs} == set(secret["data"]), f"{overlay}: Secret keys and references differ"
 
@@ -404,22 +456,27 @@ def test_production_secrets_come_only_from_an_ignored_file(kustomize, rendered, 
     data = generated(rendered["production"], "Secret", "microblog-secrets")["data"]
     assert {k: base64.b64decode(v).decode() for k, v in data.items()} == secret_stand_ins["production"]
     for overlay in secret_stand_ins:
-        ignored = subprocess.run(["git", "check-ignore", "-q", f"deploy/k8s/overlays/{overlay}/secrets.env"],
-                                 cwd=ROOT, check=False)
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", f"deploy/k8s/overlays/{overlay}/secrets.env"], cwd=ROOT, check=False
+        )
         assert ignored.returncode == 0, f"git does not ignore overlays/{overlay}/secrets.env"
         bare = tmp_path / overlay
         shutil.copytree(K8S, bare, ignore=shutil.ignore_patterns("secrets.env"))
-        done = subprocess.run([kustomize, "build", bare / "overlays" / overlay], capture_output=True, text=True,
-                              check=False)
+        done = subprocess.run(
+            [kustomize, "build", bare / "overlays" / overlay], capture_output=True, text=True, check=False
+        )
         assert done.returncode != 0 and "secrets.env" in done.stderr, "rendered without its secrets.env"
 
 
 # The web UI: a client of the gateway only, reached at `/`, its secrets shared with the gateway.
 
+
 def egress_allowed(policies, source: dict, target: dict, port: int) -> bool | None:
     """Whether pods labelled `source` may open connections to pods labelled `target` (same
     namespace) on `port`; None when no policy restricts the source's egress at all."""
-    restricting = [p for p in policies if "Egress" in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], source)]
+    restricting = [
+        p for p in policies if "Egress" in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], source)
+    ]
     if not restricting:
         return None
     for policy in restricting:
@@ -427,8 +484,10 @@ def egress_allowed(policies, source: dict, target: dict, port: int) -> bool | No
             ports = {p.get("port") for p in rule.get("ports", [])}
             if ports and port not in ports:
                 continue
-            if not rule.get("to") or any("namespaceSelector" not in peer and "ipBlock" not in peer
-                                         and selects(peer.get("podSelector"), target) for peer in rule["to"]):
+            if not rule.get("to") or any(
+                "namespaceSelector" not in peer and "ipBlock" not in peer and selects(peer.get("podSelector"), target)
+                for peer in rule["to"]
+            ):
                 return True
     return False
 
@@ -449,8 +508,12 @@ def test_the_web_may_call_the_gateway_and_nothing_else_of_the_platform(rendered,
         assert egress_allowed(policies, web, labels, PORT) is (name == "gateway-api"), f"{overlay}: web -> {name}"
     for port in (5432, 9092, 9200):  # the dev overlay's PostgreSQL, Kafka, Elasticsearch
         assert not any(egress_allowed(policies, web, labels, port) for labels in pods.values()), port
-    rules = [r for p in policies if "Egress" in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], web)
-             for r in p["spec"]["egress"]]
+    rules = [
+        r
+        for p in policies
+        if "Egress" in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], web)
+        for r in p["spec"]["egress"]
+    ]
     assert all(r.get("to") for r in rules), "an egress rule without peers lets the web reach anything"
     assert any({"port": 53, "protocol": "UDP"} in r.get("ports", []) for r in rules), "the web cannot resolve names"
     assert admits(policies, pods["gateway-api"], web), f"{overlay}: the gateway does not admit the web"
@@ -462,8 +525,10 @@ def test_the_web_may_call_the_gateway_and_nothing_else_of_the_platform(rendered,
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_web_signs_its_sessions_and_shares_the_proxy_secret_with_the_gateway(rendered, overlay):
     deployments = kind(rendered[overlay], "Deployment")
-    refs = {name: {env: key for env, _, key in secret_refs(pod_spec(deployments[name]))}
-            for name in ("web-api", "gateway-api")}
+    refs = {
+        name: {env: key for env, _, key in secret_refs(pod_spec(deployments[name]))}
+        for name in ("web-api", "gateway-api")
+    }
     assert refs["web-api"]["MICROBLOG_WEB_SECRET_KEY"] == "web-secret-key"
     assert refs["web-api"]["MICROBLOG_TRUSTED_PROXY_SECRET"] == refs["gateway-api"]["MICROBLOG_TRUSTED_PROXY_SECRET"]
     secret = generated(rendered[overlay], "Secret", "microblog-secrets")["data"]

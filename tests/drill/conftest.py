@@ -38,17 +38,40 @@ class Compose:
         container = self.run("ps", "-q", service).strip()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = subprocess.run(["docker", "inspect", "-f", "{{.State.Status}} {{if .State.Health}}"
-                                    "{{.State.Health.Status}}{{end}}", container],
-                                   capture_output=True, text=True).stdout.split()
+            state = subprocess.run(
+                [
+                    "docker",
+                    "inspect",
+                    "-f",
+                    "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
+                    container,
+                ],
+                capture_output=True,
+                text=True,
+            ).stdout.split()
             if state[:1] == ["running"] and state[1:] in ([], ["healthy"]):
                 return
             time.sleep(1)
         raise TimeoutError(f"{service} did not become healthy in {timeout} s")
 
     def sql(self, database: str, query: str) -> list[list[str]]:
-        out = self.run("exec", "-T", "postgres", "psql", "-U", "microblog", "-d", database, "-AtX", "-F", "\t",
-                       "-v", "ON_ERROR_STOP=1", "-c", query)
+        out = self.run(
+            "exec",
+            "-T",
+            "postgres",
+            "psql",
+            "-U",
+            "microblog",
+            "-d",
+            database,
+            "-AtX",
+            "-F",
+            "\t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            query,
+        )
         return [line.split("\t") for line in out.splitlines() if line]
 
     def status(self) -> dict:
@@ -60,8 +83,10 @@ class Compose:
 def compose() -> Compose:
     command = os.environ.get("MICROBLOG_COMPOSE")
     if not command or not os.environ.get("MICROBLOG_E2E_URL"):
-        pytest.fail("the fault drill needs a compose stack: set MICROBLOG_COMPOSE and MICROBLOG_E2E_URL "
-                    "(deploy/ci/compose_stage.sh does)")
+        pytest.fail(
+            "the fault drill needs a compose stack: set MICROBLOG_COMPOSE and MICROBLOG_E2E_URL "
+            "(deploy/ci/compose_stage.sh does)"
+        )
     return Compose(shlex.split(command))
 
 

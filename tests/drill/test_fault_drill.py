@@ -46,8 +46,11 @@ class Ledger:
     messages: list[tuple[str, int | str]] = field(default_factory=list)  # marker, status
 
     def statuses(self) -> Counter:
-        return (Counter(str(s) for _, s, _ in self.posts) + Counter(str(s) for *_, s in self.follows)
-                + Counter(str(s) for _, s in self.messages))
+        return (
+            Counter(str(s) for _, s, _ in self.posts)
+            + Counter(str(s) for *_, s in self.follows)
+            + Counter(str(s) for _, s in self.messages)
+        )
 
 
 async def patiently(send) -> httpx.Response:
@@ -61,8 +64,11 @@ async def patiently(send) -> httpx.Response:
 
 async def sign_up(client: httpx.AsyncClient, n: int) -> Account:
     name = f"drill{n}{uuid.uuid4().hex[:6]}"
-    created = await patiently(lambda: client.post("/api/users", json={
-        "username": name, "email": f"{name}@example.com", "password": "drill password"}))
+    created = await patiently(
+        lambda: client.post(
+            "/api/users", json={"username": name, "email": f"{name}@example.com", "password": "drill password"}
+        )
+    )
     assert created.status_code == 201, created.text
     token = await patiently(lambda: client.post("/api/tokens", auth=(name, "drill password")))
     assert token.status_code == 200, token.text
@@ -77,8 +83,9 @@ async def write(client: httpx.AsyncClient, method: str, path: str, **kwargs) -> 
     return answer.status_code, (answer.json() if answer.status_code == 201 else {})
 
 
-async def load(client: httpx.AsyncClient, worker: int, accounts: list[Account], ledger: Ledger,
-               stop: asyncio.Event) -> None:
+async def load(
+    client: httpx.AsyncClient, worker: int, accounts: list[Account], ledger: Ledger, stop: asyncio.Event
+) -> None:
     """Posts (50 %), private messages (20 %), follows or unfollows of this worker's own accounts."""
     rng, mine = random.Random(worker), accounts[worker::WORKERS]
     while not stop.is_set():
@@ -86,8 +93,9 @@ async def load(client: httpx.AsyncClient, worker: int, accounts: list[Account], 
         if action < 0.2:
             marker = f"drill {uuid.uuid4().hex}"
             other = rng.choice([a for a in accounts if a is not account])
-            status, _ = await write(client, "POST", f"/api/users/{other.id}/messages", json={"body": marker},
-                                    headers=account.auth)
+            status, _ = await write(
+                client, "POST", f"/api/users/{other.id}/messages", json={"body": marker}, headers=account.auth
+            )
             ledger.messages.append((marker, status))
         elif action < 0.7:
             marker = f"drill {uuid.uuid4().hex}"
@@ -145,8 +153,13 @@ async def test_the_stack_loses_and_doubles_nothing_through_sigkills(compose, gat
             await asyncio.to_thread(compose.wait_healthy, target)
             healthy = time.monotonic()
             await probe_visible(client, accounts[0])
-            figures["kills"].append({"target": target, "back_after_s": round(healthy - killed, 1),
-                                     "caught_up_after_s": round(time.monotonic() - healthy, 1)})
+            figures["kills"].append(
+                {
+                    "target": target,
+                    "back_after_s": round(healthy - killed, 1),
+                    "caught_up_after_s": round(time.monotonic() - healthy, 1),
+                }
+            )
         stop.set()
         await asyncio.gather(*workers)
     await wait_caught_up(compose)
@@ -161,11 +174,24 @@ async def test_the_stack_loses_and_doubles_nothing_through_sigkills(compose, gat
 
 
 def lost_and_doubled(compose, ledger: Ledger, accounts: list[Account]) -> dict:
-    stored = Counter(dict((body, int(n)) for body, n in compose.sql(
-        "posts", "SELECT payload->>'body', count(*) FROM events WHERE type = 'PostCreated' "
-                 "AND payload->>'body' LIKE 'drill %' GROUP BY 1")))
-    projected = Counter(dict((body, int(n)) for body, n in compose.sql(
-        "timeline", "SELECT body, count(*) FROM posts WHERE body LIKE 'drill %' GROUP BY 1")))
+    stored = Counter(
+        dict(
+            (body, int(n))
+            for body, n in compose.sql(
+                "posts",
+                "SELECT payload->>'body', count(*) FROM events WHERE type = 'PostCreated' "
+                "AND payload->>'body' LIKE 'drill %' GROUP BY 1",
+            )
+        )
+    )
+    projected = Counter(
+        dict(
+            (body, int(n))
+            for body, n in compose.sql(
+                "timeline", "SELECT body, count(*) FROM posts WHERE body LIKE 'drill %' GROUP BY 1"
+            )
+        )
+    )
     succeeded = {marker for marker, status, _ in ledger.posts if status == 201}
     failed = {marker for marker, status, _ in ledger.posts if status != 201}
     lost = sum(1 for m in succeeded if stored[m] != 1 or projected[m] != 1)
@@ -180,20 +206,43 @@ def lost_and_doubled(compose, ledger: Ledger, accounts: list[Account]) -> dict:
         for other, expected in account.following.items():
             if expected is not None and ((account.id, other) in edges) != expected:
                 lost += 1
-    sent = Counter(dict((body, int(n)) for body, n in compose.sql(
-        "messaging", "SELECT payload->>'body', count(*) FROM events WHERE type = 'MessageSent' "
-                     "AND payload->>'body' LIKE 'drill %' GROUP BY 1")))
-    inboxes = Counter(dict((body, int(n)) for body, n in compose.sql(
-        "messaging", "SELECT body, count(*) FROM messages WHERE body LIKE 'drill %' GROUP BY 1")))
+    sent = Counter(
+        dict(
+            (body, int(n))
+            for body, n in compose.sql(
+                "messaging",
+                "SELECT payload->>'body', count(*) FROM events WHERE type = 'MessageSent' "
+                "AND payload->>'body' LIKE 'drill %' GROUP BY 1",
+            )
+        )
+    )
+    inboxes = Counter(
+        dict(
+            (body, int(n))
+            for body, n in compose.sql(
+                "messaging", "SELECT body, count(*) FROM messages WHERE body LIKE 'drill %' GROUP BY 1"
+            )
+        )
+    )
     delivered = {marker for marker, status in ledger.messages if status == 201}
     lost += sum(1 for m in delivered if sent[m] != 1 or inboxes[m] != 1)
     doubled += sum(1 for m in sent if sent[m] > 1) + sum(1 for m in inboxes if inboxes[m] > 1)
     half += sum(1 for marker, status in ledger.messages if status != 201 and sent[marker] != inboxes[marker])
-    events = sum(int(compose.sql(db, "SELECT count(*) FROM events")[0][0])
-                 for db in ("identity", "posts", "social_graph", "messaging"))
-    return {"events": events, "posts_2xx": len(succeeded), "posts_failed": len(failed),
-            "messages_2xx": len(delivered), "messages_failed": len(ledger.messages) - len(delivered),
-            "failed_but_applied_once": failed_applied, "lost": lost, "doubled": doubled, "half_applied": half}
+    events = sum(
+        int(compose.sql(db, "SELECT count(*) FROM events")[0][0])
+        for db in ("identity", "posts", "social_graph", "messaging")
+    )
+    return {
+        "events": events,
+        "posts_2xx": len(succeeded),
+        "posts_failed": len(failed),
+        "messages_2xx": len(delivered),
+        "messages_failed": len(ledger.messages) - len(delivered),
+        "failed_but_applied_once": failed_applied,
+        "lost": lost,
+        "doubled": doubled,
+        "half_applied": half,
+    }
 
 
 def replay_equals_live(compose) -> dict:
@@ -204,10 +253,11 @@ def replay_equals_live(compose) -> dict:
     new, old = schemas.groups()
     differences = {}
     for table in TIMELINE_TABLES:
-        query = (f"SELECT count(*) FROM ((TABLE {old}.{table} EXCEPT ALL TABLE {new}.{table}) "
-                 f"UNION ALL (TABLE {new}.{table} EXCEPT ALL TABLE {old}.{table})) d")
+        query = (
+            f"SELECT count(*) FROM ((TABLE {old}.{table} EXCEPT ALL TABLE {new}.{table}) "
+            f"UNION ALL (TABLE {new}.{table} EXCEPT ALL TABLE {old}.{table})) d"
+        )
         count = int(compose.sql("timeline", query)[0][0])
         if count:
             differences[table] = count
-    return {"seconds": round(time.monotonic() - started, 1), "live": old, "replayed": new,
-            "differences": differences}
+    return {"seconds": round(time.monotonic() - started, 1), "live": old, "replayed": new, "differences": differences}

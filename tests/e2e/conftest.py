@@ -21,8 +21,10 @@ def stack(request, tmp_path_factory, report_session):
         yield RunningStack(env_url().rstrip("/"), None, web_url=(env_web_url() or "").rstrip("/") or None)
         return
     if request.param == "kafka":  # external servers: the session's Kafka broker and PostgreSQL server
-        external = {"kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"),
-                    "database_url": request.getfixturevalue("pg").url()}
+        external = {
+            "kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"),
+            "database_url": request.getfixturevalue("pg").url(),
+        }
     else:
         external = {}
     dev = DevStackProcess(tmp_path_factory.mktemp(f"dev-{request.param}"), request.param, **external).start()
@@ -67,8 +69,9 @@ class Person:
 
     def __init__(self, client: httpx.Client, username: str, password: str = "a long password") -> None:
         self.client, self.username, self.password = client, username, password
-        response = client.post("/api/users", json={"username": username, "email": f"{username}@example.com",
-                                                   "password": password})
+        response = client.post(
+            "/api/users", json={"username": username, "email": f"{username}@example.com", "password": password}
+        )
         assert response.status_code == 201, response.text
         self.id = response.json()["id"]
         self.consistency = response.headers["X-Consistency-Token"]
@@ -91,8 +94,9 @@ class Person:
         return response
 
     def get(self, path: str, **params) -> httpx.Response:
-        return self.client.get(path, params=params or None,
-                               headers={**self.headers, "X-Consistency-Token": self.consistency})
+        return self.client.get(
+            path, params=params or None, headers={**self.headers, "X-Consistency-Token": self.consistency}
+        )
 
 
 @pytest.fixture
@@ -119,8 +123,10 @@ class Mailbox:
 
         with httpx.Client(base_url=self.mailpit_url, timeout=10) as mailpit:
             listed = mailpit.get("/api/v1/messages", params={"limit": 500}).json()["messages"]
-            return [message_from_bytes(mailpit.get(f"/api/v1/message/{m['ID']}/raw").content, policy=default)
-                    for m in reversed(listed)]
+            return [
+                message_from_bytes(mailpit.get(f"/api/v1/message/{m['ID']}/raw").content, policy=default)
+                for m in reversed(listed)
+            ]
 
     def wait_for(self, to: str, subject: str, timeout: float = 20.0):
         """The first mail to `to` with `subject`, once it has arrived."""

@@ -15,16 +15,21 @@ def test_stop_leaves_no_orphans_and_a_restart_finds_every_user_and_post(tmp_path
     data_dir = tmp_path / "data"
     stack = DevStackProcess(data_dir).start()
     with httpx.Client(base_url=stack.url, timeout=15) as client:
-        created = client.post("/api/users", json={"username": "kept", "email": "kept@example.com",
-                                                  "password": "a long password"})
+        created = client.post(
+            "/api/users", json={"username": "kept", "email": "kept@example.com", "password": "a long password"}
+        )
         assert created.status_code == 201
         token = client.post("/api/tokens", auth=("kept", "a long password")).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
         post = client.post("/api/posts", json={"body": "still here after a restart"}, headers=headers)
         assert post.status_code == 201
         consistency = post.headers["X-Consistency-Token"]
-        assert client.get("/api/users/1/posts", headers={**headers, "X-Consistency-Token": consistency}).json()[
-            "_meta"]["total_items"] == 1
+        assert (
+            client.get("/api/users/1/posts", headers={**headers, "X-Consistency-Token": consistency}).json()["_meta"][
+                "total_items"
+            ]
+            == 1
+        )
     assert len(stack.descendants) >= 9  # PostgreSQL and eight platform processes
     assert stack.stop() == 0
     assert stack.orphans() == []
@@ -50,8 +55,11 @@ def test_a_crashed_process_is_restarted(tmp_path):
         projector.kill()
         deadline = time.monotonic() + 60
         while True:
-            alive = [p for p in psutil.Process(stack.process.pid).children(recursive=True)
-                     if "timeline projector" in command_of(p) and p.pid != projector.pid]
+            alive = [
+                p
+                for p in psutil.Process(stack.process.pid).children(recursive=True)
+                if "timeline projector" in command_of(p) and p.pid != projector.pid
+            ]
             if alive and httpx.get(f"{stack.url}/readyz", timeout=2).status_code == 200:
                 break
             assert time.monotonic() < deadline, stack.logs()

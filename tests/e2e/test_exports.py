@@ -36,7 +36,10 @@ def test_an_export_runs_in_the_background_to_100_percent_and_its_file_holds_the_
     task = answer.json()
     assert uuid.UUID(task["id"]) and answer.headers["X-Consistency-Token"].startswith("posts.exports:export-")
     assert {k: task[k] for k in ("name", "description", "complete")} == {
-        "name": "export_posts", "description": "Exporting posts...", "complete": False}
+        "name": "export_posts",
+        "description": "Exporting posts...",
+        "complete": False,
+    }
     assert 0 <= task["progress"] <= 100
 
     done, seen = completed(author, task["id"])

@@ -15,7 +15,9 @@ def test_a_password_is_reset_through_the_link_in_the_mail(client, person, mailbo
     token = re.search(r"/auth/reset_password/([A-Za-z0-9._-]+)", text)[1]
     assert f"/auth/reset_password/{token}" in html
 
-    assert client.post("/api/reset_password", json={"token": token, "password": "a new long password"}).status_code == 204
+    assert (
+        client.post("/api/reset_password", json={"token": token, "password": "a new long password"}).status_code == 204
+    )
     assert client.post("/api/tokens", auth=(susan.username, "a new long password")).status_code == 200
     assert client.post("/api/tokens", auth=(susan.username, susan.password)).status_code == 401
     reused = client.post("/api/reset_password", json={"token": token, "password": "yet another password"})

@@ -16,7 +16,8 @@ def test_a_message_reaches_its_recipient_at_once_and_nobody_else(person):
     inbox = john.get("/api/messages")
     assert inbox.status_code == 200, inbox.text
     assert [(m["id"], m["body"], m["read_at"]) for m in inbox.json()["items"]] == [
-        (message["id"], "lunch tomorrow?", None)]
+        (message["id"], "lunch tomorrow?", None)
+    ]
     for outsider in (mary, susan):  # the sender's inbox holds what they received only
         assert outsider.get("/api/messages").json()["items"] == []
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from microblog_shared.bus import Record, create_bus
 from microblog_ops.commands import bus_settings
 from microblog_ops.layout import SERVICES
 from microblog_ops.stackfile import Stack, process_name
+from microblog_shared.bus import Record, create_bus
 
 pytestmark = pytest.mark.e2e
 
@@ -21,14 +21,17 @@ pytestmark = pytest.mark.e2e
 def stack_file(stack) -> Path:
     """The stack file of the running `microblog dev` (its processes' URLs and settings)."""
     if stack.stack_file is None:
-        pytest.skip("a stack given by MICROBLOG_E2E_URL has no stack file: in compose, run `microblog status` "
-                    "in a container on its network")
+        pytest.skip(
+            "a stack given by MICROBLOG_E2E_URL has no stack file: in compose, run `microblog status` "
+            "in a container on its network"
+        )
     return stack.stack_file
 
 
 def microblog(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "microblog_ops.cli", *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "microblog_ops.cli", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def status_when(stack_file: Path, ready, timeout: float = 60) -> dict:
@@ -44,8 +47,11 @@ def status_when(stack_file: Path, ready, timeout: float = 60) -> dict:
 
 
 def caught_up(status: dict) -> bool:
-    return status["ok"] and all(p["lag"] == 0 for p in status["projections"]) and all(
-        o["backlog"] == 0 for o in status["outboxes"])
+    return (
+        status["ok"]
+        and all(p["lag"] == 0 for p in status["projections"])
+        and all(o["backlog"] == 0 for o in status["outboxes"])
+    )
 
 
 def timeline_of(status: dict) -> dict | None:
@@ -68,14 +74,17 @@ def test_status_sees_every_process_healthy_and_the_platform_caught_up(stack_file
     assert timeline["process"] == "timeline-projector"
     assert sum(p["checkpoint"] for p in timeline["partitions"]) > 0
     assert {o["service"] for o in status["outboxes"]} == {
-        s.package.replace("_", "-") for s in SERVICES if "relay" in s.commands}
+        s.package.replace("_", "-") for s in SERVICES if "relay" in s.commands
+    }
     assert all(o["position"] > 0 for o in status["outboxes"] if o["service"] in ("identity", "posts"))
 
     table = microblog("status", "--stack", str(stack_file))
     assert table.returncode == 0, table.stdout
     assert f"all {len(expected)} processes healthy and ready" in table.stdout
-    report(f"microblog status on the {status['bus']} bus: caught up and all healthy after {seconds:.1f} s "
-           f"(slowest readiness check {max(p['latency_ms'] for p in status['processes']):.0f} ms)")
+    report(
+        f"microblog status on the {status['bus']} bus: caught up and all healthy after {seconds:.1f} s "
+        f"(slowest readiness check {max(p['latency_ms'] for p in status['processes']):.0f} ms)"
+    )
 
 
 async def publish_poison(stack_file: Path) -> None:

@@ -16,8 +16,12 @@ def test_replaying_the_timeline_of_a_running_stack_keeps_every_read_and_write_wo
         assert alice.post(f"before the replay {n}").status_code == 201
     before = bob.get("/api/timeline").json()["items"]
 
-    done = subprocess.run([sys.executable, "-m", "microblog_ops.cli", "replay", "timeline",
-                           "--stack", str(stack.stack_file)], capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-m", "microblog_ops.cli", "replay", "timeline", "--stack", str(stack.stack_file)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"now serving timeline_v\d+", done.stdout), done.stdout
 

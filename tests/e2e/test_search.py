@@ -38,7 +38,9 @@ def test_results_are_ranked_and_paged(person):
     first = ann.get("/api/search", q=needle, per_page=2)
     assert first.json()["_meta"]["total_items"] == 5 and first.json()["_meta"]["total_pages"] == 3
     assert first.json()["items"][0]["id"] == often
-    pages = [p["id"] for page in (1, 2, 3) for p in ann.get("/api/search", q=needle, per_page=2, page=page).json()["items"]]
+    pages = [
+        p["id"] for page in (1, 2, 3) for p in ann.get("/api/search", q=needle, per_page=2, page=page).json()["items"]
+    ]
     assert sorted(pages) == sorted([once, often, *others])
     assert first.json()["_links"]["next"] == f"/api/search?q={needle}&page=2&per_page=2"
 
@@ -69,9 +71,20 @@ def test_searching_needs_a_token(client):
     assert response.status_code == 401 and response.json()["error"] == "Unauthorized"
 
 
-@pytest.mark.parametrize("params", [{}, {"q": ""}, {"q": "   "}, {"q": '"():*\\'}, {"q": "x" * 201},
-                                    {"q": "x", "page": 0}, {"q": "x", "page": "two"}, {"q": "x", "per_page": 101},
-                                    {"q": "x", "page": 101, "per_page": 100}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"q": ""},
+        {"q": "   "},
+        {"q": '"():*\\'},
+        {"q": "x" * 201},
+        {"q": "x", "page": 0},
+        {"q": "x", "page": "two"},
+        {"q": "x", "per_page": 101},
+        {"q": "x", "page": 101, "per_page": 100},
+    ],
+)
 def test_bad_searches_are_400_json(person, params):
     eve = person("eve")
     response = eve.client.get("/api/search", params=params, headers=eve.headers)
@@ -82,6 +95,14 @@ def test_bad_searches_are_400_json(person, params):
 def test_query_syntax_characters_are_just_separators(person):
     dan, needle = person("dan"), word()
     post_id = dan.post(f"{needle}: it's (really) *fast*").json()["id"]
-    for q in (f'"{needle}"', f"({needle})", f"{needle}:", f"{needle}*", f"{needle}\\", f"+{needle} -fast",
-              f"{needle} && fast ||", f"{needle}~ fast^"):
+    for q in (
+        f'"{needle}"',
+        f"({needle})",
+        f"{needle}:",
+        f"{needle}*",
+        f"{needle}\\",
+        f"+{needle} -fast",
+        f"{needle} && fast ||",
+        f"{needle}~ fast^",
+    ):
         assert found(dan, q) == [post_id], q

@@ -19,8 +19,10 @@ def test_a_post_is_visible_on_the_very_first_read(person):
 
 
 def test_registration_answers_201_with_location(client, person):
-    response = client.post("/api/users", json={"username": "loc" + person("x").username[1:],
-                                               "email": "loc@example.org", "password": "long enough"})
+    response = client.post(
+        "/api/users",
+        json={"username": "loc" + person("x").username[1:], "email": "loc@example.org", "password": "long enough"},
+    )
     assert response.status_code == 201
     assert response.headers["Location"] == f"/api/users/{response.json()['id']}"
     assert isinstance(response.json()["id"], int)
@@ -28,13 +30,19 @@ def test_registration_answers_201_with_location(client, person):
 
 def test_usernames_and_emails_are_unique_ignoring_case(client, person):
     taken = person("dup")
-    clash_name = client.post("/api/users", json={"username": taken.username.upper(), "email": "other@example.com",
-                                                 "password": "long enough"})
+    clash_name = client.post(
+        "/api/users", json={"username": taken.username.upper(), "email": "other@example.com", "password": "long enough"}
+    )
     assert clash_name.status_code == 400
     assert clash_name.json() == {"error": "Bad Request", "message": "please use a different username"}
-    clash_email = client.post("/api/users", json={"username": "someone" + taken.username,
-                                                  "email": f"{taken.username.upper()}@EXAMPLE.com",
-                                                  "password": "long enough"})
+    clash_email = client.post(
+        "/api/users",
+        json={
+            "username": "someone" + taken.username,
+            "email": f"{taken.username.upper()}@EXAMPLE.com",
+            "password": "long enough",
+        },
+    )
     assert clash_email.status_code == 400
     assert clash_email.json()["message"] == "please use a different email address"
 
@@ -44,10 +52,17 @@ def test_registration_names_the_missing_fields_like_the_seed_api(client):
     assert response.json() == {"error": "Bad Request", "message": "must include username, email and password fields"}
 
 
-@pytest.mark.parametrize("body", [{}, {"username": "a"}, {"username": "a", "email": "a@b.cd"},
-                                  {"username": "bad name!", "email": "a@b.cd", "password": "long enough"},
-                                  {"username": "fine", "email": "not-an-email", "password": "long enough"},
-                                  "not json"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"username": "a"},
+        {"username": "a", "email": "a@b.cd"},
+        {"username": "bad name!", "email": "a@b.cd", "password": "long enough"},
+        {"username": "fine", "email": "not-an-email", "password": "long enough"},
+        "not json",
+    ],
+)
 def test_bad_registrations_are_400_json(client, body):
     if isinstance(body, str):
         response = client.post("/api/users", content=body, headers={"Content-Type": "application/json"})
@@ -97,7 +112,11 @@ def test_user_posts_are_paginated_newest_first(person):
         assert susan.post(f"post {n}").status_code == 201
     first = susan.get(f"/api/users/{susan.id}/posts").json()
     assert {k: first["_meta"][k] for k in ("page", "per_page", "total_pages", "total_items")} == {
-        "page": 1, "per_page": 10, "total_pages": 3, "total_items": 23}
+        "page": 1,
+        "per_page": 10,
+        "total_pages": 3,
+        "total_items": 23,
+    }
     assert [p["body"] for p in first["items"]] == [f"post {n}" for n in range(22, 12, -1)]
     assert first["_links"]["prev"] is None
     last = susan.get(first["_links"]["next"].replace("page=2", "page=3")).json()

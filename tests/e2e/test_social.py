@@ -17,7 +17,10 @@ def test_users_read_like_the_seed_api(person):
     me = ann.get("/api/me").json()
     assert me["id"] == ann.id and me["email"] == f"{ann.username}@example.com"
     assert set(me["_links"]) == {"self", "followers", "followed", "avatar"}
-    assert me["_links"]["avatar"].startswith("https://www.gravatar.com/avatar/") and "d=identicon" in me["_links"]["avatar"]
+    assert (
+        me["_links"]["avatar"].startswith("https://www.gravatar.com/avatar/")
+        and "d=identicon" in me["_links"]["avatar"]
+    )
     # last_seen follows activity asynchronously (reported at most once a minute per user)
     assert eventually(lambda: (ann.get("/api/me").json()["last_seen"] or "").endswith("Z"))
     other = ann.get(f"/api/users/{bob.id}").json()
@@ -44,10 +47,22 @@ def test_profiles_change_only_by_their_owner_and_names_stay_unique(person):
 def test_password_change_keeps_this_session_and_ends_the_others(client, person):
     ann = person("pw")
     other = client.post("/api/tokens", auth=(ann.username, ann.password)).json()["token"]
-    assert ann.send("POST", f"/api/users/{ann.id}/password",
-                    json={"current_password": "wrong one!", "new_password": "a new long one"}).status_code == 400
-    assert ann.send("POST", f"/api/users/{ann.id}/password",
-                    json={"current_password": ann.password, "new_password": "a new long one"}).status_code == 204
+    assert (
+        ann.send(
+            "POST",
+            f"/api/users/{ann.id}/password",
+            json={"current_password": "wrong one!", "new_password": "a new long one"},
+        ).status_code
+        == 400
+    )
+    assert (
+        ann.send(
+            "POST",
+            f"/api/users/{ann.id}/password",
+            json={"current_password": ann.password, "new_password": "a new long one"},
+        ).status_code
+        == 204
+    )
     assert ann.get("/api/me").status_code == 200
     assert eventually(lambda: client.get("/api/me", headers={"Authorization": f"Bearer {other}"}).status_code == 401)
     assert client.post("/api/tokens", auth=(ann.username, ann.password)).status_code == 401
@@ -102,7 +117,10 @@ def test_posts_are_written_read_edited_and_deleted_by_their_author(person):
     assert created.status_code == 201
     post = created.json()
     assert post["language"] == "es" and post["author"] == {
-        "id": ann.id, "username": ann.username, "_links": post["author"]["_links"]}
+        "id": ann.id,
+        "username": ann.username,
+        "_links": post["author"]["_links"],
+    }
     assert set(post["_links"]) == {"self", "author"} and post["timestamp"].endswith("Z")
     assert ann.get(f"/api/posts/{post['id']}").json()["body"] == post["body"]
     assert bob.send("PUT", f"/api/posts/{post['id']}", json={"body": "mine now"}).status_code == 403
@@ -130,14 +148,23 @@ def test_explore_and_cursors_page_through_everything(person):
     assert explore["items"][0]["body"] == "explore 11" and explore["_meta"]["total_items"] >= 12
 
 
-@pytest.mark.parametrize("method, path, kwargs", [
-    ("GET", "/api/users/abc", {}), ("GET", "/api/users/0", {}), ("GET", "/api/posts/99999999999999999999", {}),
-    ("GET", "/api/explore?per_page=1000", {}), ("GET", "/api/explore?after=!!!", {}),
-    ("GET", "/api/timeline?page=-3", {}), ("POST", "/api/posts", {"content": b"{bad json"}),
-    ("POST", "/api/posts", {"json": {"body": 42}}), ("POST", "/api/posts", {"json": ["not", "an", "object"]}),
-    ("PUT", "/api/users/1", {"json": {"nope": 1}}), ("POST", "/api/posts", {"content": b"x" * 200_000}),
-    ("PUT", "/api/tokens", {"json": {}}),
-])
+@pytest.mark.parametrize(
+    "method, path, kwargs",
+    [
+        ("GET", "/api/users/abc", {}),
+        ("GET", "/api/users/0", {}),
+        ("GET", "/api/posts/99999999999999999999", {}),
+        ("GET", "/api/explore?per_page=1000", {}),
+        ("GET", "/api/explore?after=!!!", {}),
+        ("GET", "/api/timeline?page=-3", {}),
+        ("POST", "/api/posts", {"content": b"{bad json"}),
+        ("POST", "/api/posts", {"json": {"body": 42}}),
+        ("POST", "/api/posts", {"json": ["not", "an", "object"]}),
+        ("PUT", "/api/users/1", {"json": {"nope": 1}}),
+        ("POST", "/api/posts", {"content": b"x" * 200_000}),
+        ("PUT", "/api/tokens", {"json": {}}),
+    ],
+)
 def test_client_mistakes_are_4xx_json_never_500(person, method, path, kwargs):
     ann = person("bad")
     headers = dict(ann.headers)
@@ -148,11 +175,18 @@ def test_client_mistakes_are_4xx_json_never_500(person, method, path, kwargs):
     assert response.json()["error"]
 
 
-@pytest.mark.parametrize("token", [
-    "not.a.jwt", jwt.encode({"sub": "1", "sid": "x", "exp": 1}, "wrong secret that is long enough", algorithm="HS256"),
-    jwt.encode({"sub": "1", "sid": "x", "exp": int(time.time()) + 60}, "forged secret that is long enough",
-               algorithm="HS256"),
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "not.a.jwt",
+        jwt.encode({"sub": "1", "sid": "x", "exp": 1}, "wrong secret that is long enough", algorithm="HS256"),
+        jwt.encode(
+            {"sub": "1", "sid": "x", "exp": int(time.time()) + 60},
+            "forged secret that is long enough",
+            algorithm="HS256",
+        ),
+    ],
+)
 def test_forged_and_expired_tokens_are_401(client, token):
     response = client.get("/api/timeline", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401 and response.json()["error"] == "Unauthorized"

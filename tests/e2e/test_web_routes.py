@@ -21,8 +21,9 @@ class Browser:
     """A cookie-keeping HTTP client that reads CSRF tokens off the pages like a browser's forms."""
 
     def __init__(self, web_url: str, **headers: str) -> None:
-        self.http = httpx.Client(base_url=web_url, timeout=20, follow_redirects=False,
-                                 headers={"Accept": "text/html", **headers})
+        self.http = httpx.Client(
+            base_url=web_url, timeout=20, follow_redirects=False, headers={"Accept": "text/html", **headers}
+        )
         self.username = ""
 
     def get(self, path: str, **kwargs) -> httpx.Response:
@@ -40,14 +41,21 @@ class Browser:
 
     def register(self, username: str | None = None) -> httpx.Response:
         self.username = username or unique("web")
-        return self.post("/auth/register", {"username": self.username, "email": f"{self.username}@example.com",
-                                            "password": PASSWORD, "password2": PASSWORD})
+        return self.post(
+            "/auth/register",
+            {
+                "username": self.username,
+                "email": f"{self.username}@example.com",
+                "password": PASSWORD,
+                "password2": PASSWORD,
+            },
+        )
 
     def login(self, remember: bool = False, next_path: str = "") -> httpx.Response:
         data = {"username": self.username, "password": PASSWORD, "next": next_path}
         return self.post("/auth/login", {**data, **({"remember_me": "y"} if remember else {})})
 
-    def join(self) -> "Browser":
+    def join(self) -> Browser:
         assert self.register().status_code == 303
         assert self.login().status_code == 303
         return self
@@ -57,8 +65,10 @@ class Browser:
 
 
 def flashes(page: httpx.Response) -> list[str]:
-    return [unescape(re.sub(r"<[^>]+>", "", m)).strip()
-            for m in re.findall(r'<div class="alert alert-\w+ alert-dismissible[^>]*>(.*?)</div>', page.text, re.S)]
+    return [
+        unescape(re.sub(r"<[^>]+>", "", m)).strip()
+        for m in re.findall(r'<div class="alert alert-\w+ alert-dismissible[^>]*>(.*?)</div>', page.text, re.S)
+    ]
 
 
 @pytest.fixture
@@ -74,8 +84,19 @@ def browser(web_url):
         each.http.close()
 
 
-@pytest.mark.parametrize("path", ["/", "/index", "/explore", "/messages", "/edit_profile", "/search?q=x",
-                                  "/user/somebody", "/send_message/somebody"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/index",
+        "/explore",
+        "/messages",
+        "/edit_profile",
+        "/search?q=x",
+        "/user/somebody",
+        "/send_message/somebody",
+    ],
+)
 def test_anonymous_visitors_are_sent_to_login_with_next(browser, path):
     answer = browser().get(path)
     assert answer.status_code == 303
@@ -117,15 +138,36 @@ def test_bad_credentials_flash_and_taken_names_are_field_errors(browser):
     assert wrong.status_code == 401
     assert "Invalid username or password" in flashes(wrong)
     other = browser()
-    again = other.post("/auth/register", {"username": person.username, "email": f"{unique('e')}@example.com",
-                                          "password": PASSWORD, "password2": PASSWORD})
+    again = other.post(
+        "/auth/register",
+        {
+            "username": person.username,
+            "email": f"{unique('e')}@example.com",
+            "password": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
     assert again.status_code == 400
     assert 'class="invalid-feedback">Please use a different username.</div>' in again.text
-    email = other.post("/auth/register", {"username": unique("web"), "email": f"{person.username}@example.com",
-                                          "password": PASSWORD, "password2": PASSWORD})
+    email = other.post(
+        "/auth/register",
+        {
+            "username": unique("web"),
+            "email": f"{person.username}@example.com",
+            "password": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
     assert 'class="invalid-feedback">Please use a different email address.</div>' in email.text
-    mismatch = other.post("/auth/register", {"username": unique("web"), "email": f"{unique('e')}@example.com",
-                                             "password": PASSWORD, "password2": "something else"})
+    mismatch = other.post(
+        "/auth/register",
+        {
+            "username": unique("web"),
+            "email": f"{unique('e')}@example.com",
+            "password": PASSWORD,
+            "password2": "something else",
+        },
+    )
     assert mismatch.status_code == 400 and "is-invalid" in mismatch.text
 
 
@@ -149,7 +191,10 @@ def test_a_new_post_is_on_the_very_next_page(browser):
     assert "Your post is now live!" in flashes(landed)
     assert re.search(rf'<span id="post-\d+-body">{body}</span>', landed.text)
     assert re.search(r'<article class="post[^"]*" id="post-\d+">', landed.text)
-    assert f'class="user-popup fw-semibold" href="/user/{person.username}" data-username="{person.username}"' in landed.text
+    assert (
+        f'class="user-popup fw-semibold" href="/user/{person.username}" data-username="{person.username}"'
+        in landed.text
+    )
     assert re.search(r'<time class="relative" datetime="[^"]+Z" title="[^"]+">', landed.text)
 
 
@@ -158,8 +203,13 @@ def test_bad_input_is_4xx_never_500(browser):
     too_long = person.write("x" * 141)
     assert too_long.status_code == 400 and "invalid-feedback" in too_long.text
     assert person.write("   ").status_code == 400
-    for path in ("/explore?page=abc", "/explore?page=0", "/index?page=-3", "/explore?page=99999999",
-                 "/search?q=" + "x" * 300):
+    for path in (
+        "/explore?page=abc",
+        "/explore?page=0",
+        "/index?page=-3",
+        "/explore?page=99999999",
+        "/search?q=" + "x" * 300,
+    ):
         assert person.get(path).status_code == 400, path
     assert person.get("/explore?page=500").status_code == 200  # past the end: an empty page
     assert person.get(f"/user/{'x' * 300}").status_code == 404
@@ -196,12 +246,17 @@ def test_own_profile_edit_and_unknown_profiles(browser):
     assert 'id="edit-profile"' in mine.text and 'id="export-form"' in mine.text
     assert 'class="avatar' in mine.text and 'width="128"' in mine.text
     assert f'value="{person.username}"' in person.get("/edit_profile").text  # pre-filled
-    saved = person.post("/edit_profile", {"username": person.username, "about_me": "I like rivers"},
-                        csrf_from="/edit_profile")
+    saved = person.post(
+        "/edit_profile", {"username": person.username, "about_me": "I like rivers"}, csrf_from="/edit_profile"
+    )
     assert "Your changes have been saved." in flashes(person.follow(saved))
     assert '<p class="about-me mb-2">I like rivers</p>' in person.get(f"/user/{person.username}").text
-    assert person.post("/edit_profile", {"username": person.username, "about_me": "x" * 141},
-                       csrf_from="/edit_profile").status_code == 400
+    assert (
+        person.post(
+            "/edit_profile", {"username": person.username, "about_me": "x" * 141}, csrf_from="/edit_profile"
+        ).status_code
+        == 400
+    )
     missing = person.get(f"/user/{unique('nobody')}")
     assert missing.status_code == 404 and "File Not Found" in missing.text and 'class="navbar' in missing.text
 
@@ -221,12 +276,19 @@ def test_messages_raise_the_badge_and_reading_them_clears_it(browser):
     susan = browser().join()
     john = browser().join()
     assert 'id="message-form"' in john.get(f"/send_message/{susan.username}").text
-    sent = john.post(f"/send_message/{susan.username}", {"message": "see you at the river?"},
-                     csrf_from=f"/send_message/{susan.username}")
+    sent = john.post(
+        f"/send_message/{susan.username}",
+        {"message": "see you at the river?"},
+        csrf_from=f"/send_message/{susan.username}",
+    )
     assert sent.headers["location"] == f"/user/{susan.username}"
     assert "Your message has been sent." in flashes(john.follow(sent))
-    assert john.post(f"/send_message/{susan.username}", {"message": "x" * 141},
-                     csrf_from=f"/send_message/{susan.username}").status_code == 400
+    assert (
+        john.post(
+            f"/send_message/{susan.username}", {"message": "x" * 141}, csrf_from=f"/send_message/{susan.username}"
+        ).status_code
+        == 400
+    )
 
     deadline = time.monotonic() + 15
     while True:
@@ -254,14 +316,22 @@ def test_notifications_need_a_login_and_answer_json(browser):
 
 def test_translate_answers_503_json_when_no_translator_is_configured(browser):
     person = browser().join()
-    answer = person.http.post("/translate", json={"text": "Hola amigos", "source_language": "es",
-                                                  "dest_language": "en"},
-                              headers={"X-CSRF-Token": person.csrf("/index"), "Accept": "application/json"})
+    answer = person.http.post(
+        "/translate",
+        json={"text": "Hola amigos", "source_language": "es", "dest_language": "en"},
+        headers={"X-CSRF-Token": person.csrf("/index"), "Accept": "application/json"},
+    )
     assert answer.status_code == 503
     assert answer.json()["error"] == "Service Unavailable" and "not configured" in answer.json()["message"]
     stranger = browser()
-    assert stranger.http.post("/translate", json={"text": "x", "dest_language": "en"},
-                              headers={"X-CSRF-Token": stranger.csrf(), "Accept": "application/json"}).status_code == 401
+    assert (
+        stranger.http.post(
+            "/translate",
+            json={"text": "x", "dest_language": "en"},
+            headers={"X-CSRF-Token": stranger.csrf(), "Accept": "application/json"},
+        ).status_code
+        == 401
+    )
 
 
 def test_search_lists_matching_posts_with_a_pager(browser):

@@ -43,8 +43,13 @@ def worker(args: argparse.Namespace) -> None:
     import psycopg
 
     app = faust.App(
-        args.app_id, broker=f"kafka://{args.bootstrap}", store="memory://", datadir=args.datadir,
-        key_serializer="raw", value_serializer="raw", web_enabled=False,
+        args.app_id,
+        broker=f"kafka://{args.bootstrap}",
+        store="memory://",
+        datadir=args.datadir,
+        key_serializer="raw",
+        value_serializer="raw",
+        web_enabled=False,
     )
     topic = app.topic(TOPIC, key_serializer="raw", value_serializer="raw")
 
@@ -58,14 +63,15 @@ def worker(args: argparse.Namespace) -> None:
                 first = time.monotonic()
                 emit({"first_event_after": first - STARTED})
             if conn is not None:
-                async with conn.transaction():
-                    async with conn.cursor() as cursor:
-                        await cursor.executemany(
-                            "INSERT INTO read_model (record_id, key, partition, record_offset, incarnation)"
-                            " VALUES (%s, %s, %s, %s, %s)",
-                            [(int(e.value), e.key.decode(), e.message.partition, e.message.offset,
-                              args.incarnation) for e in batch],
-                        )
+                async with conn.transaction(), conn.cursor() as cursor:
+                    await cursor.executemany(
+                        "INSERT INTO read_model (record_id, key, partition, record_offset, incarnation)"
+                        " VALUES (%s, %s, %s, %s, %s)",
+                        [
+                            (int(e.value), e.key.decode(), e.message.partition, e.message.offset, args.incarnation)
+                            for e in batch
+                        ],
+                    )
             if args.work_ms:
                 await asyncio.sleep(args.work_ms / 1000)  # stands in for a real projection's work
             seen += len(batch)
@@ -91,19 +97,46 @@ def emit(line: dict) -> None:
 class Worker:
     """One faust worker process; `results` collects its RESULT lines."""
 
-    running: list["Worker"] = []
+    running: list[Worker] = []
 
-    def __init__(self, python: str, workdir: Path, bootstrap: str, app_id: str, dsn: str | None, incarnation: int,
-                 batch: int = 500, work_ms: int = 0):
-        command = [python, __file__, "worker", "--bootstrap", bootstrap, "--app-id", app_id,
-                   "--datadir", str(workdir / f"{app_id}-data"), "--incarnation", str(incarnation),
-                   "--batch", str(batch), "--work-ms", str(work_ms)]
+    def __init__(
+        self,
+        python: str,
+        workdir: Path,
+        bootstrap: str,
+        app_id: str,
+        dsn: str | None,
+        incarnation: int,
+        batch: int = 500,
+        work_ms: int = 0,
+    ):
+        command = [
+            python,
+            __file__,
+            "worker",
+            "--bootstrap",
+            bootstrap,
+            "--app-id",
+            app_id,
+            "--datadir",
+            str(workdir / f"{app_id}-data"),
+            "--incarnation",
+            str(incarnation),
+            "--batch",
+            str(batch),
+            "--work-ms",
+            str(work_ms),
+        ]
         if dsn:
             command += ["--dsn", dsn]
         self.results: list[dict] = []
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=open(workdir / f"{app_id}-{incarnation}.log", "wb"),
-            stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+            command,
+            stdout=subprocess.PIPE,
+            stderr=open(workdir / f"{app_id}-{incarnation}.log", "wb"),
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
         Worker.running.append(self)
@@ -111,7 +144,7 @@ class Worker:
     def _read(self) -> None:
         for line in self.process.stdout:
             if line.startswith("RESULT "):
-                self.results.append(json.loads(line[len("RESULT "):]))
+                self.results.append(json.loads(line[len("RESULT ") :]))
 
     def result(self, name: str, timeout: float = 120.0) -> float:
         deadline = time.monotonic() + timeout
@@ -140,9 +173,9 @@ class Worker:
 def driver(args: argparse.Namespace) -> None:
     import psycopg
 
+    from microblog_dev.embedded_postgres import EmbeddedPostgres
     from microblog_shared.bus.kafka import KafkaBus
     from microblog_shared.bus.port import Record
-    from microblog_dev.embedded_postgres import EmbeddedPostgres
     from microblog_testkit.kafka import LocalKafka
 
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # coordinator retries on a fresh broker
@@ -160,15 +193,19 @@ def driver(args: argparse.Namespace) -> None:
         # 1. How fast does a faust agent read the topic, with and without PostgreSQL writes?
         for run in range(1, 4):
             w = Worker(args.faust_python, workdir, bootstrap, f"exp-read-{run}", None, 1)
-            print(f"faust run {run}, no sink: first record {w.result('first_event_after'):.1f} s after process "
-                  f"start, all {RECORDS:,} read in {w.result('read_all_in'):.2f} s")
+            print(
+                f"faust run {run}, no sink: first record {w.result('first_event_after'):.1f} s after process "
+                f"start, all {RECORDS:,} read in {w.result('read_all_in'):.2f} s"
+            )
             print(f"  worker stopped {w.kill(signal.SIGTERM):.1f} s after SIGTERM")
         for run in range(1, 4):
             with psycopg.connect(dsn, autocommit=True) as conn:
                 reset_table(conn)
             w = Worker(args.faust_python, workdir, bootstrap, f"exp-pg-clean-{run}", dsn, 1)
-            print(f"faust run {run}, one transaction per batch of up to 500 rows: "
-                  f"all {RECORDS:,} in {w.result('read_all_in'):.2f} s")
+            print(
+                f"faust run {run}, one transaction per batch of up to 500 rows: "
+                f"all {RECORDS:,} in {w.result('read_all_in'):.2f} s"
+            )
             w.kill(signal.SIGTERM)
 
         # 2. SIGKILL the projector mid-stream and count what the read model got. Each batch of
@@ -180,7 +217,9 @@ def driver(args: argparse.Namespace) -> None:
             reset_table(conn)
             incarnation = 1
             for threshold in (*KILL_AT, None):
-                w = Worker(args.faust_python, workdir, bootstrap, "exp-pg-kill", dsn, incarnation, batch=100, work_ms=100)
+                w = Worker(
+                    args.faust_python, workdir, bootstrap, "exp-pg-kill", dsn, incarnation, batch=100, work_ms=100
+                )
                 if threshold is None:
                     print(f"worker {incarnation}: first record {w.result('first_event_after'):.1f} s after start")
                     wait_until_quiet(conn)
@@ -191,9 +230,11 @@ def driver(args: argparse.Namespace) -> None:
                     time.sleep(0.02)
                 w.kill()
                 committed = asyncio.run(committed_offsets(bootstrap, "exp-pg-kill"))
-                print(f"worker {incarnation}: first record {w.result('first_event_after'):.1f} s after start; "
-                      f"SIGKILL at {distinct(conn):,} distinct rows; "
-                      f"faust had committed offsets covering {committed:,} records")
+                print(
+                    f"worker {incarnation}: first record {w.result('first_event_after'):.1f} s after start; "
+                    f"SIGKILL at {distinct(conn):,} distinct rows; "
+                    f"faust had committed offsets covering {committed:,} records"
+                )
                 incarnation += 1
             report(conn)
     finally:
@@ -257,8 +298,9 @@ def wait_until_quiet(conn, quiet: float = 8.0, timeout: float = 180.0) -> None:
 
 def report(conn) -> None:
     rows, unique = conn.execute("SELECT count(*), count(DISTINCT record_id) FROM read_model").fetchone()
-    print(f"read model: {rows:,} rows, {unique:,} distinct records -> "
-          f"{RECORDS - unique} lost, {rows - unique:,} doubled")
+    print(
+        f"read model: {rows:,} rows, {unique:,} distinct records -> {RECORDS - unique} lost, {rows - unique:,} doubled"
+    )
     # A row of incarnation k is a redelivery caused by kill k-1 if an earlier incarnation wrote it.
     per_kill = conn.execute("""
         SELECT later.incarnation - 1, count(*) FROM read_model later

@@ -41,10 +41,18 @@ async def identity():
 def gateway(service_client, identity):
     async def make(trusted_proxy_secret: str):
         nowhere = f"http://127.0.0.1:{free_port()}"
-        settings = GatewaySettings(environment="test", jwt_secret=SECRET, identity_url=identity[0],
-                                   posts_url=nowhere, timeline_url=nowhere, social_graph_url=nowhere,
-                                   auth_attempts_per_minute=LIMIT, trusted_proxy_secret=trusted_proxy_secret)
+        settings = GatewaySettings(
+            environment="test",
+            jwt_secret=SECRET,
+            identity_url=identity[0],
+            posts_url=nowhere,
+            timeline_url=nowhere,
+            social_graph_url=nowhere,
+            auth_attempts_per_minute=LIMIT,
+            trusted_proxy_secret=trusted_proxy_secret,
+        )
         return await service_client(create_app(settings))
+
     return make
 
 
@@ -56,25 +64,36 @@ def browser(address: str, proxy_secret: str | None = None) -> dict:
 
 
 async def reset_requests(gateway, headers: dict, count: int) -> list[int]:
-    return [(await gateway.post("/api/reset_password_request", json={"email": "susan@example.com"},
-                                headers=headers)).status_code for _ in range(count)]
+    return [
+        (
+            await gateway.post("/api/reset_password_request", json={"email": "susan@example.com"}, headers=headers)
+        ).status_code
+        for _ in range(count)
+    ]
 
 
-@pytest.mark.parametrize("configured, presented", [
-    ("", None),                      # no proxy trusted: the header is anybody's to write
-    ("", ""),                        # an empty secret matches nothing, even an empty header
-    (PROXY_SECRET, None),            # a trusted proxy exists, but this request does not come from it
-    (PROXY_SECRET, "wrong" * 8),
-    (PROXY_SECRET, PROXY_SECRET[:-1]),
-])
+@pytest.mark.parametrize(
+    "configured, presented",
+    [
+        ("", None),  # no proxy trusted: the header is anybody's to write
+        ("", ""),  # an empty secret matches nothing, even an empty header
+        (PROXY_SECRET, None),  # a trusted proxy exists, but this request does not come from it
+        (PROXY_SECRET, "wrong" * 8),
+        (PROXY_SECRET, PROXY_SECRET[:-1]),
+    ],
+)
 async def test_a_spoofed_forwarded_for_does_not_buy_a_fresh_budget(gateway, configured, presented):
     client = await gateway(configured)
     statuses = []
     for n in range(LIMIT + 1):  # a new made-up address on every attempt
         statuses += await reset_requests(client, browser(f"203.0.113.{n}", presented), 1)
     assert statuses == [202] * LIMIT + [429]
-    login = [(await client.post("/api/tokens", auth=("susan", "x"), headers=browser(f"198.51.100.{n}", presented))
-              ).status_code for n in range(LIMIT + 1)]
+    login = [
+        (
+            await client.post("/api/tokens", auth=("susan", "x"), headers=browser(f"198.51.100.{n}", presented))
+        ).status_code
+        for n in range(LIMIT + 1)
+    ]
     assert login == [200] * LIMIT + [429]
 
 
@@ -95,9 +114,11 @@ async def test_browsers_behind_the_trusted_proxy_get_a_budget_each(gateway, iden
 
 async def test_a_trusted_request_without_a_usable_forwarded_address_counts_for_the_proxy(gateway):
     client = await gateway(PROXY_SECRET)
-    garbage = [{"X-Microblog-Proxy-Secret": PROXY_SECRET},
-               {"X-Microblog-Proxy-Secret": PROXY_SECRET, "X-Forwarded-For": "not-an-address"},
-               {"X-Microblog-Proxy-Secret": PROXY_SECRET, "X-Forwarded-For": ", 203.0.113.7"}]
+    garbage = [
+        {"X-Microblog-Proxy-Secret": PROXY_SECRET},
+        {"X-Microblog-Proxy-Secret": PROXY_SECRET, "X-Forwarded-For": "not-an-address"},
+        {"X-Microblog-Proxy-Secret": PROXY_SECRET, "X-Forwarded-For": ", 203.0.113.7"},
+    ]
     statuses = [(await reset_requests(client, headers, 1))[0] for headers in garbage + garbage[:1]]
     assert statuses == [202] * LIMIT + [429]
 
@@ -113,20 +134,29 @@ async def test_a_served_gateway_ignores_forwarded_for_from_a_local_client(identi
 
     monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
     nowhere = f"http://127.0.0.1:{free_port()}"
-    settings = GatewaySettings(environment="test", jwt_secret=SECRET, identity_url=identity[0], posts_url=nowhere,
-                               timeline_url=nowhere, social_graph_url=nowhere, auth_attempts_per_minute=LIMIT,
-                               trusted_proxy_secret=PROXY_SECRET)
+    settings = GatewaySettings(
+        environment="test",
+        jwt_secret=SECRET,
+        identity_url=identity[0],
+        posts_url=nowhere,
+        timeline_url=nowhere,
+        social_graph_url=nowhere,
+        auth_attempts_per_minute=LIMIT,
+        trusted_proxy_secret=PROXY_SECRET,
+    )
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            **{**server_options(), "lifespan": "off"})  # no bus: only the limits are tested
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, **{**server_options(), "lifespan": "off"}
+    )  # no bus: only the limits are tested
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     try:
         while not server.started:
             await asyncio.sleep(0.05)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            spoofed = [(await reset_requests(client, {"X-Forwarded-For": f"203.0.113.{n}"}, 1))[0]
-                       for n in range(LIMIT + 1)]
+            spoofed = [
+                (await reset_requests(client, {"X-Forwarded-For": f"203.0.113.{n}"}, 1))[0] for n in range(LIMIT + 1)
+            ]
             trusted = await reset_requests(client, browser("203.0.113.3", PROXY_SECRET), 1)
     finally:
         server.should_exit = True

@@ -14,8 +14,13 @@ from microblog_shared.http.auth import issue_access_token
 
 SECRET = "e" * 40
 AUTH = {"Authorization": f"Bearer {issue_access_token(7, 's7', SECRET, 60)}"}
-TASK = {"id": str(uuid.uuid4()), "name": "export_posts", "description": "Exporting posts...", "progress": 0,
-        "complete": False}
+TASK = {
+    "id": str(uuid.uuid4()),
+    "name": "export_posts",
+    "description": "Exporting posts...",
+    "progress": 0,
+    "complete": False,
+}
 
 
 class AnsweringPosts(Backend):
@@ -26,11 +31,18 @@ class AnsweringPosts(Backend):
         self.calls, self.answers = [], []
 
     async def call(self, method, path, request=None, caller=None, **kwargs):
-        self.calls.append({"method": method, "path": path, "user": caller.user_id if caller else None,
-                           "token": request.headers.get("X-Consistency-Token") if request else None})
+        self.calls.append(
+            {
+                "method": method,
+                "path": path,
+                "user": caller.user_id if caller else None,
+                "token": request.headers.get("X-Consistency-Token") if request else None,
+            }
+        )
         status, body, headers = self.answers[0]
-        return Upstream(status, CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json", **headers})),
-                        body.encode())
+        return Upstream(
+            status, CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json", **headers})), body.encode()
+        )
 
 
 @pytest.fixture
@@ -41,8 +53,15 @@ def posts() -> AnsweringPosts:
 @pytest.fixture
 async def gateway(service_client, posts):
     nowhere = f"http://127.0.0.1:{free_port()}"
-    settings = GatewaySettings(environment="test", jwt_secret=SECRET, identity_url=nowhere, posts_url=nowhere,
-                               timeline_url=nowhere, social_graph_url=nowhere, messaging_url=nowhere)
+    settings = GatewaySettings(
+        environment="test",
+        jwt_secret=SECRET,
+        identity_url=nowhere,
+        posts_url=nowhere,
+        timeline_url=nowhere,
+        social_graph_url=nowhere,
+        messaging_url=nowhere,
+    )
     backends = backends_from(settings)
     backends.posts = posts
     app = create_app(settings, backends=backends)
@@ -70,7 +89,9 @@ async def test_an_export_request_is_forwarded_as_the_caller_and_answers_202_with
 async def test_a_task_read_passes_the_consistency_token_on(gateway, posts_answers):
     calls, answers = posts_answers
     answers.append((404, '{"error": "Not Found", "message": "export not found"}', {}))
-    response = await gateway.get(f"/api/tasks/{TASK['id']}", headers={**AUTH, "X-Consistency-Token": "posts.exports:x:1"})
+    response = await gateway.get(
+        f"/api/tasks/{TASK['id']}", headers={**AUTH, "X-Consistency-Token": "posts.exports:x:1"}
+    )
     assert response.status_code == 404 and response.json()["message"] == "export not found"
     assert calls == [{"method": "GET", "path": f"/tasks/{TASK['id']}", "user": 7, "token": "posts.exports:x:1"}]
 
@@ -92,7 +113,14 @@ async def test_tasks_and_exports_need_a_token(gateway, posts_answers):
 
 async def test_the_openapi_document_shows_the_task_routes(gateway):
     spec = (await gateway.get("/api/openapi.json")).json()
-    assert set(spec["paths"]["/api/exports"]) == {"post"} and "202" in spec["paths"]["/api/exports"]["post"]["responses"]
+    assert (
+        set(spec["paths"]["/api/exports"]) == {"post"} and "202" in spec["paths"]["/api/exports"]["post"]["responses"]
+    )
     assert "404" in spec["paths"]["/api/tasks/{task_id}"]["get"]["responses"]
-    assert set(spec["components"]["schemas"]["Task"]["properties"]) == {"id", "name", "description", "progress",
-                                                                        "complete"}
+    assert set(spec["components"]["schemas"]["Task"]["properties"]) == {
+        "id",
+        "name",
+        "description",
+        "progress",
+        "complete",
+    }

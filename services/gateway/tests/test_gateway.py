@@ -1,15 +1,15 @@
 """The gateway's own rules: bearer auth, error shapes, readiness, OpenAPI (backends are down here)."""
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from microblog_shared.http.auth import issue_access_token
 from microblog_dev.embedded_postgres import free_port
+from microblog_shared.http.auth import issue_access_token
 
 SECRET = "k" * 40
 
@@ -17,8 +17,14 @@ SECRET = "k" * 40
 @pytest.fixture
 async def gateway(service_client):
     nowhere = f"http://127.0.0.1:{free_port()}"
-    settings = GatewaySettings(environment="test", jwt_secret=SECRET, identity_url=nowhere, posts_url=nowhere,
-                               timeline_url=nowhere, social_graph_url=nowhere)
+    settings = GatewaySettings(
+        environment="test",
+        jwt_secret=SECRET,
+        identity_url=nowhere,
+        posts_url=nowhere,
+        timeline_url=nowhere,
+        social_graph_url=nowhere,
+    )
     return await service_client(create_app(settings))
 
 
@@ -26,14 +32,17 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    bearer("nonsense"),
-    bearer(issue_access_token(1, "s1", "another secret" * 3, 60)),
-    bearer(jwt.encode({"sub": "1", "exp": int(time.time()) - 10}, SECRET, algorithm="HS256")),
-    bearer(jwt.encode({"sub": "1"}, SECRET, algorithm="HS256")),
-    {"Authorization": "Basic dTpw"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        bearer("nonsense"),
+        bearer(issue_access_token(1, "s1", "another secret" * 3, 60)),
+        bearer(jwt.encode({"sub": "1", "exp": int(time.time()) - 10}, SECRET, algorithm="HS256")),
+        bearer(jwt.encode({"sub": "1"}, SECRET, algorithm="HS256")),
+        {"Authorization": "Basic dTpw"},
+    ],
+)
 async def test_protected_routes_need_a_valid_unexpired_bearer_token(gateway, headers):
     response = await gateway.post("/api/posts", json={"body": "hi"}, headers=headers)
     assert response.status_code == 401
@@ -42,10 +51,14 @@ async def test_protected_routes_need_a_valid_unexpired_bearer_token(gateway, hea
 
 
 async def test_an_unreachable_service_is_a_503_json_error(gateway):
-    response = await gateway.post("/api/posts", json={"body": "hi"}, headers=bearer(issue_access_token(1, "s1", SECRET, 5)))
+    response = await gateway.post(
+        "/api/posts", json={"body": "hi"}, headers=bearer(issue_access_token(1, "s1", SECRET, 5))
+    )
     assert response.status_code == 503
-    assert response.json() == {"error": "Service Unavailable",
-                               "message": "the posts service is unavailable, try again shortly"}
+    assert response.json() == {
+        "error": "Service Unavailable",
+        "message": "the posts service is unavailable, try again shortly",
+    }
 
 
 async def test_readiness_fails_while_any_service_behind_is_down(gateway):
@@ -77,8 +90,15 @@ async def test_the_openapi_document_describes_the_public_api(gateway):
 
 async def test_login_and_registration_attempts_are_rate_limited(service_client):
     nowhere = f"http://127.0.0.1:{free_port()}"
-    settings = GatewaySettings(environment="test", jwt_secret=SECRET, identity_url=nowhere, posts_url=nowhere,
-                               timeline_url=nowhere, social_graph_url=nowhere, auth_attempts_per_minute=3)
+    settings = GatewaySettings(
+        environment="test",
+        jwt_secret=SECRET,
+        identity_url=nowhere,
+        posts_url=nowhere,
+        timeline_url=nowhere,
+        social_graph_url=nowhere,
+        auth_attempts_per_minute=3,
+    )
     gateway = await service_client(create_app(settings))
     statuses = [(await gateway.post("/api/tokens", auth=("a", "b"))).status_code for _ in range(4)]
     assert statuses == [503, 503, 503, 429]
@@ -90,7 +110,7 @@ async def test_login_and_registration_attempts_are_rate_limited(service_client):
 
 async def test_a_revoked_session_is_refused_at_once(gateway):
     token = issue_access_token(7, "session-7", SECRET, 5)
-    gateway._transport.app.state.revoked.revoke("session-7", datetime.now(timezone.utc) + timedelta(minutes=5))
+    gateway._transport.app.state.revoked.revoke("session-7", datetime.now(UTC) + timedelta(minutes=5))
     response = await gateway.get("/api/timeline", headers=bearer(token))
     assert response.status_code == 401
     assert response.json()["message"] == "the token has been revoked"
@@ -99,8 +119,11 @@ async def test_a_revoked_session_is_refused_at_once(gateway):
 async def test_only_owners_change_profiles_and_passwords(gateway):
     headers = bearer(issue_access_token(1, "s1", SECRET, 5))
     assert (await gateway.put("/api/users/2", json={"about_me": "x"}, headers=headers)).status_code == 403
-    assert (await gateway.post("/api/users/2/password", json={"current_password": "a", "new_password": "b"},
-                               headers=headers)).status_code == 403
+    assert (
+        await gateway.post(
+            "/api/users/2/password", json={"current_password": "a", "new_password": "b"}, headers=headers
+        )
+    ).status_code == 403
 
 
 async def test_huge_bodies_are_refused_before_anything_reads_them(gateway):

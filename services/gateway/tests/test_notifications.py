@@ -7,8 +7,8 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from microblog_shared.http.auth import issue_access_token
 from microblog_dev.embedded_postgres import free_port
+from microblog_shared.http.auth import issue_access_token
 
 SECRET = "k" * 40
 
@@ -55,9 +55,16 @@ async def behind():
 
 @pytest.fixture
 async def gateway(service_client, behind):
-    settings = GatewaySettings(environment="test", jwt_secret=SECRET, identity_url=behind.url, posts_url=behind.url,
-                               timeline_url=behind.url, social_graph_url=behind.url, messaging_url=behind.url,
-                               notifier_url=behind.url)
+    settings = GatewaySettings(
+        environment="test",
+        jwt_secret=SECRET,
+        identity_url=behind.url,
+        posts_url=behind.url,
+        timeline_url=behind.url,
+        social_graph_url=behind.url,
+        messaging_url=behind.url,
+        notifier_url=behind.url,
+    )
     app = create_app(settings)
     client = await service_client(app)
     yield client

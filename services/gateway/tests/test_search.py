@@ -10,8 +10,11 @@ from microblog_shared.http.auth import issue_access_token
 
 SECRET = "k" * 40
 HEADERS = {"Authorization": f"Bearer {issue_access_token(7, 's7', SECRET, 5)}"}
-EMPTY_PAGE = {"items": [], "_meta": {"page": 2, "per_page": 5, "total_pages": 0, "total_items": 0, "next_after": None},
-              "_links": {"self": "/api/search?q=kafka&page=2&per_page=5", "next": None, "prev": None}}
+EMPTY_PAGE = {
+    "items": [],
+    "_meta": {"page": 2, "per_page": 5, "total_pages": 0, "total_items": 0, "next_after": None},
+    "_links": {"self": "/api/search?q=kafka&page=2&per_page=5", "next": None, "prev": None},
+}
 
 
 @pytest.fixture
@@ -20,8 +23,13 @@ async def searches():
     seen: list[dict] = []
 
     async def search(request: web.Request) -> web.Response:
-        seen.append({**request.query, "user": request.headers.get("X-User-Id"),
-                     "token": request.headers.get("X-Consistency-Token")})
+        seen.append(
+            {
+                **request.query,
+                "user": request.headers.get("X-User-Id"),
+                "token": request.headers.get("X-Consistency-Token"),
+            }
+        )
         return web.json_response(EMPTY_PAGE, headers={"X-Consistency-Reached": "true"})
 
     app = web.Application()
@@ -42,13 +50,17 @@ async def gateway(service_client, searches):
 
 
 async def test_a_search_is_forwarded_with_the_caller_and_their_consistency_token(gateway, searches):
-    response = await gateway.get("/api/search", params={"q": 'kafka "(x)"', "page": 2, "per_page": 5},
-                                 headers={**HEADERS, "X-Consistency-Token": "posts.posts:post-1:1"})
+    response = await gateway.get(
+        "/api/search",
+        params={"q": 'kafka "(x)"', "page": 2, "per_page": 5},
+        headers={**HEADERS, "X-Consistency-Token": "posts.posts:post-1:1"},
+    )
     assert response.status_code == 200, response.text
     assert response.json() == EMPTY_PAGE
     assert response.headers["X-Consistency-Reached"] == "true"
-    assert searches[1] == [{"q": 'kafka "(x)"', "page": "2", "per_page": "5", "user": "7",
-                            "token": "posts.posts:post-1:1"}]
+    assert searches[1] == [
+        {"q": 'kafka "(x)"', "page": "2", "per_page": "5", "user": "7", "token": "posts.posts:post-1:1"}
+    ]
 
 
 async def test_a_search_needs_a_token(gateway, searches):
@@ -57,8 +69,18 @@ async def test_a_search_needs_a_token(gateway, searches):
     assert searches[1] == []
 
 
-@pytest.mark.parametrize("params", [{}, {"q": ""}, {"q": "x" * 201}, {"q": "x", "page": 0}, {"q": "x", "page": "a"},
-                                    {"q": "x", "per_page": 101}, {"q": "x", "page": 10**20}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"q": ""},
+        {"q": "x" * 201},
+        {"q": "x", "page": 0},
+        {"q": "x", "page": "a"},
+        {"q": "x", "per_page": 101},
+        {"q": "x", "page": 10**20},
+    ],
+)
 async def test_bad_search_parameters_are_400_before_the_indexer_is_asked(gateway, searches, params):
     response = await gateway.get("/api/search", params=params, headers=HEADERS)
     assert response.status_code == 400 and response.json()["error"] == "Bad Request"

@@ -19,9 +19,17 @@ AUTH = {"Authorization": f"Bearer {issue_access_token(7, 's7', SECRET, 60)}"}
 async def make_gateway(service_client):
     async def make(translator=None):
         nowhere = f"http://127.0.0.1:{free_port()}"
-        app = create_app(GatewaySettings(environment="test", jwt_secret=SECRET, identity_url=nowhere,
-                                         posts_url=nowhere, timeline_url=nowhere, social_graph_url=nowhere),
-                         translator=translator)
+        app = create_app(
+            GatewaySettings(
+                environment="test",
+                jwt_secret=SECRET,
+                identity_url=nowhere,
+                posts_url=nowhere,
+                timeline_url=nowhere,
+                social_graph_url=nowhere,
+            ),
+            translator=translator,
+        )
         return await service_client(app)
 
     return make
@@ -33,8 +41,9 @@ def microsoft(handler) -> MicrosoftTranslator:
 
 async def test_without_a_key_translation_is_a_clear_503(make_gateway):
     gateway = await make_gateway()
-    answer = await gateway.post("/api/translate", json={"text": "Hola", "source_language": "es",
-                                                        "dest_language": "en"}, headers=AUTH)
+    answer = await gateway.post(
+        "/api/translate", json={"text": "Hola", "source_language": "es", "dest_language": "en"}, headers=AUTH
+    )
     assert answer.status_code == 503
     assert "MICROBLOG_TRANSLATOR_KEY" in answer.json()["message"]
 
@@ -47,8 +56,9 @@ async def test_a_text_goes_to_microsoft_translator_and_comes_back_translated(mak
         return httpx.Response(200, json=[{"translations": [{"text": "Hello, world", "to": "en"}]}])
 
     gateway = await make_gateway(microsoft(handler))
-    answer = await gateway.post("/api/translate", json={"text": "Hola, mundo", "source_language": "es",
-                                                        "dest_language": "en"}, headers=AUTH)
+    answer = await gateway.post(
+        "/api/translate", json={"text": "Hola, mundo", "source_language": "es", "dest_language": "en"}, headers=AUTH
+    )
     assert answer.status_code == 200
     assert answer.json() == {"text": "Hello, world"}
     (request,) = seen
@@ -72,11 +82,14 @@ async def test_an_empty_source_language_lets_the_translator_detect_it(make_gatew
     assert seen == [{"api-version": "3.0", "to": "fr"}]
 
 
-@pytest.mark.parametrize("upstream", [
-    lambda request: httpx.Response(401, json={"error": {"code": 401000, "message": "invalid key"}}),
-    lambda request: httpx.Response(200, json={"unexpected": True}),
-    lambda request: httpx.Response(200, content=b"not json"),
-])
+@pytest.mark.parametrize(
+    "upstream",
+    [
+        lambda request: httpx.Response(401, json={"error": {"code": 401000, "message": "invalid key"}}),
+        lambda request: httpx.Response(200, json={"unexpected": True}),
+        lambda request: httpx.Response(200, content=b"not json"),
+    ],
+)
 async def test_a_failing_translator_is_a_503_not_a_500(make_gateway, upstream):
     gateway = await make_gateway(microsoft(upstream))
     answer = await gateway.post("/api/translate", json={"text": "Hola", "dest_language": "en"}, headers=AUTH)
@@ -94,15 +107,18 @@ async def test_an_unreachable_translator_is_a_503(make_gateway):
     assert "unreachable" in answer.json()["message"]
 
 
-@pytest.mark.parametrize("body", [
-    {},
-    {"text": "", "dest_language": "en"},
-    {"text": "x" * 1401, "dest_language": "en"},
-    {"text": "Hola"},
-    {"text": "Hola", "dest_language": "english please"},
-    {"text": "Hola", "dest_language": "en", "source_language": "xx123 es"},
-    {"text": 5, "dest_language": "en"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"text": "", "dest_language": "en"},
+        {"text": "x" * 1401, "dest_language": "en"},
+        {"text": "Hola"},
+        {"text": "Hola", "dest_language": "english please"},
+        {"text": "Hola", "dest_language": "en", "source_language": "xx123 es"},
+        {"text": 5, "dest_language": "en"},
+    ],
+)
 async def test_bad_translation_requests_are_400_and_reach_no_translator(make_gateway, body):
     def never(request):  # pragma: no cover - must not be called
         raise AssertionError("the translator was called")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from identity.app import create_app
-from microblog_shared.write.eventstore import EventStore
 from microblog_shared.runtime.settings import Settings
+from microblog_shared.write.eventstore import EventStore
 
 SECRET = "s" * 40
 PASSWORD = "a long password"
@@ -18,7 +18,7 @@ class ManualClock:
     """A clock that only moves when a test says so."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -30,8 +30,9 @@ class ManualClock:
 @pytest.fixture
 async def identity(migrated_database, service_client):
     """An httpx client of the identity app; `.app`, `.clock` and `.store` are at hand."""
-    settings = Settings(environment="test", service_name="identity", database_url=migrated_database("identity"),
-                        jwt_secret=SECRET)
+    settings = Settings(
+        environment="test", service_name="identity", database_url=migrated_database("identity"), jwt_secret=SECRET
+    )
     clock = ManualClock()
     app = create_app(settings, clock=clock)
     client = await service_client(app)

@@ -8,8 +8,13 @@ LONE_SURROGATE = '"\\ud800x"'
 
 @pytest.mark.parametrize("field", ["username", "email", "password", "about_me"])
 async def test_lone_surrogates_in_a_registration_are_400s(identity, field):
-    fields = {"username": '"susan"', "email": '"susan@example.com"', "password": '"a long password"',
-              "about_me": '""', field: LONE_SURROGATE}
+    fields = {
+        "username": '"susan"',
+        "email": '"susan@example.com"',
+        "password": '"a long password"',
+        "about_me": '""',
+        field: LONE_SURROGATE,
+    }
     body = "{" + ",".join(f'"{k}": {v}' for k, v in fields.items()) + "}"
     response = await identity.post("/users", content=body, headers=JSON)
     assert response.status_code == 400 and field in response.json()["message"], response.text
@@ -19,8 +24,9 @@ async def test_lone_surrogates_in_a_registration_are_400s(identity, field):
 async def test_nul_bytes_in_a_profile_are_400s(identity, signed_up):
     susan = await signed_up("susan")
     for field in ("username", "email", "about_me"):
-        response = await identity.put(f"/users/{susan}", json={field: "a\x00b@example.com"},
-                                      headers={"X-User-Id": str(susan)})
+        response = await identity.put(
+            f"/users/{susan}", json={field: "a\x00b@example.com"}, headers={"X-User-Id": str(susan)}
+        )
         assert response.status_code == 400 and field in response.json()["message"], response.text
 
 
@@ -43,9 +49,10 @@ async def test_a_lone_surrogate_refresh_token_is_a_400(identity):
     assert response.status_code == 400 and "refresh_token" in response.json()["message"]
 
 
-@pytest.mark.parametrize("method, path", [("POST", "/users"), ("PUT", "/users/1"), ("PUT", "/tokens"),
-                                          ("POST", "/users/1/password")])
-@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[1, 2]", b"null", b"\"text\""])
+@pytest.mark.parametrize(
+    "method, path", [("POST", "/users"), ("PUT", "/users/1"), ("PUT", "/tokens"), ("POST", "/users/1/password")]
+)
+@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[1, 2]", b"null", b'"text"'])
 async def test_broken_json_bodies_are_400s(identity, signed_up, method, path, body):
     await signed_up("susan")
     response = await identity.request(method, path, content=body, headers={**JSON, "X-User-Id": "1"})

@@ -61,7 +61,10 @@ async def test_a_weak_new_password_is_refused_and_the_token_still_works(identity
     await identity.post("/password-resets", json={"email": "susan@example.com"})
     (token,) = await reset_tokens(identity, susan)
     weak = await identity.post("/password-resets/confirm", json={"token": token, "password": "short"})
-    assert (weak.status_code, weak.json()["message"]) == (400, f"password must have at least {domain.MIN_PASSWORD} characters")
+    assert (weak.status_code, weak.json()["message"]) == (
+        400,
+        f"password must have at least {domain.MIN_PASSWORD} characters",
+    )
     ok = await identity.post("/password-resets/confirm", json={"token": token, "password": "long enough now"})
     assert ok.status_code == 204
 

@@ -13,7 +13,8 @@ async def test_a_password_change_ends_every_other_session_and_the_old_password(i
     susan = await signed_up("susan")
     here, elsewhere = await logged_in("susan"), await logged_in("susan")
     response = await identity.post(
-        f"/users/{susan}/password", json={"current_password": "a long password", "new_password": "a newer password"},
+        f"/users/{susan}/password",
+        json={"current_password": "a long password", "new_password": "a newer password"},
         headers={"X-User-Id": str(susan), "X-Session-Id": sid_of(identity, here)},
     )
     assert response.status_code == 204
@@ -29,9 +30,11 @@ async def test_a_password_change_ends_every_other_session_and_the_old_password(i
 async def test_a_wrong_current_password_is_a_400_that_changes_nothing(identity, signed_up, logged_in):
     susan = await signed_up("susan")
     pair = await logged_in("susan")
-    response = await identity.post(f"/users/{susan}/password",
-                                   json={"current_password": "guess", "new_password": "a newer password"},
-                                   headers={"X-User-Id": str(susan)})
+    response = await identity.post(
+        f"/users/{susan}/password",
+        json={"current_password": "guess", "new_password": "a newer password"},
+        headers={"X-User-Id": str(susan)},
+    )
     assert (response.status_code, response.json()["message"]) == (400, "current password is wrong")
     assert await active(identity, pair)
     assert len(await identity.store.read_stream(f"user-{susan}")) == 2
@@ -39,18 +42,22 @@ async def test_a_wrong_current_password_is_a_400_that_changes_nothing(identity, 
 
 async def test_a_new_password_follows_the_registration_rules(identity, signed_up):
     susan = await signed_up("susan")
-    response = await identity.post(f"/users/{susan}/password",
-                                   json={"current_password": "a long password", "new_password": "short"},
-                                   headers={"X-User-Id": str(susan)})
+    response = await identity.post(
+        f"/users/{susan}/password",
+        json={"current_password": "a long password", "new_password": "short"},
+        headers={"X-User-Id": str(susan)},
+    )
     assert (response.status_code, response.json()["message"]) == (400, "password must have at least 8 characters")
 
 
 async def test_without_a_session_header_every_session_ends(identity, signed_up, logged_in):
     susan = await signed_up("susan")
     pair = await logged_in("susan")
-    await identity.post(f"/users/{susan}/password",
-                        json={"current_password": "a long password", "new_password": "a newer password"},
-                        headers={"X-User-Id": str(susan)})
+    await identity.post(
+        f"/users/{susan}/password",
+        json={"current_password": "a long password", "new_password": "a newer password"},
+        headers={"X-User-Id": str(susan)},
+    )
     assert not await active(identity, pair)
 
 
@@ -60,6 +67,7 @@ async def test_only_the_user_may_change_their_password(identity, signed_up):
     forbidden = await identity.post(f"/users/{susan}/password", json=body, headers={"X-User-Id": str(bob)})
     assert (forbidden.status_code, forbidden.json()["error"]) == (403, "Forbidden")
     assert (await identity.post(f"/users/{susan}/password", json=body)).status_code == 401
-    missing = await identity.post(f"/users/{susan}/password", json={"current_password": "x"},
-                                  headers={"X-User-Id": str(susan)})
+    missing = await identity.post(
+        f"/users/{susan}/password", json={"current_password": "x"}, headers={"X-User-Id": str(susan)}
+    )
     assert missing.status_code == 400 and "new_password" in missing.json()["message"]

@@ -20,7 +20,10 @@ async def test_editing_about_me_answers_the_profile_and_records_every_current_va
     updated = (await identity.store.read_stream(f"user-{user_id}"))[-1]
     assert updated.type == "UserProfileUpdated"
     assert {k: updated.payload[k] for k in ("username", "email", "about_me")} == {
-        "username": "susan", "email": "susan@example.com", "about_me": "I write things"}
+        "username": "susan",
+        "email": "susan@example.com",
+        "about_me": "I write things",
+    }
     assert (await identity.get(f"/users/{user_id}")).json()["about_me"] == "I write things"
 
 
@@ -34,8 +37,9 @@ async def test_only_the_user_themself_may_edit_a_profile(identity, signed_up):
 
 async def test_a_rename_frees_the_old_name_and_claims_the_new_one(identity, signed_up, new_user):
     susan = await signed_up("susan")
-    renamed = await identity.put(f"/users/{susan}", json={"username": "Sue", "email": "sue@example.com"},
-                                 headers=as_user(susan))
+    renamed = await identity.put(
+        f"/users/{susan}", json={"username": "Sue", "email": "sue@example.com"}, headers=as_user(susan)
+    )
     assert renamed.status_code == 200 and renamed.json()["email"] == "sue@example.com"
     assert (await identity.post("/users", json=new_user("susan"))).status_code == 201
     taken = await identity.post("/users", json={**new_user("SUE"), "email": "SUE@example.com"})
@@ -57,22 +61,26 @@ async def test_taking_someone_elses_username_or_email_asks_for_another(identity,
     assert (await identity.get(f"/users/{bob}")).json()["username"] == "bob"
 
 
-@pytest.mark.parametrize("body, message", [
-    ({}, "send at least one of username, email, about_me"),
-    ({"password": "sneaky one"}, "password"),
-    ({"username": None}, "username"),
-    ({"about_me": "x" * 141}, "about_me must have at most 140 characters"),
-    ({"email": "nope"}, "email is not a valid address"),
-    ([], "dictionary"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({}, "send at least one of username, email, about_me"),
+        ({"password": "sneaky one"}, "password"),
+        ({"username": None}, "username"),
+        ({"about_me": "x" * 141}, "about_me must have at most 140 characters"),
+        ({"email": "nope"}, "email is not a valid address"),
+        ([], "dictionary"),
+    ],
+)
 async def test_invalid_profile_edits_are_400s(identity, signed_up, body, message):
     susan = await signed_up("susan")
     response = await identity.put(f"/users/{susan}", json=body, headers=as_user(susan))
     assert response.status_code == 400 and message in response.json()["message"], response.text
 
 
-async def test_an_edit_that_changes_nothing_still_answers_a_token_and_keeps_the_reservations(identity, signed_up,
-                                                                                           new_user):
+async def test_an_edit_that_changes_nothing_still_answers_a_token_and_keeps_the_reservations(
+    identity, signed_up, new_user
+):
     susan = await signed_up("susan")
     response = await identity.put(f"/users/{susan}", json={"username": "susan"}, headers=as_user(susan))
     assert (response.status_code, response.headers["X-Consistency-Token"]) == (200, f"identity.users:user-{susan}:3")
@@ -93,9 +101,9 @@ async def test_two_users_racing_for_one_username_leave_exactly_one_winner(identi
         return user
 
     monkeypatch.setattr(users, "load", load_then_wait_for_the_other)
-    responses = await asyncio.gather(*(
-        identity.put(f"/users/{who}", json={"username": "prize"}, headers=as_user(who)) for who in (ada, bob)
-    ))
+    responses = await asyncio.gather(
+        *(identity.put(f"/users/{who}", json={"username": "prize"}, headers=as_user(who)) for who in (ada, bob))
+    )
     assert sorted(r.status_code for r in responses) == [200, 400]
     loser = next(r for r in responses if r.status_code == 400)
     assert loser.json()["message"] == "please use a different username"

@@ -10,8 +10,14 @@ async def test_register_answers_201_with_location_the_profile_and_a_consistency_
     assert response.headers["Location"] == "/api/users/1"
     assert response.headers["X-Consistency-Token"] == "identity.users:user-1:1"
     body = response.json()
-    assert body == {"id": 1, "username": "susan", "email": "susan@example.com", "about_me": "hi", "last_seen": None,
-                    "registered_at": body["registered_at"]}
+    assert body == {
+        "id": 1,
+        "username": "susan",
+        "email": "susan@example.com",
+        "about_me": "hi",
+        "last_seen": None,
+        "registered_at": body["registered_at"],
+    }
     assert body["registered_at"] == identity.clock.now.isoformat().replace("+00:00", "Z")
 
 
@@ -29,7 +35,9 @@ async def test_a_registration_without_a_required_field_says_which_fields_are_nee
     for sent in (body, {**body, missing: None}):
         response = await identity.post("/users", json=sent)
         assert (response.status_code, response.json()) == (
-            400, {"error": "Bad Request", "message": "must include username, email and password fields"})
+            400,
+            {"error": "Bad Request", "message": "must include username, email and password fields"},
+        )
 
 
 async def test_a_registration_without_a_body_says_which_fields_are_needed(identity):
@@ -46,24 +54,28 @@ async def test_taken_usernames_and_emails_ask_for_another_ignoring_case(identity
 
 
 async def test_racing_registrations_of_one_name_leave_exactly_one_account(identity, new_user):
-    responses = await asyncio.gather(*(
-        identity.post("/users", json={**new_user("racer"), "email": f"r{i}@example.com"}) for i in range(6)
-    ))
+    responses = await asyncio.gather(
+        *(identity.post("/users", json={**new_user("racer"), "email": f"r{i}@example.com"}) for i in range(6))
+    )
     assert sorted(r.status_code for r in responses) == [201] + [400] * 5
     assert {r.json()["message"] for r in responses if r.status_code == 400} == {"please use a different username"}
     async with identity.app.state.engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM users")) == 1
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"username": "bad name"}, "username must be 1 to 64"),
-    ({"email": "nope"}, "email is not a valid address"),
-    ({"password": "short"}, "password must have at least 8"),
-    ({"about_me": "x" * 141}, "about_me must have at most 140"),
-    ({"username": 42}, "username"),
-])
-async def test_invalid_registrations_are_400s_that_name_the_field_and_change_nothing(identity, new_user, change,
-                                                                                   message):
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"username": "bad name"}, "username must be 1 to 64"),
+        ({"email": "nope"}, "email is not a valid address"),
+        ({"password": "short"}, "password must have at least 8"),
+        ({"about_me": "x" * 141}, "about_me must have at most 140"),
+        ({"username": 42}, "username"),
+    ],
+)
+async def test_invalid_registrations_are_400s_that_name_the_field_and_change_nothing(
+    identity, new_user, change, message
+):
     response = await identity.post("/users", json={**new_user("susan"), **change})
     assert response.status_code == 400 and message in response.json()["message"]
     assert await identity.store.read_all() == []

@@ -26,8 +26,11 @@ async def test_a_login_is_a_one_hour_access_token_naming_a_new_session_and_a_ref
     assert response.status_code == 200 and set(response.json()) == {"token", "refresh_token"}
     claims = claims_of(identity, response.json()["token"])
     assert (claims["sub"], claims["exp"] - claims["iat"]) == (str(user_id), 3600)
-    assert await session_of(identity, response.json()) == {"session_id": claims["sid"], "user_id": user_id,
-                                                           "active": True}
+    assert await session_of(identity, response.json()) == {
+        "session_id": claims["sid"],
+        "user_id": user_id,
+        "active": True,
+    }
     [started] = await identity.store.read_stream(f"session-{claims['sid']}")
     assert started.type == "SessionStarted"
 
@@ -84,10 +87,16 @@ async def test_reusing_a_rotated_refresh_token_revokes_every_session_of_the_user
     assert {(await session_of(identity, pair))["user_id"] for pair in (stolen, bobs)} == {susan, bob}
 
 
-@pytest.mark.parametrize("body, status", [
-    ({"refresh_token": "never-issued"}, 401),
-    ({}, 400), ({"refresh_token": ""}, 400), ({"refresh_token": 7}, 400), ("not an object", 400),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ({"refresh_token": "never-issued"}, 401),
+        ({}, 400),
+        ({"refresh_token": ""}, 400),
+        ({"refresh_token": 7}, 400),
+        ("not an object", 400),
+    ],
+)
 async def test_unknown_or_malformed_refresh_tokens_are_refused(identity, body, status):
     response = await identity.put("/tokens", json=body)
     assert response.status_code == status and "message" in response.json()
@@ -135,7 +144,8 @@ async def test_revoked_sessions_are_listed_until_their_access_tokens_expire(iden
     await identity.delete("/tokens", headers=as_session(susan, pair["token"], identity))
     expires = (identity.clock.now + timedelta(minutes=identity.app.state.settings.access_token_minutes)).isoformat()
     assert (await identity.get("/sessions/revoked")).json() == [
-        {"session_id": claims_of(identity, pair["token"])["sid"], "tokens_expire_at": expires.replace("+00:00", "Z")}]
+        {"session_id": claims_of(identity, pair["token"])["sid"], "tokens_expire_at": expires.replace("+00:00", "Z")}
+    ]
     identity.clock.advance(minutes=60)
     assert (await identity.get("/sessions/revoked")).json() == []
 

@@ -4,16 +4,19 @@ import httpx
 import pytest
 
 from identity.app import create_app as create_identity_app
-from microblog_shared.http.identity_client import IdentityUsers
 from messaging.app import create_app
 from messaging.settings import MessagingSettings
+from microblog_shared.http.identity_client import IdentityUsers
 from microblog_shared.runtime.settings import Settings
 
 
 @pytest.fixture
 async def identity(migrated_database, service_client):
-    app = create_identity_app(Settings(environment="test", service_name="identity",
-                                       database_url=migrated_database("identity"), jwt_secret="s" * 40))
+    app = create_identity_app(
+        Settings(
+            environment="test", service_name="identity", database_url=migrated_database("identity"), jwt_secret="s" * 40
+        )
+    )
     client = await service_client(app)
     client.app = app
     return client
@@ -24,8 +27,9 @@ def register(identity):
     """`await register("susan")`: a real account in identity; returns its id."""
 
     async def make(name: str) -> int:
-        response = await identity.post("/users", json={"username": name, "email": f"{name}@example.com",
-                                                       "password": "a long password"})
+        response = await identity.post(
+            "/users", json={"username": name, "email": f"{name}@example.com", "password": "a long password"}
+        )
         assert response.status_code == 201, response.text
         return response.json()["id"]
 

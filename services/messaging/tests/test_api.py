@@ -2,9 +2,9 @@ import socket
 
 import pytest
 
-from microblog_shared.http.identity_client import IdentityUsers
 from messaging.app import create_app
 from messaging.settings import MessagingSettings
+from microblog_shared.http.identity_client import IdentityUsers
 from microblog_shared.write.eventstore import EventStore
 
 
@@ -26,7 +26,11 @@ async def test_sending_answers_201_with_the_message_and_the_inbox_s_token(messag
     assert message["recipient"] == {"id": john, "username": "john", "_links": {"self": f"/api/users/{john}"}}
     assert response.headers["X-Consistency-Token"] == f"messaging.messages:inbox-{john}:1"
     (event,) = await events_of(messaging, f"inbox-{john}")
-    assert (event.type, event.payload["message_id"], event.payload["sender_id"]) == ("MessageSent", message["id"], susan)
+    assert (event.type, event.payload["message_id"], event.payload["sender_id"]) == (
+        "MessageSent",
+        message["id"],
+        susan,
+    )
 
 
 async def test_the_recipient_sees_the_message_at_once_newest_first(messaging, susan_john_and_mary):
@@ -41,8 +45,10 @@ async def test_the_recipient_sees_the_message_at_once_newest_first(messaging, su
 
 async def test_reading_the_inbox_marks_every_message_read_once(messaging, susan_john_and_mary):
     susan, john, _ = susan_john_and_mary
-    sent = [(await messaging.post(f"/users/{john}/messages", json={"body": f"m{i}"}, headers=as_user(susan))).json()
-            for i in range(2)]
+    sent = [
+        (await messaging.post(f"/users/{john}/messages", json={"body": f"m{i}"}, headers=as_user(susan))).json()
+        for i in range(2)
+    ]
     first_read = await messaging.get("/messages", headers=as_user(john))
     assert [m["read_at"] for m in first_read.json()["items"]] == [None, None]  # as they were when opened
     assert first_read.headers["X-Consistency-Token"] == f"messaging.messages:inbox-{john}:3"
@@ -55,18 +61,28 @@ async def test_reading_the_inbox_marks_every_message_read_once(messaging, susan_
 
 async def test_the_inbox_pages_by_number_and_by_keyset_cursor(messaging, susan_john_and_mary):
     susan, john, _ = susan_john_and_mary
-    ids = [(await messaging.post(f"/users/{john}/messages", json={"body": f"m{i}"}, headers=as_user(susan))).json()["id"]
-           for i in range(5)]
+    ids = [
+        (await messaging.post(f"/users/{john}/messages", json={"body": f"m{i}"}, headers=as_user(susan))).json()["id"]
+        for i in range(5)
+    ]
     newest_first = ids[::-1]
     page1 = (await messaging.get("/messages", params={"per_page": 2}, headers=as_user(john))).json()
     assert [m["id"] for m in page1["items"]] == newest_first[:2]
-    assert page1["_meta"] | {"next_after": None} == {"page": 1, "per_page": 2, "total_pages": 3, "total_items": 5,
-                                                     "next_after": None}
+    assert page1["_meta"] | {"next_after": None} == {
+        "page": 1,
+        "per_page": 2,
+        "total_pages": 3,
+        "total_items": 5,
+        "next_after": None,
+    }
     assert page1["_links"]["next"] == "/api/messages?page=2&per_page=2"
     page2 = (await messaging.get("/messages", params={"page": 2, "per_page": 2}, headers=as_user(john))).json()
     assert [m["id"] for m in page2["items"]] == newest_first[2:4]
-    after = (await messaging.get("/messages", params={"after": page1["_meta"]["next_after"], "per_page": 2},
-                                 headers=as_user(john))).json()
+    after = (
+        await messaging.get(
+            "/messages", params={"after": page1["_meta"]["next_after"], "per_page": 2}, headers=as_user(john)
+        )
+    ).json()
     assert [m["id"] for m in after["items"]] == newest_first[2:4]
     bad = await messaging.get("/messages", params={"after": "bm9wZQ"}, headers=as_user(john))
     assert bad.status_code == 400
@@ -80,11 +96,14 @@ async def test_an_unknown_recipient_is_404_and_appends_nothing(messaging, regist
     assert await EventStore(messaging.app.state.engine, "messaging").read_all() == []
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"body": ""}, "a message needs a body"),
-    ({"body": "   "}, "a message needs a body"),
-    ({"body": "x" * 141}, "a message has at most 140 characters"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"body": ""}, "a message needs a body"),
+        ({"body": "   "}, "a message needs a body"),
+        ({"body": "x" * 141}, "a message has at most 140 characters"),
+    ],
+)
 async def test_bad_bodies_are_400_json(messaging, susan_john_and_mary, body, message):
     susan, john, _ = susan_john_and_mary
     response = await messaging.post(f"/users/{john}/messages", json=body, headers=as_user(susan))
@@ -97,17 +116,20 @@ async def test_messaging_yourself_is_a_400(messaging, register):
     assert response.json() == {"error": "Bad Request", "message": "you cannot send a message to yourself"}
 
 
-@pytest.mark.parametrize("method, path, headers, json", [
-    ("POST", "/users/abc/messages", as_user(1), {"body": "x"}),
-    ("POST", "/users/0/messages", as_user(1), {"body": "x"}),
-    ("POST", f"/users/{2**63}/messages", as_user(1), {"body": "x"}),
-    ("POST", "/users/2/messages", as_user(0), {"body": "x"}),
-    ("POST", "/users/2/messages", {"X-User-Id": "susan"}, {"body": "x"}),
-    ("POST", "/users/2/messages", as_user(1), {"text": "x"}),
-    ("POST", "/users/2/messages", as_user(1), {"body": 5}),
-    ("GET", "/messages", as_user(-1), None),
-    ("GET", "/messages?per_page=101", as_user(1), None),
-])
+@pytest.mark.parametrize(
+    "method, path, headers, json",
+    [
+        ("POST", "/users/abc/messages", as_user(1), {"body": "x"}),
+        ("POST", "/users/0/messages", as_user(1), {"body": "x"}),
+        ("POST", f"/users/{2**63}/messages", as_user(1), {"body": "x"}),
+        ("POST", "/users/2/messages", as_user(0), {"body": "x"}),
+        ("POST", "/users/2/messages", {"X-User-Id": "susan"}, {"body": "x"}),
+        ("POST", "/users/2/messages", as_user(1), {"text": "x"}),
+        ("POST", "/users/2/messages", as_user(1), {"body": 5}),
+        ("GET", "/messages", as_user(-1), None),
+        ("GET", "/messages?per_page=101", as_user(1), None),
+    ],
+)
 async def test_bad_input_is_400_json(messaging, method, path, headers, json):
     response = await messaging.request(method, path, headers=headers, json=json)
     assert response.status_code == 400

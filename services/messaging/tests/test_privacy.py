@@ -16,7 +16,8 @@ async def test_a_third_user_never_sees_a_message(messaging, susan_john_and_mary)
         assert inbox.json()["items"] == [] and inbox.json()["_meta"]["total_items"] == 0
         assert "just for john" not in inbox.text
     assert [m["body"] for m in (await messaging.get("/messages", headers=as_user(john))).json()["items"]] == [
-        "just for john"]
+        "just for john"
+    ]
 
 
 async def test_a_third_user_reading_marks_nothing_of_anybody_else(messaging, susan_john_and_mary):

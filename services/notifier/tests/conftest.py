@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from microblog_dev.mailsink import MailSink
 from microblog_dev.embedded_postgres import free_port
+from microblog_dev.mailsink import MailSink
 from microblog_shared.events import MessageSent, MessagesRead, UserRegistered
 from microblog_shared.read.projection import ProjectionRunner
 from microblog_testkit.publishing import EventPublisher
@@ -29,7 +29,7 @@ ADMIN = "admin@example.com"
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Exports:
@@ -62,12 +62,16 @@ class Notifier:
         return envelope
 
     async def register(self, user_id: int, name: str) -> None:
-        await self.emit(f"user-{user_id}", UserRegistered(user_id=user_id, username=name, email=f"{name}@example.com",
-                                                          registered_at=now()))
+        await self.emit(
+            f"user-{user_id}",
+            UserRegistered(user_id=user_id, username=name, email=f"{name}@example.com", registered_at=now()),
+        )
 
     async def message(self, message_id: int, sender: int, recipient: int):
-        return await self.emit(f"inbox-{recipient}", MessageSent(message_id=message_id, sender_id=sender,
-                                                                 recipient_id=recipient, body="hi", sent_at=now()))
+        return await self.emit(
+            f"inbox-{recipient}",
+            MessageSent(message_id=message_id, sender_id=sender, recipient_id=recipient, body="hi", sent_at=now()),
+        )
 
     async def read_inbox(self, user_id: int, up_to: int):
         return await self.emit(f"inbox-{user_id}", MessagesRead(user_id=user_id, read_at=now(), up_to_message_id=up_to))
@@ -116,9 +120,17 @@ async def sink(tmp_path):
 
 
 def notifier_settings(url: str, smtp_port: int, **overrides) -> NotifierSettings:
-    values = dict(environment="test", database_url=url, smtp_port=smtp_port, admins=ADMIN,
-                  public_url="https://microblog.example", consistency_wait_seconds=5.0,
-                  mail_backoff_seconds=0.1, mail_backoff_cap_seconds=0.4, mail_max_attempts=4)
+    values = dict(
+        environment="test",
+        database_url=url,
+        smtp_port=smtp_port,
+        admins=ADMIN,
+        public_url="https://microblog.example",
+        consistency_wait_seconds=5.0,
+        mail_backoff_seconds=0.1,
+        mail_backoff_cap_seconds=0.4,
+        mail_max_attempts=4,
+    )
     return NotifierSettings(**{**values, **overrides})
 
 

@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
@@ -12,12 +12,17 @@ from notifier.mailer import MailerMonitor
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def reset_request(user_id: int, name: str, minutes: float = 10) -> PasswordResetRequested:
-    return PasswordResetRequested(user_id=user_id, username=name, email=f"{name}@example.com",
-                                  token=f"signed.token.{name}", expires_at=now() + timedelta(minutes=minutes))
+    return PasswordResetRequested(
+        user_id=user_id,
+        username=name,
+        email=f"{name}@example.com",
+        token=f"signed.token.{name}",
+        expires_at=now() + timedelta(minutes=minutes),
+    )
 
 
 async def test_a_reset_request_mails_the_link_as_text_and_html(notifier, report):
@@ -114,8 +119,14 @@ async def test_a_mail_that_cannot_be_sent_is_kept_as_failed_and_shown_in_status(
 
 
 async def test_a_gateway_500_is_mailed_to_the_admins_once_per_alike_error(notifier):
-    report = {"method": "GET", "path": "/api/users/7/posts", "status": 500, "correlation_id": "cid-1",
-              "error": "ZeroDivisionError: division by zero", "traceback": "Traceback ...\nZeroDivisionError"}
+    report = {
+        "method": "GET",
+        "path": "/api/users/7/posts",
+        "status": 500,
+        "correlation_id": "cid-1",
+        "error": "ZeroDivisionError: division by zero",
+        "traceback": "Traceback ...\nZeroDivisionError",
+    }
     first = await notifier.client.post("/errors", json=report)
     assert (first.status_code, first.json()) == (202, {"outcome": "queued"})
     again = await notifier.client.post("/errors", json={**report, "path": "/api/users/8/posts", "correlation_id": "c2"})
@@ -131,8 +142,15 @@ async def test_an_error_storm_mails_the_admins_a_bounded_number_of_times(make_no
     notifier = await make_notifier(error_mails_per_hour=3)
     outcomes = []
     for n in range(10):
-        answer = await notifier.client.post("/errors", json={"method": "POST", "path": "/api/posts", "status": 500,
-                                                             "error": f"RuntimeError: broken thing {'x' * n}"})
+        answer = await notifier.client.post(
+            "/errors",
+            json={
+                "method": "POST",
+                "path": "/api/posts",
+                "status": 500,
+                "error": f"RuntimeError: broken thing {'x' * n}",
+            },
+        )
         outcomes.append(answer.json()["outcome"])
     assert outcomes == ["queued"] * 3 + ["limited"] * 7
     await notifier.mails(3)

@@ -1,6 +1,6 @@
 """Notifications through the read API: unread message counts, task progress, `since`."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -8,7 +8,7 @@ from microblog_shared.events import ExportProgressed, ExportRequested
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def test_a_message_raises_the_unread_count_and_reading_the_inbox_clears_it(notifier):
@@ -25,8 +25,12 @@ async def test_a_message_raises_the_unread_count_and_reading_the_inbox_clears_it
 
 
 async def test_since_returns_only_newer_notifications_oldest_first(notifier):
-    await notifier.emit("export-t1", ExportRequested(task_id="t1", user_id=1, name="export_posts",
-                                                     description="Exporting posts...", total=3, requested_at=now()))
+    await notifier.emit(
+        "export-t1",
+        ExportRequested(
+            task_id="t1", user_id=1, name="export_posts", description="Exporting posts...", total=3, requested_at=now()
+        ),
+    )
     await notifier.message(10, sender=2, recipient=1)
     everything = (await notifier.notifications(1)).json()
     assert [n["name"] for n in everything] == ["task_progress", "unread_message_count"]
@@ -37,8 +41,10 @@ async def test_since_returns_only_newer_notifications_oldest_first(notifier):
     assert [n["name"] for n in newer] == ["unread_message_count"]
     assert (await notifier.notifications(1, since=everything[1]["timestamp"])).json() == []
 
-    await notifier.emit("export-t1", ExportProgressed(task_id="t1", user_id=1, exported=2, total=3, progress=66,
-                                                      after_post_id=2, at=now()))
+    await notifier.emit(
+        "export-t1",
+        ExportProgressed(task_id="t1", user_id=1, exported=2, total=3, progress=66, after_post_id=2, at=now()),
+    )
     (progress,) = (await notifier.notifications(1, since=everything[1]["timestamp"])).json()
     assert progress["data"] == {"task_id": "t1", "progress": 66}  # one current row per name, replaced
 

@@ -1,6 +1,6 @@
 """A replay rebuilds the notifier's tables equal to the live ones, and mails nobody again."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
@@ -12,13 +12,15 @@ TABLES = {"users": "id", "unread_messages": "user_id, message_id", "notification
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def tables(engine, schema: str) -> dict[str, list]:
     async with engine.connect() as conn:
-        return {table: (await conn.execute(text(f'SELECT * FROM "{schema}".{table} ORDER BY {order}'))).all()
-                for table, order in TABLES.items()}
+        return {
+            table: (await conn.execute(text(f'SELECT * FROM "{schema}".{table} ORDER BY {order}'))).all()
+            for table, order in TABLES.items()
+        }
 
 
 async def test_the_notifier_publishes_its_projection_for_operators():
@@ -31,13 +33,21 @@ async def test_a_replay_builds_the_same_tables_and_queues_no_mail(notifier, bus)
     for message in range(1, 41):
         await notifier.message(message, sender=message % 5 + 1, recipient=(message + 1) % 5 + 1)
     await notifier.read_inbox(2, up_to=20)
-    await notifier.emit("user-3", PasswordResetRequested(user_id=3, username="user3", email="user3@example.com",
-                                                         token="t", expires_at=now() + timedelta(minutes=10)))
+    await notifier.emit(
+        "user-3",
+        PasswordResetRequested(
+            user_id=3, username="user3", email="user3@example.com", token="t", expires_at=now() + timedelta(minutes=10)
+        ),
+    )
     notifier.exports.files["t1"] = (4, [])
-    await notifier.emit("export-t1", ExportRequested(task_id="t1", user_id=4, name="export_posts", description="",
-                                                     total=0, requested_at=now()))
-    await notifier.emit("export-t1", ExportProgressed(task_id="t1", user_id=4, exported=0, total=0, progress=50,
-                                                      after_post_id=0, at=now()))
+    await notifier.emit(
+        "export-t1",
+        ExportRequested(task_id="t1", user_id=4, name="export_posts", description="", total=0, requested_at=now()),
+    )
+    await notifier.emit(
+        "export-t1",
+        ExportProgressed(task_id="t1", user_id=4, exported=0, total=0, progress=50, after_post_id=0, at=now()),
+    )
     await notifier.emit("export-t1", ExportCompleted(task_id="t1", user_id=4, post_count=0, completed_at=now()))
     await notifier.settled()
     await notifier.mails(2)

@@ -20,8 +20,9 @@ def detector() -> LanguageDetector:
 @pytest.fixture
 async def posts(migrated_database, service_client, detector):
     """A client of the posts API on a freshly migrated database; `.app` is the app."""
-    app = create_app(PostsSettings(environment="test", database_url=migrated_database("posts")),
-                     detect_language=detector)
+    app = create_app(
+        PostsSettings(environment="test", database_url=migrated_database("posts")), detect_language=detector
+    )
     client = await service_client(app)
     client.app = app
     return client

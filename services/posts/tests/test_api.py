@@ -1,6 +1,6 @@
 """The posts API on real PostgreSQL, with the real language model (fixtures in conftest)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -50,8 +50,20 @@ async def test_a_huge_body_is_413_and_appends_nothing(posts):
     assert await EventStore(posts.app.state.engine, "posts").read_all() == []
 
 
-@pytest.mark.parametrize("body", [{"body": ""}, {"body": "   "}, {"body": "x" * 141}, {},
-                                  {"body": None}, {"body": 5}, {"body": ["a"]}, ["hello"], "hello"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"body": ""},
+        {"body": "   "},
+        {"body": "x" * 141},
+        {},
+        {"body": None},
+        {"body": 5},
+        {"body": ["a"]},
+        ["hello"],
+        "hello",
+    ],
+)
 async def test_bad_bodies_are_400_and_append_nothing(posts, body):
     response = await posts.post("/posts", json=body, headers=AUTHOR)
     assert response.status_code == 400
@@ -59,9 +71,15 @@ async def test_bad_bodies_are_400_and_append_nothing(posts, body):
     assert await EventStore(posts.app.state.engine, "posts").read_all() == []
 
 
-@pytest.mark.parametrize("content, content_type", [(b"{not json", "application/json"), (b"", "application/json"),
-                                                   (b"body=hello", "application/x-www-form-urlencoded"),
-                                                   (b"\xff\xfe", "application/json")])
+@pytest.mark.parametrize(
+    "content, content_type",
+    [
+        (b"{not json", "application/json"),
+        (b"", "application/json"),
+        (b"body=hello", "application/x-www-form-urlencoded"),
+        (b"\xff\xfe", "application/json"),
+    ],
+)
 async def test_unreadable_requests_are_400(posts, content, content_type):
     response = await posts.post("/posts", content=content, headers={**AUTHOR, "Content-Type": content_type})
     assert response.status_code == 400 and response.json()["error"] == "Bad Request"
@@ -133,8 +151,10 @@ async def test_a_deleted_post_cannot_be_edited(posts):
 
 @pytest.mark.parametrize("post_id", ["abc", "1.5", "0", "-1", "99999999999999999999999", "%20"])
 async def test_bad_post_ids_are_400(posts, post_id):
-    for response in (await posts.put(f"/posts/{post_id}", json={"body": "hello"}, headers=AUTHOR),
-                     await posts.delete(f"/posts/{post_id}", headers=AUTHOR)):
+    for response in (
+        await posts.put(f"/posts/{post_id}", json={"body": "hello"}, headers=AUTHOR),
+        await posts.delete(f"/posts/{post_id}", headers=AUTHOR),
+    ):
         assert response.status_code == 400 and response.json()["error"] == "Bad Request"
 
 
@@ -156,8 +176,9 @@ class PostCreatedV1(Event):
 
 
 async def test_a_post_written_before_languages_can_still_be_edited(posts):
-    old = PostCreatedV1(post_id=5, author_id=7, body="written long ago",
-                        created_at=datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+    old = PostCreatedV1(
+        post_id=5, author_id=7, body="written long ago", created_at=datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
+    )
     await posts.app.state.store.append("post-5", 0, [old])
     (stored,) = await events_of(posts, "post-5")
     assert stored.schema_version == 1 and "language" not in stored.payload

@@ -1,7 +1,7 @@
 """Concurrent writers on real PostgreSQL: no lost update, one retry, then 409."""
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -24,8 +24,9 @@ class RacedEventStore(EventStore):
     async def append(self, stream_id, expected_version, events, **kwargs):
         if self.races:
             self.races -= 1
-            competing = PostEdited(post_id=1, author_id=7, body=f"from another tab {self.races}", language="",
-                                   edited_at=datetime.now(timezone.utc))
+            competing = PostEdited(
+                post_id=1, author_id=7, body=f"from another tab {self.races}", language="", edited_at=datetime.now(UTC)
+            )
             await super().append(stream_id, expected_version, [competing])
         return await super().append(stream_id, expected_version, events, **kwargs)
 

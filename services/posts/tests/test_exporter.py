@@ -32,8 +32,9 @@ async def task(posts, task_id, headers=AUTHOR) -> dict:
 
 async def exported_ids(posts, task_id) -> list[int]:
     async with posts.app.state.engine.connect() as conn:
-        rows = await conn.execute(text("SELECT post_id FROM exported_posts WHERE task_id = :t ORDER BY post_id"),
-                                  {"t": task_id})
+        rows = await conn.execute(
+            text("SELECT post_id FROM exported_posts WHERE task_id = :t ORDER BY post_id"), {"t": task_id}
+        )
         return [row.post_id for row in rows]
 
 
@@ -57,13 +58,23 @@ async def test_an_export_advances_a_chunk_at_a_time_then_completes(posts, export
         progress.append((await task(posts, task_id))["progress"])
     assert progress == [42, 85, 100]
     written = await events(posts, task_id)
-    assert [e.type for e in written] == ["ExportRequested", "ExportProgressed", "ExportProgressed",
-                                         "ExportProgressed", "ExportCompleted"]
+    assert [e.type for e in written] == [
+        "ExportRequested",
+        "ExportProgressed",
+        "ExportProgressed",
+        "ExportProgressed",
+        "ExportCompleted",
+    ]
     assert [e.payload["after_post_id"] for e in written[1:4]] == [ids[2], ids[5], ids[6]]
     assert written[-1].payload["post_count"] == 7
     assert await exported_ids(posts, task_id) == ids
-    assert await task(posts, task_id) == {"id": task_id, "name": "export_posts", "description": "Exporting posts...",
-                                          "progress": 100, "complete": True}
+    assert await task(posts, task_id) == {
+        "id": task_id,
+        "name": "export_posts",
+        "description": "Exporting posts...",
+        "progress": 100,
+        "complete": True,
+    }
 
 
 async def test_a_killed_exporter_is_resumed_by_the_next_with_no_post_missing_or_doubled(posts, exporter):
@@ -164,8 +175,10 @@ async def test_an_idle_exporter_is_woken_by_a_new_export_at_once(posts, exporter
     seconds = time.perf_counter() - started
     stop.set()
     await running
-    report(f"exporter: POST /exports to complete (3 posts, idle worker woken by NOTIFY) in {seconds * 1000:.0f} ms "
-           f"(the POST itself {accepted * 1000:.0f} ms)")
+    report(
+        f"exporter: POST /exports to complete (3 posts, idle worker woken by NOTIFY) in {seconds * 1000:.0f} ms "
+        f"(the POST itself {accepted * 1000:.0f} ms)"
+    )
     assert seconds < 2
 
 

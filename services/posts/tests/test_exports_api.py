@@ -71,9 +71,11 @@ async def test_a_task_is_visible_to_its_owner_only(posts):
     task = await start(posts)
     mine = await posts.get(f"/tasks/{task['id']}", headers=AUTHOR)
     assert mine.status_code == 200 and mine.json() == task
-    for response in (await posts.get(f"/tasks/{task['id']}", headers=STRANGER),
-                     await posts.get(f"/tasks/{uuid.uuid4()}", headers=AUTHOR),
-                     await posts.get(f"/exports/{task['id']}/file", headers=STRANGER)):
+    for response in (
+        await posts.get(f"/tasks/{task['id']}", headers=STRANGER),
+        await posts.get(f"/tasks/{uuid.uuid4()}", headers=AUTHOR),
+        await posts.get(f"/exports/{task['id']}/file", headers=STRANGER),
+    ):
         assert response.status_code == 404
         assert response.json() == {"error": "Not Found", "message": "export not found"}
 

@@ -9,20 +9,23 @@ import pytest
 from posts.adapters.language import LanguageDetector
 
 
-@pytest.mark.parametrize("text, language", [
-    ("Just deployed to production on a Friday. Wish me luck.", "en"),
-    ("I just finished reading a great book about distributed systems.", "en"),
-    ("HELLO EVERYONE, GOOD MORNING", "en"),
-    ("Me encanta la comida mexicana, sobre todo los tacos.", "es"),
-    ("¿Dónde está la biblioteca?", "es"),
-    ("Je viens de déployer en production un vendredi. Souhaitez-moi bonne chance.", "fr"),
-    ("Bonjour tout le monde, comment allez-vous aujourd'hui ?", "fr"),
-    ("我刚刚在星期五部署到生产环境。祝我好运。", "zh"),
-    ("今天天气很好，我们去公园散步吧。", "zh"),
-    ("你好", "zh"),  # two characters, but each one a word
-    ("Ich habe gerade an einem Freitag deployed.", "de"),
-    ("こんにちは、元気ですか？", "ja"),
-])
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("Just deployed to production on a Friday. Wish me luck.", "en"),
+        ("I just finished reading a great book about distributed systems.", "en"),
+        ("HELLO EVERYONE, GOOD MORNING", "en"),
+        ("Me encanta la comida mexicana, sobre todo los tacos.", "es"),
+        ("¿Dónde está la biblioteca?", "es"),
+        ("Je viens de déployer en production un vendredi. Souhaitez-moi bonne chance.", "fr"),
+        ("Bonjour tout le monde, comment allez-vous aujourd'hui ?", "fr"),
+        ("我刚刚在星期五部署到生产环境。祝我好运。", "zh"),
+        ("今天天气很好，我们去公园散步吧。", "zh"),
+        ("你好", "zh"),  # two characters, but each one a word
+        ("Ich habe gerade an einem Freitag deployed.", "de"),
+        ("こんにちは、元気ですか？", "ja"),
+    ],
+)
 def test_sentences_get_their_iso_639_1_code(detector, text, language):
     assert detector.detect(text) == language
 
@@ -32,17 +35,38 @@ def test_cantonese_is_reported_as_chinese(detector, text):
     assert detector.detect(text) == "zh"
 
 
-@pytest.mark.parametrize("text", [
-    "", "   ", "ok", "OK!!!", "lol", "x", "的", "12345", "3.14 + 2.71 = 5.85", "😀😀🎉", "🎉 🎉 🎉 !!!",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "ok",
+        "OK!!!",
+        "lol",
+        "x",
+        "的",
+        "12345",
+        "3.14 + 2.71 = 5.85",
+        "😀😀🎉",
+        "🎉 🎉 🎉 !!!",
+    ],
+)
 def test_very_short_or_letterless_text_is_unknown(detector, text):
     assert detector.detect(text) == ""
 
 
-@pytest.mark.parametrize("text", [
-    "hello world", "haha", "hahaha lol omg", "asdf qwer zxcv", "http://example.com", "wow!!! 🎉🎉",
-    "Hej, hur mår du?",  # Danish or Swedish, nearly even: a guess, so unknown
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello world",
+        "haha",
+        "hahaha lol omg",
+        "asdf qwer zxcv",
+        "http://example.com",
+        "wow!!! 🎉🎉",
+        "Hej, hur mår du?",  # Danish or Swedish, nearly even: a guess, so unknown
+    ],
+)
 def test_ambiguous_text_is_unknown(detector, text):
     assert detector.detect(text) == ""
 

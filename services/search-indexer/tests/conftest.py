@@ -9,20 +9,20 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from microblog_shared.runtime.db import create_engine
 from microblog_shared.events import PostCreated, PostDeleted, PostEdited, UserProfileUpdated, UserRegistered
 from microblog_shared.read.projection import ProjectionRunner
+from microblog_shared.runtime.db import create_engine
 from microblog_testkit.publishing import EventPublisher
+from search_indexer.adapters import index_from
 from search_indexer.app import create_app
 from search_indexer.projection import SearchProjection
-from search_indexer.adapters import index_from
 from search_indexer.settings import SearchIndexerSettings
 
-T0 = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, 12, tzinfo=UTC)
 TOPIC_OF = {"user": UserRegistered.topic, "post": PostCreated.topic}
 
 
@@ -38,11 +38,18 @@ def search_settings(request, index_kind, migrated_database):
     def make(**overrides) -> SearchIndexerSettings:
         backend = {}
         if index_kind == "elasticsearch":
-            backend = {"search_backend": "elasticsearch",
-                       "elasticsearch_url": request.getfixturevalue("elasticsearch_url"),
-                       "elasticsearch_index": f"t-{uuid.uuid4().hex[:10]}"}
-        return SearchIndexerSettings(environment="test", database_url=migrated_database("search_indexer"),
-                                     consistency_wait_seconds=5.0, **backend, **overrides)
+            backend = {
+                "search_backend": "elasticsearch",
+                "elasticsearch_url": request.getfixturevalue("elasticsearch_url"),
+                "elasticsearch_index": f"t-{uuid.uuid4().hex[:10]}",
+            }
+        return SearchIndexerSettings(
+            environment="test",
+            database_url=migrated_database("search_indexer"),
+            consistency_wait_seconds=5.0,
+            **backend,
+            **overrides,
+        )
 
     return make
 
@@ -76,25 +83,35 @@ class World:
 
     async def register(self, user_id: int, name: str | None = None):
         name = name or f"user{user_id}"
-        return await self.emit(f"user-{user_id}", UserRegistered(user_id=user_id, username=name,
-                                                                 email=f"{name}@example.com", registered_at=self.tick()))
+        return await self.emit(
+            f"user-{user_id}",
+            UserRegistered(user_id=user_id, username=name, email=f"{name}@example.com", registered_at=self.tick()),
+        )
 
     async def rename(self, user_id: int, name: str):
-        return await self.emit(f"user-{user_id}", UserProfileUpdated(user_id=user_id, username=name,
-                                                                     email=f"{name}@example.com", about_me="",
-                                                                     updated_at=self.tick()))
+        return await self.emit(
+            f"user-{user_id}",
+            UserProfileUpdated(
+                user_id=user_id, username=name, email=f"{name}@example.com", about_me="", updated_at=self.tick()
+            ),
+        )
 
     async def post(self, post_id: int, author: int, body: str, language: str = "en"):
-        return await self.emit(f"post-{post_id}", PostCreated(post_id=post_id, author_id=author, body=body,
-                                                              language=language, created_at=self.tick()))
+        return await self.emit(
+            f"post-{post_id}",
+            PostCreated(post_id=post_id, author_id=author, body=body, language=language, created_at=self.tick()),
+        )
 
     async def edit(self, post_id: int, author: int, body: str):
-        return await self.emit(f"post-{post_id}", PostEdited(post_id=post_id, author_id=author, body=body,
-                                                             language="en", edited_at=self.tick()))
+        return await self.emit(
+            f"post-{post_id}",
+            PostEdited(post_id=post_id, author_id=author, body=body, language="en", edited_at=self.tick()),
+        )
 
     async def delete(self, post_id: int, author: int):
-        return await self.emit(f"post-{post_id}", PostDeleted(post_id=post_id, author_id=author,
-                                                              deleted_at=self.tick()))
+        return await self.emit(
+            f"post-{post_id}", PostDeleted(post_id=post_id, author_id=author, deleted_at=self.tick())
+        )
 
     async def search(self, q: str, **params):
         """A search after every write so far is applied."""
@@ -115,8 +132,9 @@ class World:
                 assert time.monotonic() < deadline, f"projection did not reach {stream}@{version}"
 
     async def reached(self, token: str) -> bool:
-        response = await self.client.get("/search", params={"q": "settle"},
-                                         headers={"X-Consistency-Token": token, "X-Consistency-Timeout": "1"})
+        response = await self.client.get(
+            "/search", params={"q": "settle"}, headers={"X-Consistency-Token": token, "X-Consistency-Timeout": "1"}
+        )
         return response.headers.get("X-Consistency-Reached") == "true"
 
 

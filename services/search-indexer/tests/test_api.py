@@ -16,9 +16,16 @@ async def test_a_search_answers_a_post_collection_best_match_first(world):
     body = (await world.search("Kafka", per_page=1)).json()
     first = body["items"][0]
     assert first == {
-        "id": 2, "body": "kafka kafka kafka", "language": "en", "timestamp": first["timestamp"], "edited_at": None,
-        "author": {"id": 1, "username": "susan",
-                   "_links": {"self": "/api/users/1", "avatar": avatar("susan@example.com", 36)}},
+        "id": 2,
+        "body": "kafka kafka kafka",
+        "language": "en",
+        "timestamp": first["timestamp"],
+        "edited_at": None,
+        "author": {
+            "id": 1,
+            "username": "susan",
+            "_links": {"self": "/api/users/1", "avatar": avatar("susan@example.com", 36)},
+        },
         "_links": {"self": "/api/posts/2", "author": "/api/users/1"},
     }
     assert body["_meta"] == {"page": 1, "per_page": 1, "total_pages": 2, "total_items": 2, "next_after": None}
@@ -29,8 +36,9 @@ async def test_a_search_answers_a_post_collection_best_match_first(world):
 async def test_a_search_waits_for_the_callers_post(world):
     await world.register(1)
     await world.settle()
-    searching = asyncio.create_task(world.client.get(
-        "/search", params={"q": "fresh"}, headers={"X-Consistency-Token": "posts.posts:post-5:1"}))
+    searching = asyncio.create_task(
+        world.client.get("/search", params={"q": "fresh"}, headers={"X-Consistency-Token": "posts.posts:post-5:1"})
+    )
     await asyncio.sleep(0.3)
     assert not searching.done()
     await world.post(5, 1, "a fresh post")
@@ -41,19 +49,33 @@ async def test_a_search_waits_for_the_callers_post(world):
 
 async def test_the_wait_is_bounded(world):
     started = asyncio.get_running_loop().time()
-    response = await world.client.get("/search", params={"q": "x"}, headers={
-        "X-Consistency-Token": "posts.posts:post-99:1", "X-Consistency-Timeout": "0.3"})
+    response = await world.client.get(
+        "/search",
+        params={"q": "x"},
+        headers={"X-Consistency-Token": "posts.posts:post-99:1", "X-Consistency-Timeout": "0.3"},
+    )
     assert 0.25 < asyncio.get_running_loop().time() - started < 1.5
     assert (response.status_code, response.headers["X-Consistency-Reached"]) == (200, "false")
 
 
-@pytest.mark.parametrize("params, message", [
-    ({}, "q"), ({"q": ""}, "q"), ({"q": "   "}, "no words"), ({"q": '"()*:\\'}, "no words"),
-    ({"q": "x" * 201}, "q"), ({"q": " ".join(["w"] * 10 + [f"w{i}" for i in range(40)])}, "more than"),
-    ({"q": "kafka", "page": 0}, "page"), ({"q": "kafka", "page": -1}, "page"), ({"q": "kafka", "page": "two"}, "page"),
-    ({"q": "kafka", "page": 10**30}, "page"), ({"q": "kafka", "per_page": 0}, "per_page"),
-    ({"q": "kafka", "per_page": 101}, "per_page"), ({"q": "kafka", "page": 101, "per_page": 100}, "stop at"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({}, "q"),
+        ({"q": ""}, "q"),
+        ({"q": "   "}, "no words"),
+        ({"q": '"()*:\\'}, "no words"),
+        ({"q": "x" * 201}, "q"),
+        ({"q": " ".join(["w"] * 10 + [f"w{i}" for i in range(40)])}, "more than"),
+        ({"q": "kafka", "page": 0}, "page"),
+        ({"q": "kafka", "page": -1}, "page"),
+        ({"q": "kafka", "page": "two"}, "page"),
+        ({"q": "kafka", "page": 10**30}, "page"),
+        ({"q": "kafka", "per_page": 0}, "per_page"),
+        ({"q": "kafka", "per_page": 101}, "per_page"),
+        ({"q": "kafka", "page": 101, "per_page": 100}, "stop at"),
+    ],
+)
 async def test_what_a_client_gets_wrong_is_a_400_that_says_why(world, params, message):
     response = await world.client.get("/search", params=params)
     assert response.status_code == 400, response.text

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from search_indexer.domain.posts import Post
 from search_indexer.domain.search import SearchRequest
 
-AT = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 24, 12, tzinfo=UTC)
 
 
 def post(post_id: int, body: str, version: int = 1, **changes) -> Post:
-    return replace(Post(post_id, version, author_id=1, body=body, language="en",
-                        created_at=AT + timedelta(seconds=post_id)), **changes)
+    return replace(
+        Post(post_id, version, author_id=1, body=body, language="en", created_at=AT + timedelta(seconds=post_id)),
+        **changes,
+    )
 
 
 async def write(index_and_engine, *posts: Post) -> None:
@@ -42,11 +44,13 @@ async def test_every_word_of_the_query_must_match(index_and_engine):
 
 
 async def test_posts_that_mention_a_word_more_often_rank_first_and_ties_go_newest_first(index_and_engine):
-    await write(index_and_engine,
-                post(1, "kafka once, then many other words about nothing in particular"),
-                post(2, "Kafka, KAFKA, kafka: all about Kafka"),
-                post(3, "nothing to see"),
-                post(4, "kafka once, then many other words about nothing in particular"))
+    await write(
+        index_and_engine,
+        post(1, "kafka once, then many other words about nothing in particular"),
+        post(2, "Kafka, KAFKA, kafka: all about Kafka"),
+        post(3, "nothing to see"),
+        post(4, "kafka once, then many other words about nothing in particular"),
+    )
     assert await search(index_and_engine, "kafka") == ([2, 4, 1], 3)
 
 
@@ -68,8 +72,20 @@ async def test_chinese_text_is_found_by_its_words_and_characters(index_and_engin
 
 async def test_query_syntax_characters_are_plain_separators(index_and_engine):
     await write(index_and_engine, post(1, "kafka: it's (really) *fast*"), post(2, "nothing"))
-    for q in ('"kafka"', "(kafka)", "kafka:", "kafka*", "kafka\\", "it's", "+kafka -fast", "kafka~ fast^",
-              "kafka && fast ||", "{kafka} [fast] /really/", "fast:kafka", "<kafka> 'fast' !really? %"):
+    for q in (
+        '"kafka"',
+        "(kafka)",
+        "kafka:",
+        "kafka*",
+        "kafka\\",
+        "it's",
+        "+kafka -fast",
+        "kafka~ fast^",
+        "kafka && fast ||",
+        "{kafka} [fast] /really/",
+        "fast:kafka",
+        "<kafka> 'fast' !really? %",
+    ):
         assert (await search(index_and_engine, q))[0] == [1], q
 
 

@@ -1,6 +1,6 @@
 """The domain, without I/O: terms for indexing and queries, post states folded from events, search requests."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import permutations
 
 import pytest
@@ -10,7 +10,7 @@ from search_indexer.domain.analysis import index_terms, query_terms
 from search_indexer.domain.posts import fold
 from search_indexer.domain.search import MAX_QUERY_TERMS, InvalidSearch, SearchRequest
 
-AT = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 24, 12, tzinfo=UTC)
 CREATED = (PostCreated(post_id=1, author_id=7, body="first words", language="en", created_at=AT), 1)
 EDITED = (PostEdited(post_id=1, author_id=7, body="second words", language="en", edited_at=AT), 2)
 EDITED_AGAIN = (PostEdited(post_id=1, author_id=7, body="third words", language="es", edited_at=AT), 3)
@@ -37,8 +37,15 @@ def test_chinese_is_indexed_as_characters_and_pairs_and_queried_by_pairs():
 
 
 def test_query_syntax_characters_only_separate_words():
-    assert query_terms('"kafka" AND (post:gres*) \\ -x | y & z ! _ \'') == \
-        ["kafka", "and", "post", "gres", "x", "y", "z"]
+    assert query_terms('"kafka" AND (post:gres*) \\ -x | y & z ! _ \'') == [
+        "kafka",
+        "and",
+        "post",
+        "gres",
+        "x",
+        "y",
+        "z",
+    ]
     assert query_terms('"():*\\') == []
 
 
@@ -46,10 +53,16 @@ def test_query_terms_are_kept_once():
     assert query_terms("kafka Kafka KAFKA") == ["kafka"]
 
 
-@pytest.mark.parametrize("q, message", [
-    ("", "no words"), ("  ", "no words"), ('"():*\\', "no words"), ("x" * 201, "longer than"),
-    (" ".join(f"w{i}" for i in range(MAX_QUERY_TERMS + 1)), "more than"),
-])
+@pytest.mark.parametrize(
+    "q, message",
+    [
+        ("", "no words"),
+        ("  ", "no words"),
+        ('"():*\\', "no words"),
+        ("x" * 201, "longer than"),
+        (" ".join(f"w{i}" for i in range(MAX_QUERY_TERMS + 1)), "more than"),
+    ],
+)
 def test_a_search_without_usable_words_is_refused(q, message):
     with pytest.raises(InvalidSearch, match=message):
         SearchRequest.parse(q, 1, 10)
@@ -66,7 +79,13 @@ def test_the_newest_content_wins_in_any_order_and_redelivery_changes_nothing():
     states = {folded(order) for order in permutations(events + [EDITED])}
     assert len(states) == 1
     (post,) = states
-    assert (post.version, post.body, post.language, post.created_at, post.searchable) == (3, "third words", "es", AT, True)
+    assert (post.version, post.body, post.language, post.created_at, post.searchable) == (
+        3,
+        "third words",
+        "es",
+        AT,
+        True,
+    )
 
 
 def test_a_deleted_post_stays_deleted_whatever_comes_late():

@@ -44,8 +44,10 @@ async def test_a_late_create_after_a_delete_does_not_bring_the_post_back(world):
     assert await world.found("lived") == []
 
 
-@pytest.mark.parametrize("language, body, q", [("es", "El niño comió paella en València", "nino valencia"),
-                                               ("zh", "我们明天去北京吃烤鸭", "北京 烤鸭")])
+@pytest.mark.parametrize(
+    "language, body, q",
+    [("es", "El niño comió paella en València", "nino valencia"), ("zh", "我们明天去北京吃烤鸭", "北京 烤鸭")],
+)
 async def test_posts_in_other_languages_are_found(world, language, body, q):
     await world.register(1)
     await world.post(1, 1, body, language=language)

@@ -34,8 +34,10 @@ async def answers(world) -> dict[str, list]:
 
 async def tables(world, schema: str) -> dict[str, list]:
     async with world.app.state.engine.connect() as conn:
-        return {table: [tuple(row) for row in await conn.execute(text(
-            f'SELECT * FROM "{schema}".{table} ORDER BY {key}'))] for table, key in TABLES.items()}
+        return {
+            table: [tuple(row) for row in await conn.execute(text(f'SELECT * FROM "{schema}".{table} ORDER BY {key}'))]
+            for table, key in TABLES.items()
+        }
 
 
 async def documents(world, schema: str) -> dict:
@@ -105,8 +107,11 @@ async def test_a_second_replay_can_drop_the_previous_version_and_its_index(make_
     await world.settle()
     first = await Replay(SPEC, world.app.state.settings, bus).run()
     second = await Replay(SPEC, world.app.state.settings, bus).run(drop_old=True)
-    assert (first.schema, second.previous, second.schema) == ("search_indexer_v1", "search_indexer_v1",
-                                                              "search_indexer_v2")
+    assert (first.schema, second.previous, second.schema) == (
+        "search_indexer_v1",
+        "search_indexer_v1",
+        "search_indexer_v2",
+    )
     index = world.app.state.index
     if hasattr(index, "client"):  # the alias names the served index, and the dropped one is gone
         aliased = await index.client.indices.get_alias(name=index.name)

@@ -3,8 +3,8 @@ import socket
 import pytest
 from sqlalchemy import text
 
-from microblog_shared.write.eventstore import EventStore
 from microblog_shared.http.identity_client import IdentityUsers
+from microblog_shared.write.eventstore import EventStore
 from social_graph.app import create_app
 from social_graph.settings import SocialGraphSettings
 
@@ -94,17 +94,20 @@ async def test_unfollowing_someone_never_followed_is_204_without_a_token(social_
     assert "X-Consistency-Token" not in response.headers
 
 
-@pytest.mark.parametrize("method, path, headers", [
-    ("POST", "/users/abc/follow", as_user(1)),
-    ("POST", "/users/0/follow", as_user(1)),
-    ("DELETE", "/users/-4/follow", as_user(1)),
-    ("POST", f"/users/{2**63}/follow", as_user(1)),
-    ("POST", "/users/2/follow", as_user(0)),
-    ("POST", "/users/2/follow", as_user(2**63)),
-    ("POST", "/users/2/follow", {"X-User-Id": "susan"}),
-    ("GET", "/users/1/following/x", {}),
-    ("GET", f"/users/{2**70}/following/1", {}),
-])
+@pytest.mark.parametrize(
+    "method, path, headers",
+    [
+        ("POST", "/users/abc/follow", as_user(1)),
+        ("POST", "/users/0/follow", as_user(1)),
+        ("DELETE", "/users/-4/follow", as_user(1)),
+        ("POST", f"/users/{2**63}/follow", as_user(1)),
+        ("POST", "/users/2/follow", as_user(0)),
+        ("POST", "/users/2/follow", as_user(2**63)),
+        ("POST", "/users/2/follow", {"X-User-Id": "susan"}),
+        ("GET", "/users/1/following/x", {}),
+        ("GET", f"/users/{2**70}/following/1", {}),
+    ],
+)
 async def test_bad_ids_are_400_json(social_graph, method, path, headers):
     response = await social_graph.request(method, path, headers=headers)
     assert response.status_code == 400

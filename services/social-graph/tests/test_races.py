@@ -19,17 +19,19 @@ async def stream_types(client, stream_id: str) -> list[str]:
 
 async def edge_count(client, follower: int, followee: int) -> int:
     async with client.app.state.engine.connect() as conn:
-        return await conn.scalar(text("SELECT count(*) FROM edges WHERE follower_id = :a AND followee_id = :b"),
-                                 {"a": follower, "b": followee})
+        return await conn.scalar(
+            text("SELECT count(*) FROM edges WHERE follower_id = :a AND followee_id = :b"),
+            {"a": follower, "b": followee},
+        )
 
 
 async def test_eight_racing_follows_all_succeed_and_append_one_user_followed(social_graph_replicas, register):
     susan, john = await register("susan"), await register("john")
     replicas = [await social_graph_replicas(), await social_graph_replicas()]
     before = conflicts()
-    responses = await asyncio.gather(*(
-        replicas[i % 2].post(f"/users/{john}/follow", headers={"X-User-Id": str(susan)}) for i in range(8)
-    ))
+    responses = await asyncio.gather(
+        *(replicas[i % 2].post(f"/users/{john}/follow", headers={"X-User-Id": str(susan)}) for i in range(8))
+    )
     assert [r.status_code for r in responses] == [204] * 8
     assert {r.headers["X-Consistency-Token"] for r in responses} == {f"social.follows:follow-{susan}-{john}:1"}
     assert await stream_types(replicas[0], f"follow-{susan}-{john}") == ["UserFollowed"]
@@ -44,10 +46,12 @@ async def test_racing_follows_and_unfollows_leave_the_edge_row_matching_the_last
     shuffle = random.Random(20261124)
     for _ in range(6):
         methods = [shuffle.choice(["POST", "DELETE"]) for _ in range(8)]
-        responses = await asyncio.gather(*(
-            replicas[i % 2].request(method, f"/users/{john}/follow", headers={"X-User-Id": str(susan)})
-            for i, method in enumerate(methods)
-        ))
+        responses = await asyncio.gather(
+            *(
+                replicas[i % 2].request(method, f"/users/{john}/follow", headers={"X-User-Id": str(susan)})
+                for i, method in enumerate(methods)
+            )
+        )
         assert [r.status_code for r in responses] == [204] * 8
         types = await stream_types(replicas[0], stream)
         # Each event changes the edge: follow and unfollow alternate, starting with a follow.

@@ -5,21 +5,29 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from microblog_shared.bus import Record
 from microblog_shared.events import (
-    Envelope, PostCreated, PostDeleted, PostEdited, UserFollowed, UserProfileUpdated, UserRegistered, UserSeen,
-    UserUnfollowed, registry,
+    Envelope,
+    PostCreated,
+    PostDeleted,
+    PostEdited,
+    UserFollowed,
+    UserProfileUpdated,
+    UserRegistered,
+    UserSeen,
+    UserUnfollowed,
+    registry,
 )
 from microblog_shared.read.projection import ProjectionRunner
 from microblog_shared.runtime.settings import Settings
 from timeline.app import create_app
 from timeline.projection import TimelineProjection
 
-T0 = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, 12, tzinfo=UTC)
 
 
 class World:
@@ -38,9 +46,14 @@ class World:
 
     async def emit(self, stream_id: str, event) -> None:
         self.versions[stream_id] += 1
-        envelope = Envelope(type=event.type_name, schema_version=event.schema_version, stream_id=stream_id,
-                            stream_version=self.versions[stream_id], producer="test",
-                            payload=event.model_dump(mode="json"))
+        envelope = Envelope(
+            type=event.type_name,
+            schema_version=event.schema_version,
+            stream_id=stream_id,
+            stream_version=self.versions[stream_id],
+            producer="test",
+            payload=event.model_dump(mode="json"),
+        )
         topic = registry.contract(event.type_name).topic
         await self.bus.publish(topic, [Record(key=stream_id, value=envelope.to_bytes())])
         self.last_token = f"{topic}:{stream_id}:{envelope.stream_version}"
@@ -48,32 +61,51 @@ class World:
 
     async def register(self, user_id: int, name: str | None = None) -> None:
         name = name or f"user{user_id}"
-        await self.emit(f"user-{user_id}", UserRegistered(user_id=user_id, username=name, email=f"{name}@example.com",
-                                                          registered_at=self.tick()))
+        await self.emit(
+            f"user-{user_id}",
+            UserRegistered(user_id=user_id, username=name, email=f"{name}@example.com", registered_at=self.tick()),
+        )
 
     async def rename(self, user_id: int, name: str, about_me: str = "") -> None:
-        await self.emit(f"user-{user_id}", UserProfileUpdated(user_id=user_id, username=name,
-                                                              email=f"{name}@example.com", about_me=about_me,
-                                                              updated_at=self.tick()))
+        await self.emit(
+            f"user-{user_id}",
+            UserProfileUpdated(
+                user_id=user_id, username=name, email=f"{name}@example.com", about_me=about_me, updated_at=self.tick()
+            ),
+        )
 
     async def seen(self, user_id: int, at: datetime) -> None:
         await self.emit(f"user-{user_id}", UserSeen(user_id=user_id, last_seen=at))
 
     async def follow(self, follower: int, followee: int) -> None:
-        await self.emit(f"follow-{follower}-{followee}",
-                        UserFollowed(follower_id=follower, followee_id=followee, followed_at=self.tick()))
+        await self.emit(
+            f"follow-{follower}-{followee}",
+            UserFollowed(follower_id=follower, followee_id=followee, followed_at=self.tick()),
+        )
 
     async def unfollow(self, follower: int, followee: int) -> None:
-        await self.emit(f"follow-{follower}-{followee}",
-                        UserUnfollowed(follower_id=follower, followee_id=followee, unfollowed_at=self.tick()))
+        await self.emit(
+            f"follow-{follower}-{followee}",
+            UserUnfollowed(follower_id=follower, followee_id=followee, unfollowed_at=self.tick()),
+        )
 
     async def post(self, post_id: int, author: int, body: str | None = None, language: str = "en") -> None:
-        await self.emit(f"post-{post_id}", PostCreated(post_id=post_id, author_id=author, body=body or f"post {post_id}",
-                                                       language=language, created_at=self.tick()))
+        await self.emit(
+            f"post-{post_id}",
+            PostCreated(
+                post_id=post_id,
+                author_id=author,
+                body=body or f"post {post_id}",
+                language=language,
+                created_at=self.tick(),
+            ),
+        )
 
     async def edit(self, post_id: int, author: int, body: str) -> None:
-        await self.emit(f"post-{post_id}", PostEdited(post_id=post_id, author_id=author, body=body, language="en",
-                                                      edited_at=self.tick()))
+        await self.emit(
+            f"post-{post_id}",
+            PostEdited(post_id=post_id, author_id=author, body=body, language="en", edited_at=self.tick()),
+        )
 
     async def delete(self, post_id: int, author: int) -> None:
         await self.emit(f"post-{post_id}", PostDeleted(post_id=post_id, author_id=author, deleted_at=self.tick()))
@@ -98,8 +130,10 @@ class World:
         for stream, version in list(self.versions.items()):
             topic = {"user": "identity.users", "follow": "social.follows", "post": "posts.posts"}[stream.split("-")[0]]
             while True:
-                response = await self.client.get("/explore", headers={"X-Consistency-Token": f"{topic}:{stream}:{version}",
-                                                                      "X-Consistency-Timeout": "1"})
+                response = await self.client.get(
+                    "/explore",
+                    headers={"X-Consistency-Token": f"{topic}:{stream}:{version}", "X-Consistency-Timeout": "1"},
+                )
                 if response.headers.get("X-Consistency-Reached") == "true":
                     break
                 assert time.monotonic() < deadline, f"projection did not reach {stream}@{version}"
@@ -111,11 +145,13 @@ async def make_world(migrated_database, service_client, bus):
     running: list[tuple[asyncio.Event, asyncio.Task, object]] = []
 
     async def make(cap: int = 800, celebrity_followers: int = 10_000, group: str | None = None) -> World:
-        app = create_app(Settings(environment="test", database_url=migrated_database("timeline"),
-                                  consistency_wait_seconds=5.0))
+        app = create_app(
+            Settings(environment="test", database_url=migrated_database("timeline"), consistency_wait_seconds=5.0)
+        )
         client = await service_client(app)
-        runner = ProjectionRunner(TimelineProjection(cap, celebrity_followers), app.state.engine, bus, batch_size=100,
-                                  group=group)
+        runner = ProjectionRunner(
+            TimelineProjection(cap, celebrity_followers), app.state.engine, bus, batch_size=100, group=group
+        )
         stop = asyncio.Event()
         running.append((stop, asyncio.create_task(runner.run(stop)), app))
         world = World(bus, client)

@@ -26,8 +26,9 @@ async def test_the_wait_is_bounded(world):
     await world.register(1)
     await world.settle()
     started = asyncio.get_running_loop().time()
-    response = await world.client.get("/users/1/posts", headers={"X-Consistency-Token": "posts.posts:post-99:1",
-                                                                 "X-Consistency-Timeout": "0.3"})
+    response = await world.client.get(
+        "/users/1/posts", headers={"X-Consistency-Token": "posts.posts:post-99:1", "X-Consistency-Timeout": "0.3"}
+    )
     assert 0.25 < asyncio.get_running_loop().time() - started < 1.5
     assert response.status_code == 200
     assert response.headers["X-Consistency-Reached"] == "false"
@@ -55,10 +56,20 @@ async def test_a_user_reads_like_the_seed_api_with_email_only_for_themself(world
     await world.seen(1, world.tick())
     susan = (await world.get("/users/1", viewer=1)).json()
     assert susan == {
-        "id": 1, "username": "susan", "last_seen": "2026-11-24T12:00:05Z", "about_me": "", "post_count": 1,
-        "follower_count": 1, "followed_count": 0, "email": "susan@example.com",
-        "_links": {"self": "/api/users/1", "followers": "/api/users/1/followers", "followed": "/api/users/1/followed",
-                   "avatar": avatar("susan@example.com", 128)},
+        "id": 1,
+        "username": "susan",
+        "last_seen": "2026-11-24T12:00:05Z",
+        "about_me": "",
+        "post_count": 1,
+        "follower_count": 1,
+        "followed_count": 0,
+        "email": "susan@example.com",
+        "_links": {
+            "self": "/api/users/1",
+            "followers": "/api/users/1/followers",
+            "followed": "/api/users/1/followed",
+            "avatar": avatar("susan@example.com", 128),
+        },
     }
     seen_by_john = (await world.get("/users/1", viewer=2)).json()
     assert "email" not in seen_by_john and seen_by_john["is_following"] is True
@@ -106,19 +117,36 @@ async def test_posts_carry_language_author_and_links(world):
     await world.post(7, 1, "hola mundo", language="es")
     post = (await world.get("/posts/7", viewer=1)).json()
     assert post["language"] == "es"
-    assert post["author"] == {"id": 1, "username": "susan", "_links": {
-        "self": "/api/users/1", "avatar": avatar("susan@example.com", 36)}}
+    assert post["author"] == {
+        "id": 1,
+        "username": "susan",
+        "_links": {"self": "/api/users/1", "avatar": avatar("susan@example.com", 36)},
+    }
     assert post["_links"] == {"self": "/api/posts/7", "author": "/api/users/1"}
     assert post["edited_at"] is None
 
 
-@pytest.mark.parametrize("path, status", [
-    ("/users/42", 404), ("/users/42/posts", 404), ("/users/42/followers", 404), ("/posts/42", 404),
-    ("/users/by-name/nobody", 404), ("/users/abc", 400), ("/users/0", 400), ("/posts/-1", 400),
-    ("/users/99999999999999999999999", 400), ("/explore?per_page=0", 400), ("/explore?per_page=101", 400),
-    ("/explore?page=abc", 400), ("/explore?after=%25%25", 400), ("/users?after=WyJ4Il0", 400),
-    ("/explore?after=WyJub3QgYSBkYXRlIiwgMV0", 400), ("/timeline", 401),
-])
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/users/42", 404),
+        ("/users/42/posts", 404),
+        ("/users/42/followers", 404),
+        ("/posts/42", 404),
+        ("/users/by-name/nobody", 404),
+        ("/users/abc", 400),
+        ("/users/0", 400),
+        ("/posts/-1", 400),
+        ("/users/99999999999999999999999", 400),
+        ("/explore?per_page=0", 400),
+        ("/explore?per_page=101", 400),
+        ("/explore?page=abc", 400),
+        ("/explore?after=%25%25", 400),
+        ("/users?after=WyJ4Il0", 400),
+        ("/explore?after=WyJub3QgYSBkYXRlIiwgMV0", 400),
+        ("/timeline", 401),
+    ],
+)
 async def test_bad_requests_are_4xx_json(world, path, status):
     response = await world.client.get(path)
     assert response.status_code == status, response.text

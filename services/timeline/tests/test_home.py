@@ -10,7 +10,6 @@ from timeline.projection import SPEC, TimelineProjection
 from timeline.settings import TimelineSettings
 
 
-
 async def home_ids(world, user_id: int, per_page: int = 3, cursor: bool = False) -> list[int]:
     """Every post id of a home timeline, page by page (by number, or by keyset cursor)."""
     ids, page, after = [], 1, None

@@ -80,8 +80,15 @@ async def test_a_second_replay_builds_the_next_version_and_can_drop_the_previous
     second = await Replay(SPEC, settings, bus).run(drop_old=True)
     assert (first.schema, second.previous, second.schema) == ("timeline_v1", "timeline_v1", "timeline_v2")
     async with world.app.state.engine.connect() as conn:
-        schemas = (await conn.execute(text(
-            "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'timeline_v%'"))).scalars().all()
+        schemas = (
+            (
+                await conn.execute(
+                    text("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'timeline_v%'")
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert schemas == ["timeline_v2"]
     await world.post(2, 1)
     assert (await world.get("/explore")).json()["_meta"]["total_items"] == 2

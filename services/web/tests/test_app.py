@@ -26,8 +26,10 @@ def down(request: httpx.Request) -> httpx.Response:
 @pytest.fixture
 def web():
     settings = WebSettings(web_secret_key="test-secret", environment="test")
-    with TestClient(create_app(settings, Gateway("http://gateway", transport=httpx.MockTransport(fake_gateway))),
-                    headers={"Accept": "text/html"}) as client:
+    with TestClient(
+        create_app(settings, Gateway("http://gateway", transport=httpx.MockTransport(fake_gateway))),
+        headers={"Accept": "text/html"},
+    ) as client:
         yield client
 
 
@@ -91,8 +93,10 @@ def test_the_language_follows_accept_language_and_the_switch(web):
 
 def test_an_unreachable_gateway_gives_a_friendly_503_page():
     settings = WebSettings(web_secret_key="test-secret", environment="test")
-    with TestClient(create_app(settings, Gateway("http://gateway", transport=httpx.MockTransport(down))),
-                    headers={"Accept": "text/html"}) as client:
+    with TestClient(
+        create_app(settings, Gateway("http://gateway", transport=httpx.MockTransport(down))),
+        headers={"Accept": "text/html"},
+    ) as client:
         form = client.get("/auth/login").text
         answer = client.post("/auth/login", data={"csrf_token": csrf(form), "username": "a", "password": "b"})
         assert answer.status_code == 503
@@ -127,8 +131,14 @@ class SignedInGateway:
         if request.url.path == "/api/timeline":
             assert request.headers["authorization"] == f"Bearer {_jwt(9e9)}"
             assert request.headers["x-forwarded-for"] == "testclient"
-            return httpx.Response(200, json={"items": [], "_meta": {"page": 1, "per_page": 25, "total_pages": 0,
-                                                                    "total_items": 0}, "_links": {}})
+            return httpx.Response(
+                200,
+                json={
+                    "items": [],
+                    "_meta": {"page": 1, "per_page": 25, "total_pages": 0, "total_items": 0},
+                    "_links": {},
+                },
+            )
         return httpx.Response(404, json={"error": "Not Found"})
 
 
@@ -136,8 +146,10 @@ def _signed_in_client(fake, token: str):
     from web.session import COOKIE, Session, SessionCodec
 
     settings = WebSettings(web_secret_key="test-secret", environment="test")
-    client = TestClient(create_app(settings, Gateway("http://gateway", transport=httpx.MockTransport(fake))),
-                        headers={"Accept": "text/html"})
+    client = TestClient(
+        create_app(settings, Gateway("http://gateway", transport=httpx.MockTransport(fake))),
+        headers={"Accept": "text/html"},
+    )
     session = Session({"user_id": 1, "username": "susan", "token": token, "refresh_token": "first"})
     client.cookies.set(COOKIE, SessionCodec("test-secret").dumps(session))
     return client

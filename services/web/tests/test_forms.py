@@ -2,8 +2,9 @@ from web import forms
 
 
 def test_registration_needs_a_valid_username_email_and_the_password_twice():
-    form = forms.registration_form({"username": "susan", "email": "susan@example.com",
-                                    "password": "correct horse", "password2": "correct horse"})
+    form = forms.registration_form(
+        {"username": "susan", "email": "susan@example.com", "password": "correct horse", "password2": "correct horse"}
+    )
     assert form.valid and form.data["username"] == "susan"
     bad = forms.registration_form({"username": "su san", "email": "nope", "password": "short", "password2": "other"})
     assert set(bad.errors) == {"username", "email", "password", "password2"}

@@ -1,24 +1,27 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from web import i18n
 
 
-@pytest.mark.parametrize("cookie, accept, expected", [
-    ("es", "en-US,en;q=0.9", "es"),
-    ("zh_Hans", None, "zh_Hans"),
-    ("fr", "es-ES,es;q=0.9", "es"),  # an unknown saved choice falls back to the browser's
-    (None, "zh-CN,zh;q=0.9,en;q=0.8", "zh_Hans"),
-    (None, "zh-Hans", "zh_Hans"),
-    (None, "zh-TW,es;q=0.5", "es"),  # traditional Chinese readers get their next choice
-    (None, "fr-FR,de;q=0.8", "en"),
-    (None, "de;q=0.9,es;q=0.8,en;q=0.1", "es"),
-    (None, "en;q=0.2,es;q=0.8", "es"),
-    (None, "es;q=0", "en"),
-    (None, "", "en"),
-    (None, "garbage;;q=x,,", "en"),
-])
+@pytest.mark.parametrize(
+    "cookie, accept, expected",
+    [
+        ("es", "en-US,en;q=0.9", "es"),
+        ("zh_Hans", None, "zh_Hans"),
+        ("fr", "es-ES,es;q=0.9", "es"),  # an unknown saved choice falls back to the browser's
+        (None, "zh-CN,zh;q=0.9,en;q=0.8", "zh_Hans"),
+        (None, "zh-Hans", "zh_Hans"),
+        (None, "zh-TW,es;q=0.5", "es"),  # traditional Chinese readers get their next choice
+        (None, "fr-FR,de;q=0.8", "en"),
+        (None, "de;q=0.9,es;q=0.8,en;q=0.1", "es"),
+        (None, "en;q=0.2,es;q=0.8", "es"),
+        (None, "es;q=0", "en"),
+        (None, "", "en"),
+        (None, "garbage;;q=x,,", "en"),
+    ],
+)
 def test_locale_comes_from_the_cookie_then_accept_language_then_english(cookie, accept, expected):
     assert i18n.negotiate(cookie, accept) == expected
 
@@ -27,23 +30,39 @@ def test_html_lang_names_the_script_of_chinese():
     assert [i18n.html_lang(locale) for locale in i18n.LOCALES] == ["en", "es", "zh-Hans"]
 
 
-@pytest.mark.parametrize("post, locale, same", [
-    ("es", "es", True), ("en", "es", False), ("zh", "zh_Hans", True), ("zh-Hans", "zh_Hans", True),
-    ("zh", "en", False), ("", "en", True),
-])
+@pytest.mark.parametrize(
+    "post, locale, same",
+    [
+        ("es", "es", True),
+        ("en", "es", False),
+        ("zh", "zh_Hans", True),
+        ("zh-Hans", "zh_Hans", True),
+        ("zh", "en", False),
+        ("", "en", True),
+    ],
+)
 def test_a_post_in_another_language_than_the_readers_gets_a_translate_link(post, locale, same):
     assert i18n.same_language(post, locale) is same
 
 
-@pytest.mark.parametrize("given, used", [
-    ("Europe/Madrid", "Europe/Madrid"), ("Asia/Shanghai", "Asia/Shanghai"), ("Not/AZone", "UTC"),
-    ("../../etc/passwd", "UTC"), ("/etc/localtime", "UTC"), ("", "UTC"), (None, "UTC"), ("x" * 100, "UTC"),
-])
+@pytest.mark.parametrize(
+    "given, used",
+    [
+        ("Europe/Madrid", "Europe/Madrid"),
+        ("Asia/Shanghai", "Asia/Shanghai"),
+        ("Not/AZone", "UTC"),
+        ("../../etc/passwd", "UTC"),
+        ("/etc/localtime", "UTC"),
+        ("", "UTC"),
+        (None, "UTC"),
+        ("x" * 100, "UTC"),
+    ],
+)
 def test_the_time_zone_cookie_is_validated_and_defaults_to_utc(given, used):
     assert i18n.time_zone(given) == used
 
 
-MOMENT = datetime(2026, 12, 1, 19, 3, tzinfo=timezone.utc)
+MOMENT = datetime(2026, 12, 1, 19, 3, tzinfo=UTC)
 
 
 def test_full_dates_are_localized_in_the_readers_zone():

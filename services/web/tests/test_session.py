@@ -1,7 +1,13 @@
 import itsdangerous.timed
 
 from web.session import (
-    COOKIE, Session, SessionCodec, csrf_token, csrf_valid, flash, pop_flashes,
+    COOKIE,
+    Session,
+    SessionCodec,
+    csrf_token,
+    csrf_valid,
+    flash,
+    pop_flashes,
 )
 
 
@@ -58,7 +64,15 @@ def test_flashes_are_shown_once():
 def test_signing_in_starts_a_fresh_session_keeping_only_csrf_consistency_and_flashes():
     session = Session({"csrf_token": "t", "consistency": "c", "watched_task": "x", "flashes": [["info", "hi"]]})
     session.sign_in(3, "ana", "access", "refresh", remember=True)
-    assert session == {"csrf_token": "t", "consistency": "c", "flashes": [["info", "hi"]], "user_id": 3,
-                       "username": "ana", "token": "access", "refresh_token": "refresh", "remember": True}
+    assert session == {
+        "csrf_token": "t",
+        "consistency": "c",
+        "flashes": [["info", "hi"]],
+        "user_id": 3,
+        "username": "ana",
+        "token": "access",
+        "refresh_token": "refresh",
+        "remember": True,
+    }
     session.sign_out()
     assert session == {"flashes": [["info", "hi"]]}

@@ -8,15 +8,40 @@ def test_local_paths_are_followed(target):
     assert safe_next(target) == target
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.example/", "//evil.example/x", "/\\evil.example", "\\\\evil.example", "javascript:alert(1)",
-    "evil.example", "/index\r\nSet-Cookie: x=1", "", None, "/" + "a" * 3000, "http:/evil.example",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+        "/index\r\nSet-Cookie: x=1",
+        "",
+        None,
+        "/" + "a" * 3000,
+        "http:/evil.example",
+    ],
+)
 def test_anything_else_goes_home(target):
     assert safe_next(target) == "/index"
 
 
-@pytest.mark.parametrize("raw, page", [(None, 1), ("", 1), ("1", 1), ("42", 42), ("0", None), ("-1", None),
-                                       ("abc", None), ("1.5", None), ("99999999", None), ("٣", None)])
+@pytest.mark.parametrize(
+    "raw, page",
+    [
+        (None, 1),
+        ("", 1),
+        ("1", 1),
+        ("42", 42),
+        ("0", None),
+        ("-1", None),
+        ("abc", None),
+        ("1.5", None),
+        ("99999999", None),
+        ("٣", None),
+    ],
+)
 def test_page_numbers(raw, page):
     assert page_number(raw) == page

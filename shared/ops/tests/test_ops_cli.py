@@ -10,11 +10,11 @@ import time
 
 from typer.testing import CliRunner
 
-from microblog_shared.bus import Record
-from microblog_shared.bus.postgres import PostgresBus
+from microblog_dev.embedded_postgres import free_port
 from microblog_ops.cli import app
 from microblog_ops.stackfile import Stack, StackProcess
-from microblog_dev.embedded_postgres import free_port
+from microblog_shared.bus import Record
+from microblog_shared.bus.postgres import PostgresBus
 from microblog_testkit.counting import post_envelope
 
 
@@ -38,10 +38,14 @@ def test_status_refuses_a_missing_stack_file(tmp_path):
 
 async def seed_dead_letters(bus_url: str) -> None:
     bus = PostgresBus(bus_url, partitions=2)
-    headers = {"error": "Traceback (most recent call last):\n  ...\nValueError: no such author",
-               "source": json.dumps(["posts.posts", 1, 7])}
-    await bus.publish("deadletter.counting", [
-        Record(f"post-{n}", post_envelope(n, 1).to_bytes(), {"type": "PostCreated", **headers}) for n in (1, 2)])
+    headers = {
+        "error": "Traceback (most recent call last):\n  ...\nValueError: no such author",
+        "source": json.dumps(["posts.posts", 1, 7]),
+    }
+    await bus.publish(
+        "deadletter.counting",
+        [Record(f"post-{n}", post_envelope(n, 1).to_bytes(), {"type": "PostCreated", **headers}) for n in (1, 2)],
+    )
     await bus.close()
 
 
@@ -58,12 +62,17 @@ async def records_on(bus_url: str, topic: str) -> list:
 
 def test_dlq_lists_retries_and_drops_with_the_bus_settings_of_the_stack_file(tmp_path, fresh_database):
     bus_url = fresh_database("bus")
-    env = {"MICROBLOG_BUS": "postgres", "MICROBLOG_BUS_DATABASE_URL": bus_url, "MICROBLOG_BUS_PARTITIONS": "2",
-           "MICROBLOG_ENVIRONMENT": "production"}  # no secret: the dlq commands need the bus only
+    env = {
+        "MICROBLOG_BUS": "postgres",
+        "MICROBLOG_BUS_DATABASE_URL": bus_url,
+        "MICROBLOG_BUS_PARTITIONS": "2",
+        "MICROBLOG_ENVIRONMENT": "production",
+    }  # no secret: the dlq commands need the bus only
     stack = tmp_path / "stack.json"
     # The projector is not running: the commands still work from its settings.
-    Stack([StackProcess("counting-projector", "counting", "projector", f"http://127.0.0.1:{free_port()}", env)]
-          ).write(stack)
+    Stack([StackProcess("counting-projector", "counting", "projector", f"http://127.0.0.1:{free_port()}", env)]).write(
+        stack
+    )
     asyncio.run(seed_dead_letters(bus_url))
     cli = CliRunner()
 
@@ -74,7 +83,9 @@ def test_dlq_lists_retries_and_drops_with_the_bus_settings_of_the_stack_file(tmp
     assert listed.exit_code == 0, listed.stdout
     letters = json.loads(listed.stdout)
     assert [(d["type"], d["stream"], d["error"]) for d in letters] == [
-        ("PostCreated", "post-1@1", "ValueError: no such author"), ("PostCreated", "post-2@1", "ValueError: no such author")]
+        ("PostCreated", "post-1@1", "ValueError: no such author"),
+        ("PostCreated", "post-2@1", "ValueError: no such author"),
+    ]
     assert letters[0]["source"] == {"topic": "posts.posts", "partition": 1, "offset": 7}
     table = dlq("list", "counting")
     assert "post-1@1" in table.stdout and "2 pending" in table.stdout

@@ -29,10 +29,12 @@ async def posts_index(es):
     await es.indices.create(
         index=name,
         settings={"number_of_shards": 1, "number_of_replicas": 0},
-        mappings={"properties": {
-            "body": {"type": "text", "analyzer": "standard"},
-            "author": {"type": "keyword"},
-        }},
+        mappings={
+            "properties": {
+                "body": {"type": "text", "analyzer": "standard"},
+                "author": {"type": "keyword"},
+            }
+        },
     )
     yield name
     await es.indices.delete(index=name)
@@ -45,8 +47,9 @@ async def test_search_ranks_posts_that_mention_the_term_more_often_first(es, pos
         "p3": "Nothing to see here",
     }
     for post_id, body in posts.items():
-        await es.index(index=posts_index, id=post_id, document={"body": body, "author": "ada"},
-                       version=1, version_type="external")
+        await es.index(
+            index=posts_index, id=post_id, document={"body": body, "author": "ada"}, version=1, version_type="external"
+        )
     await es.indices.refresh(index=posts_index)
 
     found = await es.search(index=posts_index, query={"match": {"body": "kafka"}})
@@ -56,14 +59,11 @@ async def test_search_ranks_posts_that_mention_the_term_more_often_first(es, pos
 
 
 async def test_an_older_external_version_is_refused_and_the_newer_document_stays(es, posts_index):
-    await es.index(index=posts_index, id="p1", document={"body": "first draft"},
-                   version=5, version_type="external")
-    await es.index(index=posts_index, id="p1", document={"body": "edited"},
-                   version=7, version_type="external")
+    await es.index(index=posts_index, id="p1", document={"body": "first draft"}, version=5, version_type="external")
+    await es.index(index=posts_index, id="p1", document={"body": "edited"}, version=7, version_type="external")
 
     with pytest.raises(ConflictError) as refused:
-        await es.index(index=posts_index, id="p1", document={"body": "late replay"},
-                       version=6, version_type="external")
+        await es.index(index=posts_index, id="p1", document={"body": "late replay"}, version=6, version_type="external")
 
     assert refused.value.meta.status == 409
     stored = await es.get(index=posts_index, id="p1")

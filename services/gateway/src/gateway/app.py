@@ -40,15 +40,17 @@ def backends_from(settings: GatewaySettings) -> Backends:
     )
 
 
-def create_app(settings: GatewaySettings, bus=None, *, backends: Backends | None = None,
-               translator: Translator | None = None) -> FastAPI:
+def create_app(
+    settings: GatewaySettings, bus=None, *, backends: Backends | None = None, translator: Translator | None = None
+) -> FastAPI:
     """The public API; `bus` (revocations), `backends` and `translator` default to what the settings name.
 
     All of them are closed at shutdown, but a `bus` handed in.
     """
     backends = backends or backends_from(settings)
-    translator = translator or translator_from(settings.translator_key, settings.translator_region,
-                                               settings.translator_endpoint)
+    translator = translator or translator_from(
+        settings.translator_key, settings.translator_region, settings.translator_endpoint
+    )
     revoked = RevokedSessions()
     reporter = ErrorReporter(backends.notifier)
 

@@ -11,10 +11,10 @@ from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from multidict import CIMultiDictProxy
 
-from microblog_shared.runtime import context
+from microblog_shared.http.app import CORRELATION_HEADER
 from microblog_shared.http.auth import SESSION_HEADER, USER_HEADER, AccessClaims
 from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER
-from microblog_shared.http.app import CORRELATION_HEADER
+from microblog_shared.runtime import context
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +52,25 @@ class Backend:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:  # made on first use: a session belongs to the running event loop
             connector = aiohttp.TCPConnector(limit=200, limit_per_host=200, keepalive_timeout=30)
-            self._session = aiohttp.ClientSession(self.base_url, connector=connector, timeout=self.timeout,
-                                                  json_serialize=lambda value: orjson.dumps(value).decode())
+            self._session = aiohttp.ClientSession(
+                self.base_url,
+                connector=connector,
+                timeout=self.timeout,
+                json_serialize=lambda value: orjson.dumps(value).decode(),
+            )
         return self._session
 
-    async def call(self, method: str, path: str, request: Request | None = None, caller: AccessClaims | None = None,
-                   consistency: str | None = None, wait: float | None = None, timeout: float | None = None,
-                   **kwargs) -> Upstream:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        request: Request | None = None,
+        caller: AccessClaims | None = None,
+        consistency: str | None = None,
+        wait: float | None = None,
+        timeout: float | None = None,
+        **kwargs,
+    ) -> Upstream:
         """Call the backend on behalf of the caller, passing the correlation id and consistency token."""
         headers = {CORRELATION_HEADER: context.correlation_id.get() or ""}
         if caller is not None:
@@ -78,8 +90,9 @@ class Backend:
             log.warning("%s is unavailable: %r", self.name, exc)
             raise HTTPException(503, f"the {self.name} service is unavailable, try again shortly") from None
 
-    async def forward(self, method: str, path: str, request: Request, caller: AccessClaims | None = None,
-                      **kwargs) -> Response:
+    async def forward(
+        self, method: str, path: str, request: Request, caller: AccessClaims | None = None, **kwargs
+    ) -> Response:
         """Call the backend and relay its answer with the headers clients may see."""
         return relay(await self.call(method, path, request, caller, **kwargs))
 
@@ -110,19 +123,41 @@ def relay(upstream: Upstream, status: int | None = None, extra_headers: dict | N
 
 
 class Backends:
-    def __init__(self, identity: Backend, posts: Backend, timeline: Backend, social_graph: Backend,
-                 messaging: Backend, notifier: Backend, search_indexer: Backend) -> None:
+    def __init__(
+        self,
+        identity: Backend,
+        posts: Backend,
+        timeline: Backend,
+        social_graph: Backend,
+        messaging: Backend,
+        notifier: Backend,
+        search_indexer: Backend,
+    ) -> None:
         self.identity, self.posts, self.timeline, self.social_graph = identity, posts, timeline, social_graph
         self.messaging = messaging
         self.notifier = notifier
         self.search_indexer = search_indexer
 
     def all(self) -> list[Backend]:
-        return [self.identity, self.posts, self.timeline, self.social_graph, self.messaging, self.notifier,
-                self.search_indexer]
+        return [
+            self.identity,
+            self.posts,
+            self.timeline,
+            self.social_graph,
+            self.messaging,
+            self.notifier,
+            self.search_indexer,
+        ]
 
-    async def written(self, request: Request, write: Upstream, read_path: str, caller: AccessClaims | None,
-                      status: int, wait: float = 1.0) -> Response:
+    async def written(
+        self,
+        request: Request,
+        write: Upstream,
+        read_path: str,
+        caller: AccessClaims | None,
+        status: int,
+        wait: float = 1.0,
+    ) -> Response:
         """Answer a successful write with the read model's view of it, once that view includes it.
 
         If the projection is slower than `wait`, answer with what the write service returned.

@@ -28,8 +28,10 @@ Page = Annotated[PageParams, Depends(page_params)]
 
 
 async def verified_caller(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)], settings: Settings,
-    revoked: Revoked, activity: Annotated[Activity, Depends(collaborator("activity"))],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    settings: Settings,
+    revoked: Revoked,
+    activity: Annotated[Activity, Depends(collaborator("activity"))],
 ) -> AccessClaims:
     """The claims of the caller's verified, unrevoked bearer token (401 otherwise); their activity is noted."""
     if credentials is None:
@@ -47,8 +49,9 @@ async def verified_caller(
 Caller = Annotated[AccessClaims, Depends(verified_caller)]
 
 
-def limit_auth_attempts(request: Request, settings: Settings,
-                        limiter: Annotated[RateLimiter, Depends(collaborator("auth_limiter"))]) -> None:
+def limit_auth_attempts(
+    request: Request, settings: Settings, limiter: Annotated[RateLimiter, Depends(collaborator("auth_limiter"))]
+) -> None:
     """One attempt per call, keyed by the client's address and the route."""
     limiter.check(f"{client_address(request, settings.trusted_proxy_secret)} {request.method} {request.url.path}")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 from microblog_shared.runtime import context
 
@@ -28,9 +28,15 @@ class ErrorReporter:
         if len(self.in_flight) >= MAX_IN_FLIGHT:
             log.warning("too many error reports in flight; dropping the one for %s %s", method, path)
             return
-        body = {"service": "gateway", "method": method, "path": path[:2048], "status": status,
-                "correlation_id": (context.correlation_id.get() or "")[:64], "error": error[:4000],
-                "traceback": trace[-20000:]}
+        body = {
+            "service": "gateway",
+            "method": method,
+            "path": path[:2048],
+            "status": status,
+            "correlation_id": (context.correlation_id.get() or "")[:64],
+            "error": error[:4000],
+            "traceback": trace[-20000:],
+        }
         task = asyncio.create_task(self._send(body))
         self.in_flight.add(task)
         task.add_done_callback(self.in_flight.discard)
@@ -71,8 +77,13 @@ class ReportServerErrors:
         try:
             await self.app(scope, receive, watch)
         except Exception as exc:
-            self.report(scope["method"], scope["path"], 500, f"{type(exc).__name__}: {exc}",
-                        "".join(traceback.format_exception(exc)))
+            self.report(
+                scope["method"],
+                scope["path"],
+                500,
+                f"{type(exc).__name__}: {exc}",
+                "".join(traceback.format_exception(exc)),
+            )
             raise
         if status == 500:
             self.report(scope["method"], scope["path"], 500, "a service behind the gateway answered 500")

@@ -42,8 +42,11 @@ def client_address(request: Request, trusted_proxy_secret: str) -> str:
     """
     socket_address = request.client.host if request.client else "unknown"
     presented = request.headers.get(PROXY_SECRET_HEADER)
-    if not trusted_proxy_secret or presented is None or not hmac.compare_digest(presented.encode(),
-                                                                                 trusted_proxy_secret.encode()):
+    if (
+        not trusted_proxy_secret
+        or presented is None
+        or not hmac.compare_digest(presented.encode(), trusted_proxy_secret.encode())
+    ):
         return socket_address
     forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
     try:

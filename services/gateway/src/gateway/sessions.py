@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from microblog_shared.bus import EventBus, TopicPartition
 from microblog_shared.events import Envelope, SessionRevoked
@@ -31,7 +31,7 @@ class RevokedSessions:
         until = self._until.get(session_id)
         if until is None:
             return False
-        if until < datetime.now(timezone.utc):
+        if until < datetime.now(UTC):
             del self._until[session_id]  # its tokens have expired anyway
             return False
         return True

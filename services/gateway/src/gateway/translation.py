@@ -24,16 +24,23 @@ class Translator(Protocol):
 
 class NoTranslator:
     async def translate(self, text: str, source_language: str, dest_language: str) -> str:
-        raise TranslationUnavailable("translation is not configured on this server "
-                                     "(set MICROBLOG_TRANSLATOR_KEY to a Microsoft Translator key)")
+        raise TranslationUnavailable(
+            "translation is not configured on this server (set MICROBLOG_TRANSLATOR_KEY to a Microsoft Translator key)"
+        )
 
     async def close(self) -> None:
         pass
 
 
 class MicrosoftTranslator:
-    def __init__(self, key: str, region: str = "", endpoint: str = DEFAULT_ENDPOINT, timeout: float = 10.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        key: str,
+        region: str = "",
+        endpoint: str = DEFAULT_ENDPOINT,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         headers = {"Ocp-Apim-Subscription-Key": key}
         if region:
             headers["Ocp-Apim-Subscription-Region"] = region

@@ -66,8 +66,14 @@ class RefreshRequest(BaseModel):
 
 
 def profile(user: domain.User) -> dict:
-    return {"id": user.user_id, "username": user.username, "email": user.email, "about_me": user.about_me,
-            "last_seen": iso(user.last_seen), "registered_at": iso(user.registered_at)}
+    return {
+        "id": user.user_id,
+        "username": user.username,
+        "email": user.email,
+        "about_me": user.about_me,
+        "last_seen": iso(user.last_seen),
+        "registered_at": iso(user.registered_at),
+    }
 
 
 # --- users ----------------------------------------------------------------------------
@@ -101,10 +107,15 @@ async def edit_user(user_id: OwnUserId, body: ProfileEdit, store: Store, now: No
 
 
 @router.post("/users/{user_id}/password", status_code=204)
-async def change_password(user_id: OwnUserId, body: PasswordChange, store: Store, now: Now, policy: Policy,
-                          x_session_id: Annotated[str | None, Header(max_length=64)] = None):
-    await handlers.change_password(store, user_id, body.current_password, body.new_password, x_session_id,
-                                   policy, now)
+async def change_password(
+    user_id: OwnUserId,
+    body: PasswordChange,
+    store: Store,
+    now: Now,
+    policy: Policy,
+    x_session_id: Annotated[str | None, Header(max_length=64)] = None,
+):
+    await handlers.change_password(store, user_id, body.current_password, body.new_password, x_session_id, policy, now)
 
 
 @router.post("/users/{user_id}/seen", status_code=204)
@@ -130,8 +141,7 @@ async def refresh_token(body: RefreshRequest, store: Store, now: Now, policy: Po
 
 
 @router.delete("/tokens", status_code=204)
-async def revoke_token(user_id: CallerId, session_id: CallerSessionId, store: Store, now: Now,
-                       policy: Policy):
+async def revoke_token(user_id: CallerId, session_id: CallerSessionId, store: Store, now: Now, policy: Policy):
     await handlers.revoke_session(store, session_id, "logout", policy, now, owner=user_id)
 
 

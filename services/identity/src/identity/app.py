@@ -16,9 +16,13 @@ from microblog_shared.write.eventstore import EventStore
 from microblog_shared.write.handling import utcnow
 
 REFUSALS: Refusals = {
-    domain.InvalidRegistration: Refusal(400), domain.InvalidProfile: Refusal(400),
-    domain.InvalidPassword: Refusal(400), domain.WrongPassword: Refusal(400), domain.InvalidResetToken: Refusal(400),
-    domain.RefreshRejected: Refusal(401), handlers.Forbidden: Refusal(403),
+    domain.InvalidRegistration: Refusal(400),
+    domain.InvalidProfile: Refusal(400),
+    domain.InvalidPassword: Refusal(400),
+    domain.WrongPassword: Refusal(400),
+    domain.InvalidResetToken: Refusal(400),
+    domain.RefreshRejected: Refusal(401),
+    handlers.Forbidden: Refusal(403),
     handlers.UnknownUser: Refusal(404, "no such user"),
 }
 

@@ -146,14 +146,16 @@ def _(event: SessionStarted, session: None) -> Session:
 
 @evolve_session.register
 def _(event: RefreshTokenRotated, session: Session) -> Session:
-    return replace(session, generation=event.generation, refresh_expires_at=event.expires_at,
-                   version=session.version + 1)
+    return replace(
+        session, generation=event.generation, refresh_expires_at=event.expires_at, version=session.version + 1
+    )
 
 
 @evolve_session.register
 def _(event: SessionRevoked, session: Session) -> Session:
-    return replace(session, revoked_at=event.revoked_at, tokens_expire_at=event.tokens_expire_at,
-                   version=session.version + 1)
+    return replace(
+        session, revoked_at=event.revoked_at, tokens_expire_at=event.tokens_expire_at, version=session.version + 1
+    )
 
 
 def fold_user(events: Iterable[Event], user: User | None = None) -> User | None:
@@ -214,8 +216,12 @@ def password_problem(password: str) -> str | None:
 def register(user_id: int, request: Registration, password_hash: str, now: datetime) -> list:
     """A person signs up: the facts to record, or InvalidRegistration."""
     username, email = request.username.strip(), request.email.strip()
-    problem = (_username_problem(username) or _email_problem(email) or password_problem(request.password)
-               or _about_me_problem(request.about_me))
+    problem = (
+        _username_problem(username)
+        or _email_problem(email)
+        or password_problem(request.password)
+        or _about_me_problem(request.about_me)
+    )
     if problem:
         raise InvalidRegistration(problem)
     return [
@@ -232,12 +238,14 @@ def update_profile(user: User, changes: ProfileChanges, now: datetime) -> list[U
     username = user.username if changes.username is None else changes.username.strip()
     email = user.email if changes.email is None else changes.email.strip()
     about_me = user.about_me if changes.about_me is None else changes.about_me
-    problem = (changes.username is not None and _username_problem(username)) or \
-        (changes.email is not None and _email_problem(email)) or _about_me_problem(about_me)
+    problem = (
+        (changes.username is not None and _username_problem(username))
+        or (changes.email is not None and _email_problem(email))
+        or _about_me_problem(about_me)
+    )
     if problem:
         raise InvalidProfile(problem)
-    return [UserProfileUpdated(user_id=user.user_id, username=username, email=email, about_me=about_me,
-                               updated_at=now)]
+    return [UserProfileUpdated(user_id=user.user_id, username=username, email=email, about_me=about_me, updated_at=now)]
 
 
 def check_password_change(current_password_matches: bool, new_password: str) -> None:
@@ -264,17 +272,27 @@ def password_fingerprint(password_hash: str | None) -> str:
 
 def reset_claims(user: User, now: datetime, nonce: str) -> dict:
     """What a reset token says, to be signed: whose password, which one, until when."""
-    return {"sub": str(user.user_id), "purpose": RESET_PURPOSE, "pwd": password_fingerprint(user.password_hash),
-            "iat": int(now.timestamp()), "exp": int((now + RESET_LIFETIME).timestamp()), "jti": nonce}
+    return {
+        "sub": str(user.user_id),
+        "purpose": RESET_PURPOSE,
+        "pwd": password_fingerprint(user.password_hash),
+        "iat": int(now.timestamp()),
+        "exp": int((now + RESET_LIFETIME).timestamp()),
+        "jti": nonce,
+    }
 
 
-def request_reset(user: User, token: str, now: datetime,
-                  last_requested: datetime | None) -> list[PasswordResetRequested]:
+def request_reset(
+    user: User, token: str, now: datetime, last_requested: datetime | None
+) -> list[PasswordResetRequested]:
     """A reset mail for the user, unless one was asked for within RESET_INTERVAL."""
     if last_requested is not None and now - last_requested < RESET_INTERVAL:
         return []
-    return [PasswordResetRequested(user_id=user.user_id, username=user.username, email=user.email, token=token,
-                                   expires_at=now + RESET_LIFETIME)]
+    return [
+        PasswordResetRequested(
+            user_id=user.user_id, username=user.username, email=user.email, token=token, expires_at=now + RESET_LIFETIME
+        )
+    ]
 
 
 def check_reset(claims: dict, user: User, new_password: str) -> None:
@@ -298,12 +316,20 @@ def see(user: User, now: datetime) -> list[UserSeen]:
 
 def start_session(session_id: str, user_id: int, refresh_hash: str, now: datetime) -> list[SessionStarted]:
     """A login: a new session whose first refresh token is valid for REFRESH_LIFETIME."""
-    return [SessionStarted(session_id=session_id, user_id=user_id, refresh_hash=refresh_hash, started_at=now,
-                           expires_at=now + REFRESH_LIFETIME)]
+    return [
+        SessionStarted(
+            session_id=session_id,
+            user_id=user_id,
+            refresh_hash=refresh_hash,
+            started_at=now,
+            expires_at=now + REFRESH_LIFETIME,
+        )
+    ]
 
 
-def rotate_refresh_token(session: Session, presented_generation: int, new_hash: str,
-                         now: datetime) -> list[RefreshTokenRotated]:
+def rotate_refresh_token(
+    session: Session, presented_generation: int, new_hash: str, now: datetime
+) -> list[RefreshTokenRotated]:
     """Exchange the current refresh token for the next one; RefreshRejected or RefreshTokenReused."""
     if presented_generation < session.generation:
         raise RefreshTokenReused("refresh token was already used; every session of this user is revoked")
@@ -311,13 +337,26 @@ def rotate_refresh_token(session: Session, presented_generation: int, new_hash: 
         raise RefreshRejected("the session of this refresh token is revoked")
     if session.refresh_expires_at <= now:
         raise RefreshRejected("refresh token has expired")
-    return [RefreshTokenRotated(session_id=session.session_id, refresh_hash=new_hash,
-                                generation=session.generation + 1, expires_at=now + REFRESH_LIFETIME)]
+    return [
+        RefreshTokenRotated(
+            session_id=session.session_id,
+            refresh_hash=new_hash,
+            generation=session.generation + 1,
+            expires_at=now + REFRESH_LIFETIME,
+        )
+    ]
 
 
 def revoke(session: Session, reason: str, now: datetime, access_lifetime: timedelta) -> list[SessionRevoked]:
     """End a session: its access tokens die at once (gateways drop them until they expire anyway)."""
     if session.revoked_at is not None:
         return []
-    return [SessionRevoked(session_id=session.session_id, user_id=session.user_id, reason=reason, revoked_at=now,
-                           tokens_expire_at=now + access_lifetime)]
+    return [
+        SessionRevoked(
+            session_id=session.session_id,
+            user_id=session.user_id,
+            reason=reason,
+            revoked_at=now,
+            tokens_expire_at=now + access_lifetime,
+        )
+    ]

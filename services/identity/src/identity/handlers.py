@@ -96,8 +96,15 @@ async def update_profile(
     return await retrying(store, attempt)
 
 
-async def change_password(store: IdentityStore, user_id: int, current: str, new: str, keep_session: str | None,
-                          policy: TokenPolicy, now: datetime) -> None:
+async def change_password(
+    store: IdentityStore,
+    user_id: int,
+    current: str,
+    new: str,
+    keep_session: str | None,
+    policy: TokenPolicy,
+    now: datetime,
+) -> None:
     """Set a new password after checking the current one; every other session of the user ends."""
 
     async def attempt() -> None:
@@ -119,8 +126,12 @@ async def record_seen(store: IdentityStore, user_id: int, now: datetime) -> list
     return await retrying(store, attempt)
 
 
-async def save_user(store: EventStore, user: domain.User | None, events: Sequence[Event],
-                    refusal: type[ValueError] = domain.InvalidProfile) -> list[Envelope]:
+async def save_user(
+    store: EventStore,
+    user: domain.User | None,
+    events: Sequence[Event],
+    refusal: type[ValueError] = domain.InvalidProfile,
+) -> list[Envelope]:
     """Append the user's new events at its version, with its state row and its unique names.
 
     A username or email another user holds is refused with `refusal`; no events append nothing.
@@ -130,8 +141,14 @@ async def save_user(store: EventStore, user: domain.User | None, events: Sequenc
         return []
     reserve, release = _uniqueness_claims(user, updated)
     try:
-        appended = await store.append(domain.stream_id(updated.user_id), user.version if user else 0, events,
-                                      reserve=reserve, release=release, update_state=users.save(updated))
+        appended = await store.append(
+            domain.stream_id(updated.user_id),
+            user.version if user else 0,
+            events,
+            reserve=reserve,
+            release=release,
+            update_state=users.save(updated),
+        )
     except ReservationTaken as taken:
         raise refusal(TAKEN[taken.kind]) from None
     return appended
@@ -153,8 +170,9 @@ def _uniqueness_claims(before: domain.User | None, after: domain.User) -> tuple[
 # --- sessions -------------------------------------------------------------------------
 
 
-async def log_in(store: IdentityStore, username: str, password: str, policy: TokenPolicy,
-                 now: datetime) -> TokenPair | None:
+async def log_in(
+    store: IdentityStore, username: str, password: str, policy: TokenPolicy, now: datetime
+) -> TokenPair | None:
     """A new session and its first token pair for valid credentials, else None (same cost either way)."""
     user = await store.user_named(username)
     if not await passwords.verify_password(user.password_hash if user else None, password) or user is None:
@@ -183,8 +201,9 @@ async def refresh(store: IdentityStore, presented: str, policy: TokenPolicy, now
     return TokenPair(access, refresh_token)
 
 
-async def revoke_session(store: IdentityStore, session_id: str, reason: str, policy: TokenPolicy,
-                         now: datetime, owner: int | None = None) -> None:
+async def revoke_session(
+    store: IdentityStore, session_id: str, reason: str, policy: TokenPolicy, now: datetime, owner: int | None = None
+) -> None:
     """End one session (nothing happens if it is unknown or already ended); Forbidden if not `owner`'s."""
 
     async def attempt() -> None:
@@ -198,8 +217,9 @@ async def revoke_session(store: IdentityStore, session_id: str, reason: str, pol
     await retrying(store, attempt)
 
 
-async def revoke_all_sessions(store: IdentityStore, user_id: int, reason: str, policy: TokenPolicy, now: datetime,
-                              keep: str | None = None) -> None:
+async def revoke_all_sessions(
+    store: IdentityStore, user_id: int, reason: str, policy: TokenPolicy, now: datetime, keep: str | None = None
+) -> None:
     """End every live session of the user except `keep`."""
     for session_id in await store.live_session_ids(user_id, now):
         if session_id != keep:
@@ -211,5 +231,9 @@ async def _save_session(store: EventStore, session: domain.Session | None, event
     updated = domain.fold_session(events, session)
     if updated is None or not events:
         return
-    await store.append(domain.session_stream_id(updated.session_id), session.version if session else 0, events,
-                       update_state=sessions.save(updated, events))
+    await store.append(
+        domain.session_stream_id(updated.session_id),
+        session.version if session else 0,
+        events,
+        update_state=sessions.save(updated, events),
+    )

@@ -30,8 +30,7 @@ async def request(store: IdentityStore, email: str, secret: str, now: datetime) 
 async def reset(store: IdentityStore, token: str, new_password: str, policy: TokenPolicy, now: datetime) -> None:
     """Set the password a valid reset token names; every session of the user ends."""
     try:
-        claims = jwt.decode(token, policy.secret, algorithms=["HS256"], options={"require": ["exp", "sub"]},
-                            leeway=0)
+        claims = jwt.decode(token, policy.secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}, leeway=0)
         user_id = (await load_user(store, int(claims["sub"]))).user_id
     except (jwt.PyJWTError, ValueError, UnknownUser):
         raise domain.InvalidResetToken("the reset link is invalid, used or expired") from None

@@ -35,8 +35,9 @@ class InMemoryIdentityStore(InMemoryEventStore):
         return next((u.user_id for u in self._users() if u.email.lower() == email.strip().lower()), None)
 
     async def last_reset_request(self, user_id: int) -> datetime | None:
-        expiries = [e.expires_at for e in self._events(domain.stream_id(user_id))
-                    if isinstance(e, PasswordResetRequested)]
+        expiries = [
+            e.expires_at for e in self._events(domain.stream_id(user_id)) if isinstance(e, PasswordResetRequested)
+        ]
         return max(expiries) - domain.RESET_LIFETIME if expiries else None
 
     async def session(self, session_id: str) -> domain.Session | None:
@@ -52,8 +53,11 @@ class InMemoryIdentityStore(InMemoryEventStore):
         return None
 
     async def live_session_ids(self, user_id: int, now: datetime) -> list[str]:
-        found = [await self.session(stream.removeprefix("session-")) for stream in self.streams
-                 if stream.startswith("session-")]
+        found = [
+            await self.session(stream.removeprefix("session-"))
+            for stream in self.streams
+            if stream.startswith("session-")
+        ]
         return [s.session_id for s in found if s is not None and s.user_id == user_id and s.active(now)]
 
 

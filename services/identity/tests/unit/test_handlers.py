@@ -28,6 +28,7 @@ def someone_sees(user_id, at):
     def see(store):
         version = len(store.streams[f"user-{user_id}"])
         store.append_now(f"user-{user_id}", version, [UserSeen(user_id=user_id, last_seen=at)])
+
     return see
 
 
@@ -35,12 +36,21 @@ async def test_registering_appends_the_user_and_its_private_password_on_a_new_st
     user_id = await register(store)
     stream = store.streams[f"user-{user_id}"]
     assert [(e.type, e.stream_version, e.producer) for e in stream] == [
-        ("UserRegistered", 1, "identity"), ("PasswordSet", 2, "identity")]
-    assert stream[0].payload == {"user_id": user_id, "username": "susan", "email": "susan@example.com",
-                                 "about_me": "", "registered_at": "2026-11-24T12:00:00Z"}
+        ("UserRegistered", 1, "identity"),
+        ("PasswordSet", 2, "identity"),
+    ]
+    assert stream[0].payload == {
+        "user_id": user_id,
+        "username": "susan",
+        "email": "susan@example.com",
+        "about_me": "",
+        "registered_at": "2026-11-24T12:00:00Z",
+    }
     assert stream[1].payload["password_hash"].startswith("$argon2")
-    assert store.reservations == {("username", "susan"): f"user-{user_id}",
-                                  ("email", "susan@example.com"): f"user-{user_id}"}
+    assert store.reservations == {
+        ("username", "susan"): f"user-{user_id}",
+        ("email", "susan@example.com"): f"user-{user_id}",
+    }
 
 
 async def test_a_username_or_email_taken_in_any_case_refuses_the_registration(store):

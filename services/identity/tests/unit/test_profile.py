@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -6,14 +6,15 @@ from identity import domain
 from identity.domain import ProfileChanges, User
 from microblog_shared.events import PasswordSet, UserProfileUpdated, UserSeen
 
-NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 SUSAN = User(1, "susan", "susan@example.com", "hello", NOW - timedelta(days=3), password_hash="OLD", version=2)
 
 
 def test_a_profile_edit_records_every_current_value():
     events = domain.update_profile(SUSAN, ProfileChanges(about_me="new me"), NOW)
-    assert events == [UserProfileUpdated(user_id=1, username="susan", email="susan@example.com", about_me="new me",
-                                         updated_at=NOW)]
+    assert events == [
+        UserProfileUpdated(user_id=1, username="susan", email="susan@example.com", about_me="new me", updated_at=NOW)
+    ]
 
 
 def test_a_profile_edit_trims_the_new_username_and_email():
@@ -30,12 +31,15 @@ def test_a_change_of_case_is_a_change():
     assert domain.update_profile(SUSAN, ProfileChanges(username="Susan"), NOW)[0].username == "Susan"
 
 
-@pytest.mark.parametrize("changes, message", [
-    (ProfileChanges(username=""), "username"),
-    (ProfileChanges(username="two words"), "username"),
-    (ProfileChanges(email="not-an-address"), "email"),
-    (ProfileChanges(about_me="x" * 141), "about_me"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (ProfileChanges(username=""), "username"),
+        (ProfileChanges(username="two words"), "username"),
+        (ProfileChanges(email="not-an-address"), "email"),
+        (ProfileChanges(about_me="x" * 141), "about_me"),
+    ],
+)
 def test_invalid_profile_edits_say_which_field_is_wrong(changes, message):
     with pytest.raises(domain.InvalidProfile, match=message):
         domain.update_profile(SUSAN, changes, NOW)
@@ -47,8 +51,9 @@ def test_about_me_can_be_emptied():
 
 def test_folding_a_profile_update_replaces_the_values_and_moves_the_version():
     events = domain.update_profile(SUSAN, ProfileChanges(username="sue"), NOW)
-    assert domain.fold_user(events, SUSAN) == User(1, "sue", "susan@example.com", "hello", SUSAN.registered_at,
-                                                   password_hash="OLD", version=3)
+    assert domain.fold_user(events, SUSAN) == User(
+        1, "sue", "susan@example.com", "hello", SUSAN.registered_at, password_hash="OLD", version=3
+    )
 
 
 def test_a_password_change_needs_the_current_password():

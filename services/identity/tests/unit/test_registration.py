@@ -1,11 +1,11 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from identity.domain import InvalidRegistration, Registration, User, fold_user, register
 from microblog_shared.events import PasswordSet, UserRegistered
 
-NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 
 def test_registering_records_the_user_and_a_private_password_hash():
@@ -21,20 +21,23 @@ def test_a_registered_user_folds_from_its_events_at_version_two():
     assert user == User(7, "susan", "susan@example.com", "hi", NOW, password_hash="HASH", version=2)
 
 
-@pytest.mark.parametrize("registration, message", [
-    (Registration("", "a@b.cd", "long enough"), "username"),
-    (Registration("has space", "a@b.cd", "long enough"), "username"),
-    (Registration("x" * 65, "a@b.cd", "long enough"), "username"),
-    (Registration("nul\x00", "a@b.cd", "long enough"), "username"),
-    (Registration("susan", "nope", "long enough"), "email"),
-    (Registration("susan", "a@b", "long enough"), "email"),
-    (Registration("susan", "a\x00@b.cd", "long enough"), "email"),
-    (Registration("susan", "a" * 60 + "@" + "b" * 60 + ".cd", "long enough"), "email"),
-    (Registration("susan", "a@b.cd", "short"), "password"),
-    (Registration("susan", "a@b.cd", "x" * 257), "password"),
-    (Registration("susan", "a@b.cd", "long enough", about_me="x" * 141), "about_me"),
-    (Registration("susan", "a@b.cd", "long enough", about_me="bell\x07"), "about_me"),
-])
+@pytest.mark.parametrize(
+    "registration, message",
+    [
+        (Registration("", "a@b.cd", "long enough"), "username"),
+        (Registration("has space", "a@b.cd", "long enough"), "username"),
+        (Registration("x" * 65, "a@b.cd", "long enough"), "username"),
+        (Registration("nul\x00", "a@b.cd", "long enough"), "username"),
+        (Registration("susan", "nope", "long enough"), "email"),
+        (Registration("susan", "a@b", "long enough"), "email"),
+        (Registration("susan", "a\x00@b.cd", "long enough"), "email"),
+        (Registration("susan", "a" * 60 + "@" + "b" * 60 + ".cd", "long enough"), "email"),
+        (Registration("susan", "a@b.cd", "short"), "password"),
+        (Registration("susan", "a@b.cd", "x" * 257), "password"),
+        (Registration("susan", "a@b.cd", "long enough", about_me="x" * 141), "about_me"),
+        (Registration("susan", "a@b.cd", "long enough", about_me="bell\x07"), "about_me"),
+    ],
+)
 def test_invalid_registrations_say_which_field_is_wrong(registration, message):
     with pytest.raises(InvalidRegistration, match=message):
         register(1, registration, "HASH", NOW)

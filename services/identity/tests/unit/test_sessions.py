@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -6,7 +6,7 @@ from identity import domain
 from identity.events import RefreshTokenRotated, SessionStarted
 from microblog_shared.events import SessionRevoked
 
-NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 SID = "0123456789abcdef0123456789abcdef"
 HOUR = timedelta(hours=1)
 
@@ -17,8 +17,9 @@ def started() -> domain.Session:
 
 def test_a_login_starts_a_session_whose_refresh_token_lives_seven_days():
     [event] = domain.start_session(SID, 7, "H1", NOW)
-    assert event == SessionStarted(session_id=SID, user_id=7, refresh_hash="H1", started_at=NOW,
-                                   expires_at=NOW + timedelta(days=7))
+    assert event == SessionStarted(
+        session_id=SID, user_id=7, refresh_hash="H1", started_at=NOW, expires_at=NOW + timedelta(days=7)
+    )
     assert SessionStarted.topic is None and RefreshTokenRotated.topic is None
     session = started()
     assert (session.generation, session.version, session.active(NOW)) == (1, 1, True)
@@ -27,8 +28,9 @@ def test_a_login_starts_a_session_whose_refresh_token_lives_seven_days():
 def test_rotating_the_current_refresh_token_issues_the_next_generation():
     later = NOW + HOUR
     events = domain.rotate_refresh_token(started(), 1, "H2", later)
-    assert events == [RefreshTokenRotated(session_id=SID, refresh_hash="H2", generation=2,
-                                          expires_at=later + domain.REFRESH_LIFETIME)]
+    assert events == [
+        RefreshTokenRotated(session_id=SID, refresh_hash="H2", generation=2, expires_at=later + domain.REFRESH_LIFETIME)
+    ]
     rotated = domain.fold_session(events, started())
     assert (rotated.generation, rotated.refresh_expires_at, rotated.version) == (2, later + timedelta(days=7), 2)
 
@@ -60,8 +62,9 @@ def test_an_expired_refresh_token_is_rejected():
 
 def test_revoking_kills_access_tokens_for_their_remaining_lifetime():
     [event] = domain.revoke(started(), "logout", NOW, HOUR)
-    assert event == SessionRevoked(session_id=SID, user_id=7, reason="logout", revoked_at=NOW,
-                                   tokens_expire_at=NOW + HOUR)
+    assert event == SessionRevoked(
+        session_id=SID, user_id=7, reason="logout", revoked_at=NOW, tokens_expire_at=NOW + HOUR
+    )
     assert SessionRevoked.topic == "identity.sessions"
     revoked = domain.fold_session([event], started())
     assert not revoked.active(NOW) and revoked.tokens_expire_at == NOW + HOUR

@@ -27,13 +27,13 @@ class NewMessage(BaseModel):
 
 
 @router.post("/users/{recipient_id}/messages", status_code=201)
-async def send_message(recipient_id: UserId, message: NewMessage, sender_id: CallerIdInRange, store: Store,
-                       users: Users) -> JSONResponse:
+async def send_message(
+    recipient_id: UserId, message: NewMessage, sender_id: CallerIdInRange, store: Store, users: Users
+) -> JSONResponse:
     """The caller sends the recipient a private message: 201 with the message and its consistency token."""
     sent = await handlers.send_message(store, users, sender_id, recipient_id, message.body)
     view = messages.message_view(sent.message, sent.sender_name, sent.recipient_name)
-    return JSONResponse(view, status_code=201,
-                        headers={CONSISTENCY_HEADER: str(ConsistencyToken.of(sent.last_event))})
+    return JSONResponse(view, status_code=201, headers={CONSISTENCY_HEADER: str(ConsistencyToken.of(sent.last_event))})
 
 
 @router.get("/messages")
@@ -42,8 +42,7 @@ async def received_messages(user_id: CallerIdInRange, page: Page, engine: Engine
     cursor = page.cursor()
     if cursor is not None and (len(cursor) != 1 or not isinstance(cursor[0], int)):
         raise HTTPException(400, "malformed cursor in 'after'")
-    rows, total = await messages.received(engine, user_id, page.per_page, page.offset,
-                                          cursor[0] if cursor else None)
+    rows, total = await messages.received(engine, user_id, page.per_page, page.offset, cursor[0] if cursor else None)
     next_after = encode_cursor(rows[-1].id) if rows else None
     body = collection([messages.message_view(row) for row in rows], page, total, "/api/messages", next_after)
     read = await handlers.read_inbox(store, user_id)

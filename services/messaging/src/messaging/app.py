@@ -15,12 +15,15 @@ from microblog_shared.runtime.service import write_service_app
 from microblog_shared.write.eventstore import EventStore
 
 REFUSALS: Refusals = {
-    domain.InvalidMessage: Refusal(400), domain.UnknownUser: Refusal(404), IdentityUnavailable: IDENTITY_UNAVAILABLE,
+    domain.InvalidMessage: Refusal(400),
+    domain.UnknownUser: Refusal(404),
+    IdentityUnavailable: IDENTITY_UNAVAILABLE,
 }
 
 
-def create_app(settings: MessagingSettings, users: IdentityUsers | None = None, *,
-               store: EventStore | None = None) -> FastAPI:
+def create_app(
+    settings: MessagingSettings, users: IdentityUsers | None = None, *, store: EventStore | None = None
+) -> FastAPI:
     """The service's app; `users` defaults to identity at `settings.identity_url` (owned and closed here)."""
     owned = users is None
     users = users or IdentityUsers.at(settings.identity_url, settings.identity_timeout_seconds)

@@ -38,8 +38,7 @@ def send_message(message_id: int, sender_id: int, recipient_id: int, body: str, 
         raise InvalidMessage("a message needs a body")
     if len(body) > MAX_BODY:
         raise InvalidMessage(f"a message has at most {MAX_BODY} characters")
-    return MessageSent(message_id=message_id, sender_id=sender_id, recipient_id=recipient_id, body=body,
-                       sent_at=now)
+    return MessageSent(message_id=message_id, sender_id=sender_id, recipient_id=recipient_id, body=body, sent_at=now)
 
 
 def read_inbox(user_id: int, newest_unread_id: int | None, now: datetime) -> list[MessagesRead]:

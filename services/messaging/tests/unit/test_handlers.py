@@ -48,13 +48,14 @@ def mary_writes(store):
     store.append_now("inbox-2", version, [domain.send_message(99, MARY, JOHN, "me first", NOW)])
 
 
-
-
 async def test_a_message_lands_on_the_recipient_s_inbox_with_both_names(store):
     sent = await handlers.send_message(store, Directory(), SUSAN, JOHN, "  hello john ")
     assert (sent.sender_name, sent.recipient_name, sent.message.body) == ("susan", "john", "hello john")
     assert (sent.last_event.type, sent.last_event.stream_id, sent.last_event.stream_version) == (
-        "MessageSent", "inbox-2", 1)
+        "MessageSent",
+        "inbox-2",
+        1,
+    )
     assert sent.last_event.payload["message_id"] == sent.message.message_id == 1
 
 

@@ -1,23 +1,27 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from messaging import domain
 from microblog_shared.events import MessageSent, MessagesRead
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def test_a_message_is_sent_with_its_body_stripped():
     assert domain.send_message(7, 1, 2, "  see you tomorrow?\n", NOW) == MessageSent(
-        message_id=7, sender_id=1, recipient_id=2, body="see you tomorrow?", sent_at=NOW)
+        message_id=7, sender_id=1, recipient_id=2, body="see you tomorrow?", sent_at=NOW
+    )
 
 
-@pytest.mark.parametrize("body, reason", [
-    ("", "a message needs a body"),
-    ("   \n\t", "a message needs a body"),
-    ("x" * 141, "a message has at most 140 characters"),
-])
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ("", "a message needs a body"),
+        ("   \n\t", "a message needs a body"),
+        ("x" * 141, "a message has at most 140 characters"),
+    ],
+)
 def test_empty_and_overlong_bodies_are_refused(body, reason):
     with pytest.raises(domain.InvalidMessage, match=reason):
         domain.send_message(7, 1, 2, body, NOW)

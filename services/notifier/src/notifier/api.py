@@ -20,8 +20,9 @@ from notifier.mails import ErrorReport
 router = APIRouter()
 
 # Unix seconds; NaN, infinities and negative moments are refused (400) before any query.
-Since = Annotated[float, Query(ge=0, le=1e11, allow_inf_nan=False,
-                               description="only notifications newer than this (unix seconds)")]
+Since = Annotated[
+    float, Query(ge=0, le=1e11, allow_inf_nan=False, description="only notifications newer than this (unix seconds)")
+]
 
 
 @router.get("/notifications", dependencies=[Depends(consistent)])

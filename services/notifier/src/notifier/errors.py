@@ -17,8 +17,15 @@ log = logging.getLogger(__name__)
 
 async def report_error(engine: AsyncEngine, settings: NotifierSettings, report: ErrorReport) -> str:
     """Queue the admins' mail for `report`; says what became of it (queued, repeat, limited, no admins)."""
-    log.error("%s answered %s to %s %s (correlation id %s): %s", report.service, report.status, report.method,
-              report.path, report.correlation_id, report.error.splitlines()[0] if report.error else "")
+    log.error(
+        "%s answered %s to %s %s (correlation id %s): %s",
+        report.service,
+        report.status,
+        report.method,
+        report.path,
+        report.correlation_id,
+        report.error.splitlines()[0] if report.error else "",
+    )
     admins = settings.admin_addresses
     if not admins:
         return "no admins"

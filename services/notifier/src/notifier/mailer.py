@@ -13,14 +13,14 @@ import asyncio
 import logging
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prometheus_client import Counter, Histogram
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from microblog_shared.runtime.db import listen
 from microblog_shared.read.readmodels import current_schema, search_path
+from microblog_shared.runtime.db import listen
 from microblog_shared.runtime.status import Monitor
 from notifier import outbox
 from notifier.adapters.posts import PostsExports
@@ -31,14 +31,26 @@ from notifier.projection import NAME
 
 log = logging.getLogger(__name__)
 
-DELIVERY_SECONDS = Histogram("microblog_mail_delivery_seconds", "From queued to handed to SMTP", ["kind"],
-                             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800))
+DELIVERY_SECONDS = Histogram(
+    "microblog_mail_delivery_seconds",
+    "From queued to handed to SMTP",
+    ["kind"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
+)
 MAIL_OUTCOMES = Counter("microblog_mail_attempts_total", "Delivery attempts by outcome", ["kind", "outcome"])
 
 
 class Mailer:
-    def __init__(self, engine: AsyncEngine, smtp: SmtpServer, exports: PostsExports, sender: str,
-                 policy: RetryPolicy, concurrency: int = 2, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        smtp: SmtpServer,
+        exports: PostsExports,
+        sender: str,
+        policy: RetryPolicy,
+        concurrency: int = 2,
+        poll_seconds: float = 1.0,
+    ) -> None:
         self.engine, self.smtp, self.exports, self.sender = engine, smtp, exports, sender
         self.policy, self.concurrency, self.poll_seconds = policy, concurrency, poll_seconds
         self.wake = asyncio.Event()
@@ -126,7 +138,12 @@ class MailerMonitor(Monitor):
     async def refresh(self) -> dict:
         started = time.monotonic()
         figures = await outbox.figures(self.engine)
-        return {"kind": "mailer", **figures, "query_seconds": round(time.monotonic() - started, 3), "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        return {
+            "kind": "mailer",
+            **figures,
+            "query_seconds": round(time.monotonic() - started, 3),
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
 
 
 async def run_mailer(settings, stop: asyncio.Event, app) -> None:
@@ -136,8 +153,14 @@ async def run_mailer(settings, stop: asyncio.Event, app) -> None:
     engine = create_engine(settings.database_url, pool_size=settings.mailer_concurrency + 1)
     exports = PostsExports.at(settings.posts_url, settings.posts_timeout_seconds)
     try:
-        mailer = Mailer(engine, SmtpServer(settings), exports, settings.mail_sender, settings.retry_policy,
-                        settings.mailer_concurrency)
+        mailer = Mailer(
+            engine,
+            SmtpServer(settings),
+            exports,
+            settings.mail_sender,
+            settings.retry_policy,
+            settings.mailer_concurrency,
+        )
         app.state.monitor = MailerMonitor(engine)
         await mailer.run(stop)
     finally:

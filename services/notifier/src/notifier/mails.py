@@ -45,32 +45,47 @@ def _when(moment: datetime) -> str:
 
 def password_reset_mail(username: str, email: str, token: str, expires_at: datetime, public_url: str) -> Mail:
     link = f"{public_url.rstrip('/')}/auth/reset_password/{token}"
-    text = (f"Dear {username},\n\n"
-            "To reset your password click on the following link:\n\n"
-            f"{link}\n\n"
-            f"The link works once, until {_when(expires_at)}.\n\n"
-            "If you have not requested a password reset simply ignore this message.\n\n"
-            "Sincerely,\n\nThe Microblog Team\n")
-    html = (f"<p>Dear {escape(username)},</p>"
-            f'<p>To reset your password <a href="{escape(link)}">click here</a>.</p>'
-            "<p>Alternatively, you can paste the following link in your browser's address bar:</p>"
-            f"<p>{escape(link)}</p>"
-            f"<p>The link works once, until {_when(expires_at)}.</p>"
-            "<p>If you have not requested a password reset simply ignore this message.</p>"
-            "<p>Sincerely,</p><p>The Microblog Team</p>")
+    text = (
+        f"Dear {username},\n\n"
+        "To reset your password click on the following link:\n\n"
+        f"{link}\n\n"
+        f"The link works once, until {_when(expires_at)}.\n\n"
+        "If you have not requested a password reset simply ignore this message.\n\n"
+        "Sincerely,\n\nThe Microblog Team\n"
+    )
+    html = (
+        f"<p>Dear {escape(username)},</p>"
+        f'<p>To reset your password <a href="{escape(link)}">click here</a>.</p>'
+        "<p>Alternatively, you can paste the following link in your browser's address bar:</p>"
+        f"<p>{escape(link)}</p>"
+        f"<p>The link works once, until {_when(expires_at)}.</p>"
+        "<p>If you have not requested a password reset simply ignore this message.</p>"
+        "<p>Sincerely,</p><p>The Microblog Team</p>"
+    )
     return Mail("password_reset", (email,), RESET_SUBJECT, text, html)
 
 
 def posts_export_mail(username: str, email: str | None, user_id: int, task_id: str, post_count: int) -> Mail:
     posts = "1 post" if post_count == 1 else f"{post_count} posts"
-    text = (f"Dear {username or 'microblogger'},\n\n"
-            f"Please find attached the archive of your posts that you requested ({posts}).\n\n"
-            "Sincerely,\n\nThe Microblog Team\n")
-    html = (f"<p>Dear {escape(username or 'microblogger')},</p>"
-            f"<p>Please find attached the archive of your posts that you requested ({posts}).</p>"
-            "<p>Sincerely,</p><p>The Microblog Team</p>")
-    return Mail("posts_export", (email,) if email else (), EXPORT_SUBJECT, text, html,
-                attachment=Attachment("posts_export", task_id, user_id), to_user_id=user_id)
+    text = (
+        f"Dear {username or 'microblogger'},\n\n"
+        f"Please find attached the archive of your posts that you requested ({posts}).\n\n"
+        "Sincerely,\n\nThe Microblog Team\n"
+    )
+    html = (
+        f"<p>Dear {escape(username or 'microblogger')},</p>"
+        f"<p>Please find attached the archive of your posts that you requested ({posts}).</p>"
+        "<p>Sincerely,</p><p>The Microblog Team</p>"
+    )
+    return Mail(
+        "posts_export",
+        (email,) if email else (),
+        EXPORT_SUBJECT,
+        text,
+        html,
+        attachment=Attachment("posts_export", task_id, user_id),
+        to_user_id=user_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -94,12 +109,16 @@ class ErrorReport:
 
 
 def admin_error_mail(report: ErrorReport, admins: tuple[str, ...]) -> Mail:
-    text = (f"{report.service} answered {report.status} to {report.method} {report.path}\n"
-            f"correlation id: {report.correlation_id}\n\n{report.error}\n\n{report.traceback}")
-    html = (f"<p><b>{escape(report.service)}</b> answered {report.status} to "
-            f"<code>{escape(report.method)} {escape(report.path)}</code></p>"
-            f"<p>correlation id: <code>{escape(report.correlation_id)}</code></p>"
-            f"<pre>{escape(report.error)}\n\n{escape(report.traceback)}</pre>")
+    text = (
+        f"{report.service} answered {report.status} to {report.method} {report.path}\n"
+        f"correlation id: {report.correlation_id}\n\n{report.error}\n\n{report.traceback}"
+    )
+    html = (
+        f"<p><b>{escape(report.service)}</b> answered {report.status} to "
+        f"<code>{escape(report.method)} {escape(report.path)}</code></p>"
+        f"<p>correlation id: <code>{escape(report.correlation_id)}</code></p>"
+        f"<pre>{escape(report.error)}\n\n{escape(report.traceback)}</pre>"
+    )
     return Mail("admin_error", admins, FAILURE_SUBJECT, text, html)
 
 

@@ -49,9 +49,13 @@ class NotifierProjection(Projection):
         # its tail, which the live projector may apply too, is deduplicated by the outbox's keys.
         self.mailing = True
         self.handlers = {
-            UserRegistered: self._user, UserProfileUpdated: self._user, PasswordResetRequested: self._reset,
-            MessageSent: self._message_sent, MessagesRead: self._messages_read,
-            ExportRequested: self._export_requested, ExportProgressed: self._export_progressed,
+            UserRegistered: self._user,
+            UserProfileUpdated: self._user,
+            PasswordResetRequested: self._reset,
+            MessageSent: self._message_sent,
+            MessagesRead: self._messages_read,
+            ExportRequested: self._export_requested,
+            ExportProgressed: self._export_progressed,
             ExportCompleted: self._export_completed,
         }
 
@@ -81,17 +85,24 @@ class NotifierProjection(Projection):
     async def _reset(self, conn: AsyncConnection, event: PasswordResetRequested, envelope: Envelope) -> None:
         if event.expires_at <= datetime.now(UTC):
             return  # the link is dead already (a late redelivery): a mail would only confuse
-        await self._mail(conn, envelope, password_reset_mail(event.username, event.email, event.token,
-                                                             event.expires_at, self.public_url))
+        await self._mail(
+            conn,
+            envelope,
+            password_reset_mail(event.username, event.email, event.token, event.expires_at, self.public_url),
+        )
 
     async def _message_sent(self, conn: AsyncConnection, event: MessageSent, _: Envelope) -> None:
-        await conn.execute(text("INSERT INTO unread_messages VALUES (:u, :m) ON CONFLICT DO NOTHING"),
-                           {"u": event.recipient_id, "m": event.message_id})
+        await conn.execute(
+            text("INSERT INTO unread_messages VALUES (:u, :m) ON CONFLICT DO NOTHING"),
+            {"u": event.recipient_id, "m": event.message_id},
+        )
         await self._unread_count(conn, event.recipient_id, event.sent_at)
 
     async def _messages_read(self, conn: AsyncConnection, event: MessagesRead, _: Envelope) -> None:
-        await conn.execute(text("DELETE FROM unread_messages WHERE user_id = :u AND message_id <= :m"),
-                           {"u": event.user_id, "m": event.up_to_message_id})
+        await conn.execute(
+            text("DELETE FROM unread_messages WHERE user_id = :u AND message_id <= :m"),
+            {"u": event.user_id, "m": event.up_to_message_id},
+        )
         await self._unread_count(conn, event.user_id, event.read_at)
 
     async def _unread_count(self, conn: AsyncConnection, user_id: int, at: datetime) -> None:
@@ -106,10 +117,20 @@ class NotifierProjection(Projection):
 
     async def _export_completed(self, conn: AsyncConnection, event: ExportCompleted, envelope: Envelope) -> None:
         await _notify(conn, event.user_id, TASK, {"task_id": event.task_id, "progress": 100}, event.completed_at)
-        user = (await conn.execute(text("SELECT username, email FROM users WHERE id = :id"),
-                                   {"id": event.user_id})).first()
-        await self._mail(conn, envelope, posts_export_mail(user.username if user else "", user.email if user else None,
-                                                           event.user_id, event.task_id, event.post_count))
+        user = (
+            await conn.execute(text("SELECT username, email FROM users WHERE id = :id"), {"id": event.user_id})
+        ).first()
+        await self._mail(
+            conn,
+            envelope,
+            posts_export_mail(
+                user.username if user else "",
+                user.email if user else None,
+                event.user_id,
+                event.task_id,
+                event.post_count,
+            ),
+        )
 
     async def _mail(self, conn: AsyncConnection, envelope: Envelope, mail) -> None:
         if self.mailing:
@@ -126,5 +147,6 @@ async def _notify(conn: AsyncConnection, user_id: int, name: str, data, at: date
     )
 
 
-SPEC = ProjectionSpec(name=NAME, package="notifier", settings_class=NotifierSettings,
-                      make=NotifierProjection.from_settings)
+SPEC = ProjectionSpec(
+    name=NAME, package="notifier", settings_class=NotifierSettings, make=NotifierProjection.from_settings
+)

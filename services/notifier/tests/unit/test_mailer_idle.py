@@ -23,8 +23,9 @@ async def test_a_mail_due_but_held_by_another_mailer_is_not_spun_on(monkeypatch)
         return 0.0
 
     monkeypatch.setattr(mailer_module.outbox, "seconds_until_due", due_now)
-    mailer = Mailer(Engine(), smtp=None, exports=None, sender="microblog@example.com", policy=RetryPolicy(),
-                    poll_seconds=0.2)
+    mailer = Mailer(
+        Engine(), smtp=None, exports=None, sender="microblog@example.com", policy=RetryPolicy(), poll_seconds=0.2
+    )
 
     async def nothing_claimable() -> bool:
         return False

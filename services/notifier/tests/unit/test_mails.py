@@ -1,6 +1,6 @@
 """What mails say, when to retry, which errors are alike: no I/O."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from notifier.delivery import RetryPolicy
 from notifier.mails import ErrorReport, email_message, password_reset_mail, posts_export_mail
@@ -14,8 +14,9 @@ def test_retries_back_off_exponentially_up_to_a_cap_and_give_up_after_the_last_a
 
 
 def test_the_reset_mail_links_to_the_web_ui_and_escapes_the_username_in_html():
-    mail = password_reset_mail("<b>sue</b>", "sue@example.com", "tok.en", datetime(2026, 1, 1, tzinfo=timezone.utc),
-                               "https://microblog.example/")
+    mail = password_reset_mail(
+        "<b>sue</b>", "sue@example.com", "tok.en", datetime(2026, 1, 1, tzinfo=UTC), "https://microblog.example/"
+    )
     assert "https://microblog.example/auth/reset_password/tok.en" in mail.text
     assert "<b>sue</b>" not in mail.html and "&lt;b&gt;sue&lt;/b&gt;" in mail.html
     assert "2026-01-01 00:00 UTC" in mail.text
@@ -34,7 +35,11 @@ def test_errors_on_the_same_route_with_other_ids_are_alike():
     def report(path: str, error: str) -> ErrorReport:
         return ErrorReport("gateway", "GET", path, 500, "c", error)
 
-    assert report("/api/users/1/posts", "KeyError: 12").fingerprint() == \
-        report("/api/users/99/posts", "KeyError: 7").fingerprint()
-    assert report("/api/users/1/posts", "KeyError: 1").fingerprint() != \
-        report("/api/users/1/posts", "ValueError: 1").fingerprint()
+    assert (
+        report("/api/users/1/posts", "KeyError: 12").fingerprint()
+        == report("/api/users/99/posts", "KeyError: 7").fingerprint()
+    )
+    assert (
+        report("/api/users/1/posts", "KeyError: 1").fingerprint()
+        != report("/api/users/1/posts", "ValueError: 1").fingerprint()
+    )

@@ -28,15 +28,15 @@ class PostBody(BaseModel):
 
 
 @router.post("/posts", status_code=201)
-async def create_post(new: PostBody, user_id: CallerId, store: Store, detect_language: Detector,
-                      response: Response):
+async def create_post(new: PostBody, user_id: CallerId, store: Store, detect_language: Detector, response: Response):
     written = await handlers.write_post(store, detect_language, user_id, new.body)
     return _answer(written, response)
 
 
 @router.put("/posts/{post_id}")
-async def edit_post(post_id: PostId, edit: PostBody, user_id: CallerId, store: Store, detect_language: Detector,
-                    response: Response):
+async def edit_post(
+    post_id: PostId, edit: PostBody, user_id: CallerId, store: Store, detect_language: Detector, response: Response
+):
     written = await handlers.edit_post(store, detect_language, post_id, user_id, edit.body)
     return {**_answer(written, response), "edited_at": iso(written.post.edited_at)}
 
@@ -69,8 +69,12 @@ async def export_file(task_id: TaskId, user_id: CallerId, engine: Engine):
     if not export.complete:
         raise HTTPException(409, "the export is still running")
     rows = await export_tables.exported(engine, export.task_id)
-    return {"posts": [{"id": row.post_id, "body": row.body, "timestamp": iso(row.created_at),
-                       "language": row.language} for row in rows]}
+    return {
+        "posts": [
+            {"id": row.post_id, "body": row.body, "timestamp": iso(row.created_at), "language": row.language}
+            for row in rows
+        ]
+    }
 
 
 async def _own_export(engine: AsyncEngine, task_id: uuid.UUID, user_id: int) -> exports.Export:

@@ -14,13 +14,17 @@ from posts.handlers import DetectLanguage
 from posts.settings import PostsSettings
 
 REFUSALS: Refusals = {
-    domain.InvalidPost: Refusal(400), domain.NotYourPost: Refusal(403), domain.PostNotFound: Refusal(404),
-    exports.ExportNotFound: Refusal(404), exports.ExportRunning: Refusal(409),
+    domain.InvalidPost: Refusal(400),
+    domain.NotYourPost: Refusal(403),
+    domain.PostNotFound: Refusal(404),
+    exports.ExportNotFound: Refusal(404),
+    exports.ExportRunning: Refusal(409),
 }
 
 
-def create_app(settings: PostsSettings, *, detect_language: DetectLanguage | None = None,
-               store: EventStore | None = None) -> FastAPI:
+def create_app(
+    settings: PostsSettings, *, detect_language: DetectLanguage | None = None, store: EventStore | None = None
+) -> FastAPI:
     """The posts API over its event store, detecting languages with the bundled model unless given a detector."""
     store = store or PostsEventStore(create_engine(settings.database_url), settings.service_name)
     app = write_service_app(settings, router, refusals=REFUSALS, store=store)

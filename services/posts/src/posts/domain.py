@@ -6,10 +6,10 @@ and return the events to append, or raise. Nothing here touches HTTP, SQL or the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import reduce, singledispatch
-from typing import Iterable
 
 from microblog_shared.events import Event, PostCreated, PostDeleted, PostEdited
 
@@ -58,8 +58,15 @@ def apply(event: Event, post: Post) -> Post:
 
 @apply.register
 def _created(event: PostCreated, post: Post) -> Post:
-    return replace(post, exists=True, post_id=event.post_id, author_id=event.author_id, body=event.body,
-                   language=event.language, created_at=event.created_at)
+    return replace(
+        post,
+        exists=True,
+        post_id=event.post_id,
+        author_id=event.author_id,
+        body=event.body,
+        language=event.language,
+        created_at=event.created_at,
+    )
 
 
 @apply.register
@@ -82,8 +89,7 @@ def replay(events: Iterable[Event], post: Post = Post()) -> Post:
 
 def create_post(post_id: int, author_id: int, body: str, language: str, now: datetime) -> PostCreated:
     """An author writes a post of 1 to 140 characters (blank ones say nothing)."""
-    return PostCreated(post_id=post_id, author_id=author_id, body=_valid_body(body), language=language,
-                       created_at=now)
+    return PostCreated(post_id=post_id, author_id=author_id, body=_valid_body(body), language=language, created_at=now)
 
 
 def edit_post(post: Post, editor_id: int, body: str, language: str, now: datetime) -> list[PostEdited]:
@@ -92,8 +98,7 @@ def edit_post(post: Post, editor_id: int, body: str, language: str, now: datetim
     body = _valid_body(body)
     if body == post.body:
         return []
-    return [PostEdited(post_id=post.post_id, author_id=post.author_id, body=body, language=language,
-                       edited_at=now)]
+    return [PostEdited(post_id=post.post_id, author_id=post.author_id, body=body, language=language, edited_at=now)]
 
 
 def delete_post(post: Post, editor_id: int, now: datetime) -> list[PostDeleted]:

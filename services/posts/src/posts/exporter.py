@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from microblog_shared.runtime.db import listen
-from microblog_shared.write.eventstore import ConcurrencyError
 from microblog_shared.runtime.status import Monitor, Rate
+from microblog_shared.write.eventstore import ConcurrencyError
 from posts import handlers
 from posts.adapters import exports as export_tables
 from posts.adapters.store import PostsEventStore
@@ -95,9 +95,12 @@ class ExporterMonitor(Monitor):
 
     async def refresh(self) -> dict:
         async with self.exporter.engine.connect() as conn:
-            row = (await conn.execute(text(
-                "SELECT count(*) AS n, min(requested_at) AS oldest FROM exports WHERE completed_at IS NULL"))).one()
-        waited = (datetime.now(timezone.utc) - row.oldest).total_seconds() if row.oldest else 0.0
+            row = (
+                await conn.execute(
+                    text("SELECT count(*) AS n, min(requested_at) AS oldest FROM exports WHERE completed_at IS NULL")
+                )
+            ).one()
+        waited = (datetime.now(UTC) - row.oldest).total_seconds() if row.oldest else 0.0
         return {
             "kind": "exporter",
             "unfinished": row.n,
@@ -105,7 +108,7 @@ class ExporterMonitor(Monitor):
             "chunk_size": self.exporter.chunk_size,
             "chunks_written": self.exporter.chunks_written,
             "chunks_per_second": self._rate.add(self.exporter.chunks_written),
-            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
 
 
@@ -115,8 +118,9 @@ async def run_exporter(settings: PostsSettings, stop: asyncio.Event, app: FastAP
 
     engine = create_engine(settings.database_url, pool_size=3)
     try:
-        exporter = Exporter(PostsEventStore(engine, settings.service_name), settings.export_chunk_size,
-                            settings.exporter_poll_seconds)
+        exporter = Exporter(
+            PostsEventStore(engine, settings.service_name), settings.export_chunk_size, settings.exporter_poll_seconds
+        )
         app.state.monitor = ExporterMonitor(exporter)
         await asyncio.gather(exporter.run(stop), app.state.monitor.run(stop))
     finally:

@@ -7,10 +7,10 @@ and completes (ExportCompleted). Decisions are pure; state is folded from the ev
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import reduce, singledispatch
-from typing import Iterable, Sequence
 
 from microblog_shared.events import Event, ExportCompleted, ExportProgressed, ExportRequested
 
@@ -65,15 +65,28 @@ def apply(event: Event, export: Export) -> Export:
 
 @apply.register
 def _requested(event: ExportRequested, export: Export) -> Export:
-    return replace(export, exists=True, task_id=event.task_id, user_id=event.user_id, name=event.name,
-                   description=event.description, total=event.total, requested_at=event.requested_at,
-                   version=export.version + 1)
+    return replace(
+        export,
+        exists=True,
+        task_id=event.task_id,
+        user_id=event.user_id,
+        name=event.name,
+        description=event.description,
+        total=event.total,
+        requested_at=event.requested_at,
+        version=export.version + 1,
+    )
 
 
 @apply.register
 def _progressed(event: ExportProgressed, export: Export) -> Export:
-    return replace(export, exported=event.exported, progress=event.progress, after_post_id=event.after_post_id,
-                   version=export.version + 1)
+    return replace(
+        export,
+        exported=event.exported,
+        progress=event.progress,
+        after_post_id=event.after_post_id,
+        version=export.version + 1,
+    )
 
 
 @apply.register
@@ -93,8 +106,9 @@ def request_export(task_id: str, user_id: int, already_running: bool, total: int
     """A person asks for their posts (`total` of them now); refused while their last export runs."""
     if already_running:
         raise ExportRunning()
-    return ExportRequested(task_id=task_id, user_id=user_id, name=NAME, description=DESCRIPTION, total=total,
-                           requested_at=now)
+    return ExportRequested(
+        task_id=task_id, user_id=user_id, name=NAME, description=DESCRIPTION, total=total, requested_at=now
+    )
 
 
 def advance(export: Export, chunk: Sequence[int], chunk_size: int, now: datetime) -> list[Event]:
@@ -110,12 +124,21 @@ def advance(export: Export, chunk: Sequence[int], chunk_size: int, now: datetime
     events: list[Event] = []
     exported = export.exported + len(chunk)
     if chunk:
-        events.append(ExportProgressed(task_id=export.task_id, user_id=export.user_id, exported=exported,
-                                       total=export.total, progress=percent(exported, export.total),
-                                       after_post_id=chunk[-1], at=now))
+        events.append(
+            ExportProgressed(
+                task_id=export.task_id,
+                user_id=export.user_id,
+                exported=exported,
+                total=export.total,
+                progress=percent(exported, export.total),
+                after_post_id=chunk[-1],
+                at=now,
+            )
+        )
     if len(chunk) < chunk_size:
-        events.append(ExportCompleted(task_id=export.task_id, user_id=export.user_id, post_count=exported,
-                                      completed_at=now))
+        events.append(
+            ExportCompleted(task_id=export.task_id, user_id=export.user_id, post_count=exported, completed_at=now)
+        )
     return events
 
 
@@ -128,5 +151,10 @@ def percent(exported: int, total: int) -> int:
 
 def task_view(export: Export) -> dict:
     """The public shape of the task (the original app's Task: id, name, description, progress, complete)."""
-    return {"id": export.task_id, "name": export.name, "description": export.description,
-            "progress": 100 if export.complete else export.progress, "complete": export.complete}
+    return {
+        "id": export.task_id,
+        "name": export.name,
+        "description": export.description,
+        "progress": 100 if export.complete else export.progress,
+        "complete": export.complete,
+    }

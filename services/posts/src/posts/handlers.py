@@ -27,8 +27,9 @@ class PostsStore(EventStore, Protocol):
 
     async def post_count(self, user_id: int) -> int: ...
 
-    async def next_posts(self, user_id: int, after_post_id: int, written_by: datetime,
-                         limit: int) -> list[export_tables.PostRow]: ...
+    async def next_posts(
+        self, user_id: int, after_post_id: int, written_by: datetime, limit: int
+    ) -> list[export_tables.PostRow]: ...
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,9 @@ async def write_post(store: EventStore, detect_language: DetectLanguage, author_
     language = await _language_of(detect_language, body)
     post_id = await store.next_id("post_ids")
     created = domain.create_post(post_id, author_id, body, language, utcnow())
-    (appended,) = await store.append(domain.stream_id(post_id), 0, [created], update_state=posts_table.record([created]))
+    (appended,) = await store.append(
+        domain.stream_id(post_id), 0, [created], update_state=posts_table.record([created])
+    )
     return Written(domain.replay([created]), appended)
 
 
@@ -80,8 +83,9 @@ async def request_export(store: PostsStore, user_id: int) -> tuple[exports.Expor
     running, total = await store.running_export(user_id), await store.post_count(user_id)
     requested = exports.request_export(str(uuid.uuid4()), user_id, running, total, utcnow())
     # The state table's unique index refuses a second running export a concurrent request slipped in.
-    (appended,) = await store.append(exports.stream_id(requested.task_id), 0, [requested],
-                                     update_state=export_tables.record([requested]))
+    (appended,) = await store.append(
+        exports.stream_id(requested.task_id), 0, [requested], update_state=export_tables.record([requested])
+    )
     return exports.replay([requested]), appended
 
 
@@ -104,8 +108,9 @@ async def advance_export(store: PostsStore, task_id: str, chunk_size: int) -> li
         return []
     chunk = await store.next_posts(export.user_id, export.after_post_id, export.requested_at, chunk_size)
     events = exports.advance(export, [post.id for post in chunk], chunk_size, utcnow())
-    return await store.append(exports.stream_id(task_id), export.version, events,
-                              update_state=export_tables.record(events, chunk))
+    return await store.append(
+        exports.stream_id(task_id), export.version, events, update_state=export_tables.record(events, chunk)
+    )
 
 
 async def _language_of(detect_language: DetectLanguage, body: str) -> str:

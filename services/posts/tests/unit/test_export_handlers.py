@@ -21,20 +21,28 @@ class InMemoryPostsStore(InMemoryEventStore):
 
     def _live_posts(self, user_id: int) -> list[PostCreated]:
         deleted = {e.post_id for e in self._events("post-") if isinstance(e, PostDeleted)}
-        return [e for e in self._events("post-") if isinstance(e, PostCreated) and e.author_id == user_id
-                and e.post_id not in deleted]
+        return [
+            e
+            for e in self._events("post-")
+            if isinstance(e, PostCreated) and e.author_id == user_id and e.post_id not in deleted
+        ]
 
     async def running_export(self, user_id: int) -> bool:
-        tasks = {name: exports.replay(map(registry.decode, stream)) for name, stream in self.streams.items()
-                 if name.startswith("export-")}
+        tasks = {
+            name: exports.replay(map(registry.decode, stream))
+            for name, stream in self.streams.items()
+            if name.startswith("export-")
+        }
         return any(task.user_id == user_id and not task.complete for task in tasks.values())
 
     async def post_count(self, user_id: int) -> int:
         return len(self._live_posts(user_id))
 
     async def next_posts(self, user_id: int, after_post_id: int, written_by: datetime, limit: int) -> list[PostRow]:
-        posts = sorted((p for p in self._live_posts(user_id) if p.post_id > after_post_id
-                        and p.created_at <= written_by), key=lambda p: p.post_id)
+        posts = sorted(
+            (p for p in self._live_posts(user_id) if p.post_id > after_post_id and p.created_at <= written_by),
+            key=lambda p: p.post_id,
+        )
         return [PostRow(p.post_id, p.body, p.language, p.created_at) for p in posts[:limit]]
 
 
@@ -70,7 +78,8 @@ async def test_an_export_advances_a_chunk_per_append_then_completes(store):
 async def test_a_second_worker_on_the_same_export_loses_the_append(store):
     await write(store, 1)
     export, _ = await handlers.request_export(store, AUTHOR)
-    store.before_next_appends.append(lambda s: s.append_now(
-        f"export-{export.task_id}", 1, exports.advance(export, [1], 5, export.requested_at)))
+    store.before_next_appends.append(
+        lambda s: s.append_now(f"export-{export.task_id}", 1, exports.advance(export, [1], 5, export.requested_at))
+    )
     with pytest.raises(ConcurrencyError):
         await handlers.advance_export(store, export.task_id, chunk_size=5)

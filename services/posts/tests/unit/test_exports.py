@@ -1,13 +1,13 @@
 """The export task's decisions and state, pure: no database, no clock."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from microblog_shared.events import ExportCompleted, ExportProgressed, ExportRequested
 from posts import exports
 
-NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
 TASK = "0b5b6c0e-8d4e-4d3a-9a51-5e0b4f3f0a11"
 
 
@@ -17,10 +17,16 @@ def requested(total=5) -> exports.Export:
 
 def test_requesting_an_export_names_the_task_as_the_original_app_did():
     event = exports.request_export(TASK, 7, already_running=False, total=3, now=NOW)
-    assert event == ExportRequested(task_id=TASK, user_id=7, name="export_posts", description="Exporting posts...",
-                                    total=3, requested_at=NOW)
+    assert event == ExportRequested(
+        task_id=TASK, user_id=7, name="export_posts", description="Exporting posts...", total=3, requested_at=NOW
+    )
     assert exports.task_view(exports.replay([event])) == {
-        "id": TASK, "name": "export_posts", "description": "Exporting posts...", "progress": 0, "complete": False}
+        "id": TASK,
+        "name": "export_posts",
+        "description": "Exporting posts...",
+        "progress": 0,
+        "complete": False,
+    }
 
 
 def test_a_second_export_is_refused_while_the_first_runs():
@@ -30,8 +36,7 @@ def test_a_second_export_is_refused_while_the_first_runs():
 
 def test_a_full_chunk_is_progress_with_where_the_next_one_starts():
     (event,) = exports.advance(requested(total=5), [3, 4], chunk_size=2, now=NOW)
-    assert event == ExportProgressed(task_id=TASK, user_id=7, exported=2, total=5, progress=40, after_post_id=4,
-                                     at=NOW)
+    assert event == ExportProgressed(task_id=TASK, user_id=7, exported=2, total=5, progress=40, after_post_id=4, at=NOW)
 
 
 def test_a_short_chunk_is_the_last_one():
@@ -62,8 +67,9 @@ def test_a_chunk_that_would_double_skip_or_overflow_is_refused(chunk):
         exports.advance(export, chunk, 2, NOW)
 
 
-@pytest.mark.parametrize(("exported", "total", "percent"), [(0, 10, 0), (3, 10, 30), (2, 3, 66), (10, 10, 100),
-                                                            (12, 10, 100), (0, 0, 100)])
+@pytest.mark.parametrize(
+    ("exported", "total", "percent"), [(0, 10, 0), (3, 10, 30), (2, 3, 66), (10, 10, 100), (12, 10, 100), (0, 0, 100)]
+)
 def test_progress_is_whole_percent_capped_at_100(exported, total, percent):
     assert exports.percent(exported, total) == percent
 

@@ -1,6 +1,6 @@
 """Handlers over the in-memory store (conftest) and a fake detector: no database, no model."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,7 +10,7 @@ from posts import handlers
 from posts.domain import NotYourPost, PostNotFound
 
 AUTHOR, STRANGER = 7, 8
-NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 
 def fake_detector(text: str) -> str:
@@ -24,8 +24,10 @@ def types(store, post_id=1):
 def someone_edits(body):
     def edit(store):
         version = len(store.streams["post-1"])
-        store.append_now("post-1", version, [PostEdited(post_id=1, author_id=AUTHOR, body=body, language="en",
-                                                       edited_at=NOW)])
+        store.append_now(
+            "post-1", version, [PostEdited(post_id=1, author_id=AUTHOR, body=body, language="en", edited_at=NOW)]
+        )
+
     return edit
 
 
@@ -77,8 +79,9 @@ async def test_a_conflict_is_decided_again_on_the_new_state(store):
 
 async def test_an_edit_racing_a_deletion_finds_the_post_gone_on_its_retry(store):
     await handlers.write_post(store, fake_detector, AUTHOR, "hello")
-    store.before_next_appends.append(lambda s: s.append_now("post-1", 1, [
-        PostDeleted(post_id=1, author_id=AUTHOR, deleted_at=NOW)]))
+    store.before_next_appends.append(
+        lambda s: s.append_now("post-1", 1, [PostDeleted(post_id=1, author_id=AUTHOR, deleted_at=NOW)])
+    )
     with pytest.raises(PostNotFound):
         await handlers.edit_post(store, fake_detector, 1, AUTHOR, "too late")
     assert types(store) == ["PostCreated", "PostDeleted"]

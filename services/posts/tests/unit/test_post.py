@@ -1,13 +1,21 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from microblog_shared.events import PostCreated, PostDeleted, PostEdited, UserFollowed
 from posts.domain import (
-    InvalidPost, NotYourPost, Post, PostNotFound, apply, create_post, delete_post, edit_post, replay,
+    InvalidPost,
+    NotYourPost,
+    Post,
+    PostNotFound,
+    apply,
+    create_post,
+    delete_post,
+    edit_post,
+    replay,
 )
 
-NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
 AUTHOR, STRANGER = 7, 8
 
@@ -46,8 +54,9 @@ def test_a_post_never_written_does_not_exist():
 
 
 def test_creation_makes_the_post_exist_with_its_author_and_body():
-    assert written() == Post(exists=True, post_id=3, author_id=AUTHOR, body="hello there", language="en",
-                             created_at=NOW)
+    assert written() == Post(
+        exists=True, post_id=3, author_id=AUTHOR, body="hello there", language="en", created_at=NOW
+    )
 
 
 def test_an_edit_replaces_body_and_language_and_keeps_the_creation_time():
@@ -83,8 +92,10 @@ def test_someone_else_cannot_edit_a_post():
         edit_post(written(), STRANGER, "mine now", "en", LATER)
 
 
-@pytest.mark.parametrize("post", [Post(), replay([create_post(3, AUTHOR, "hi", "", NOW),
-                                                  PostDeleted(post_id=3, author_id=AUTHOR, deleted_at=NOW)])])
+@pytest.mark.parametrize(
+    "post",
+    [Post(), replay([create_post(3, AUTHOR, "hi", "", NOW), PostDeleted(post_id=3, author_id=AUTHOR, deleted_at=NOW)])],
+)
 def test_a_missing_or_deleted_post_cannot_be_edited(post):
     with pytest.raises(PostNotFound):
         edit_post(post, AUTHOR, "still here?", "en", LATER)

@@ -29,6 +29,7 @@ async def search(
     async with reads.connect() as conn:
         hits = await index.search(conn, wanted)
         rows = await queries.posts_in_order(conn, hits.post_ids)
-    body = collection([post_view(r) for r in rows], PageParams(page=page, per_page=per_page), hits.total,
-                      "/api/search", q=q)
+    body = collection(
+        [post_view(r) for r in rows], PageParams(page=page, per_page=per_page), hits.total, "/api/search", q=q
+    )
     return answer(request, body)

@@ -20,7 +20,8 @@ def create_app(settings: SearchIndexerSettings, *, index: SearchIndex | None = N
     """The search API over `index` (by default the one the settings choose, owned and closed here)."""
     owned = index is None
     index = index or index_from(settings)
-    app = read_service_app(settings, router, NAME, TOPICS, checks=[index.ready], closing=[index.close] if owned else [],
-                           refusals=REFUSALS)
+    app = read_service_app(
+        settings, router, NAME, TOPICS, checks=[index.ready], closing=[index.close] if owned else [], refusals=REFUSALS
+    )
     app.state.index = index
     return app

@@ -86,8 +86,12 @@ async def _save_authors(conn: AsyncConnection, events: Sequence[tuple[Event, int
                 ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, email = EXCLUDED.email,
                                                version = EXCLUDED.version
                 WHERE u.version < EXCLUDED.version"""),
-        {"id": list(latest), "u": [e.username for e, _ in latest.values()],
-         "e": [e.email for e, _ in latest.values()], "v": [v for _, v in latest.values()]},
+        {
+            "id": list(latest),
+            "u": [e.username for e, _ in latest.values()],
+            "e": [e.email for e, _ in latest.values()],
+            "v": [v for _, v in latest.values()],
+        },
     )
 
 
@@ -97,8 +101,9 @@ async def _load_posts(conn: AsyncConnection, post_ids: list[int]) -> dict[int, P
                 WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR UPDATE"""),
         {"ids": post_ids},
     )
-    return {r.id: Post(r.id, r.version, r.author_id, r.body, r.language, r.created_at, r.edited_at, r.deleted)
-            for r in rows}
+    return {
+        r.id: Post(r.id, r.version, r.author_id, r.body, r.language, r.created_at, r.edited_at, r.deleted) for r in rows
+    }
 
 
 async def _save_posts(conn: AsyncConnection, posts: Sequence[Post]) -> None:
@@ -110,11 +115,19 @@ async def _save_posts(conn: AsyncConnection, posts: Sequence[Post]) -> None:
                 ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, author_id = EXCLUDED.author_id,
                     body = EXCLUDED.body, language = EXCLUDED.language, created_at = EXCLUDED.created_at,
                     edited_at = EXCLUDED.edited_at, deleted = EXCLUDED.deleted"""),
-        {"id": [p.post_id for p in posts], "v": [p.version for p in posts], "a": [p.author_id for p in posts],
-         "b": [p.body for p in posts], "l": [p.language for p in posts], "c": [p.created_at for p in posts],
-         "e": [p.edited_at for p in posts], "d": [p.deleted for p in posts]},
+        {
+            "id": [p.post_id for p in posts],
+            "v": [p.version for p in posts],
+            "a": [p.author_id for p in posts],
+            "b": [p.body for p in posts],
+            "l": [p.language for p in posts],
+            "c": [p.created_at for p in posts],
+            "e": [p.edited_at for p in posts],
+            "d": [p.deleted for p in posts],
+        },
     )
 
 
-SPEC = ProjectionSpec(name=NAME, package="search_indexer", settings_class=SearchIndexerSettings,
-                      make=SearchProjection.from_settings)
+SPEC = ProjectionSpec(
+    name=NAME, package="search_indexer", settings_class=SearchIndexerSettings, make=SearchProjection.from_settings
+)

@@ -13,13 +13,15 @@ from social_graph.api import router
 from social_graph.settings import SocialGraphSettings
 
 REFUSALS: Refusals = {
-    domain.CannotFollowYourself: Refusal(400), domain.UnknownUser: Refusal(404),
+    domain.CannotFollowYourself: Refusal(400),
+    domain.UnknownUser: Refusal(404),
     IdentityUnavailable: IDENTITY_UNAVAILABLE,
 }
 
 
-def create_app(settings: SocialGraphSettings, users: IdentityUsers | None = None, *,
-               store: EventStore | None = None) -> FastAPI:
+def create_app(
+    settings: SocialGraphSettings, users: IdentityUsers | None = None, *, store: EventStore | None = None
+) -> FastAPI:
     """The service's app; `users` defaults to identity at `settings.identity_url` (owned and closed here)."""
     owned = users is None
     users = users or IdentityUsers.at(settings.identity_url, settings.identity_timeout_seconds)

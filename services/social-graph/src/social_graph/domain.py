@@ -6,10 +6,10 @@ folding the stream's events through `apply`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce, singledispatch
-from typing import Iterable
 
 from microblog_shared.events import Event, UserFollowed, UserUnfollowed
 

@@ -39,7 +39,12 @@ async def _change_edge(
     decide(domain.FollowEdge(), follower_id, followee_id, now)  # the pure self-check, before any call
     if not await users.exists(followee_id):
         raise domain.UnknownUser(followee_id)
-    outcome = await execute(store, domain.stream_id(follower_id, followee_id), domain.fold,
-                            lambda edge: decide(edge, follower_id, followee_id, now),
-                            lambda events: edges.record(events[-1]), attempts=CONTENDED)
+    outcome = await execute(
+        store,
+        domain.stream_id(follower_id, followee_id),
+        domain.fold,
+        lambda edge: decide(edge, follower_id, followee_id, now),
+        lambda events: edges.record(events[-1]),
+        attempts=CONTENDED,
+    )
     return outcome.last_event

@@ -1,11 +1,11 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from microblog_shared.events import UserFollowed, UserUnfollowed
 from social_graph.domain import CannotFollowYourself, FollowEdge, fold, follow, stream_id, unfollow
 
-NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 
 def test_following_records_who_follows_whom_and_when():

@@ -38,6 +38,7 @@ def racer(event_type):
         version = len(store.streams.get(EDGE, []))
         fields = {"followed_at": NOW} if event_type is UserFollowed else {"unfollowed_at": NOW}
         store.append_now(EDGE, version, [event_type(follower_id=SUSAN, followee_id=JOHN, **fields)])
+
     return race
 
 

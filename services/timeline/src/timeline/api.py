@@ -41,8 +41,9 @@ async def list_users(request: Request, page: Page, viewer: CallerIdIfAny, reads:
 
 
 @router.get("/users/by-name/{username}")
-async def get_user_by_name(username: Annotated[str, Path(max_length=64)], request: Request, viewer: CallerIdIfAny,
-                           reads: Reads):
+async def get_user_by_name(
+    username: Annotated[str, Path(max_length=64)], request: Request, viewer: CallerIdIfAny, reads: Reads
+):
     async with reads.connect() as conn:
         row = await queries.user_by_name(conn, username)
         if row is None:
@@ -69,8 +70,9 @@ async def followed(user_id: UserId, request: Request, page: Page, viewer: Caller
     return await _follow_list(request, reads, user_id, "followed", page, viewer)
 
 
-async def _follow_list(request: Request, reads: AsyncEngine, user_id: int, direction: str, page: PageParams,
-                       viewer: int | None):
+async def _follow_list(
+    request: Request, reads: AsyncEngine, user_id: int, direction: str, page: PageParams, viewer: int | None
+):
     async with reads.connect() as conn:
         await user_or_404(conn, user_id)
         rows, total, after = await queries.follow_list(conn, user_id, direction, page)
@@ -83,8 +85,9 @@ async def user_posts(user_id: UserId, request: Request, page: Page, reads: Reads
     async with reads.connect() as conn:
         await user_or_404(conn, user_id)
         rows, total, after = await queries.user_posts(conn, user_id, page)
-    return answer(request, collection([post_view(r) for r in rows], page, total, f"/api/users/{user_id}/posts",
-                                      next_after=after))
+    return answer(
+        request, collection([post_view(r) for r in rows], page, total, f"/api/users/{user_id}/posts", next_after=after)
+    )
 
 
 @router.get("/posts/{post_id}")

@@ -10,7 +10,7 @@ records the oldest key kept; older pages come from a fallback query (queries.py)
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -81,8 +81,11 @@ class HomeTimelines:
         )
 
     async def remove_posts(self, conn: AsyncConnection, post_ids: list[int]) -> None:
-        await self._delete(conn, "DELETE FROM home_entries WHERE post_id = ANY(CAST(:p AS bigint[])) RETURNING user_id",
-                           {"p": post_ids})
+        await self._delete(
+            conn,
+            "DELETE FROM home_entries WHERE post_id = ANY(CAST(:p AS bigint[])) RETURNING user_id",
+            {"p": post_ids},
+        )
 
     async def rebuild(self, conn: AsyncConnection) -> None:
         """Every home from posts and follows at once: each reader's newest `cap` posts of their own
@@ -104,16 +107,19 @@ class HomeTimelines:
                          ORDER BY created_at DESC, id DESC LIMIT :more) p"""),
             {"more": self.cap + 1},
         )
-        await conn.execute(text("""INSERT INTO home_state (user_id, size)
-                                   SELECT user_id, count(*) FROM home_entries GROUP BY user_id"""))
+        await conn.execute(
+            text("""INSERT INTO home_state (user_id, size)
+                                   SELECT user_id, count(*) FROM home_entries GROUP BY user_id""")
+        )
         # Homes that found more than `cap` posts keep the newest `cap` and mark where they stop.
         full = await conn.execute(text("SELECT user_id FROM home_state WHERE size > :cap"), {"cap": self.cap})
         users = [row.user_id for row in full]
         if users:
             await self._trim(conn, users)
 
-    async def _insert(self, conn: AsyncConnection, select: str, params: dict, trim_at: int,
-                      trim_full: set[int] = frozenset()) -> None:
+    async def _insert(
+        self, conn: AsyncConnection, select: str, params: dict, trim_at: int, trim_full: set[int] = frozenset()
+    ) -> None:
         """Insert home entries; trim the homes past `trim_at`, and those of `trim_full` that hold the cap."""
         grown = await conn.execute(
             text(f"""WITH added AS (
@@ -141,8 +147,9 @@ class HomeTimelines:
         # as `rebuild` makes them): a replay builds the same tables as the live projection.
         empty = [r.user_id for r in emptied if r.size == 0 and r.complete_since is None]
         if empty:
-            await conn.execute(text("DELETE FROM home_state WHERE user_id = ANY(CAST(:u AS bigint[])) AND size = 0"),
-                               {"u": empty})
+            await conn.execute(
+                text("DELETE FROM home_state WHERE user_id = ANY(CAST(:u AS bigint[])) AND size = 0"), {"u": empty}
+            )
 
     async def _trim(self, conn: AsyncConnection, user_ids: list[int]) -> None:
         """Keep each home's newest `cap` entries; remember the oldest key kept."""

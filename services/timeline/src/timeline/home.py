@@ -38,8 +38,7 @@ STATE = """SELECT s.complete_since, s.complete_since_id,
 async def home_timeline(conn: AsyncConnection, user_id: int, page: PageParams):
     """The user's own posts and those of everyone they follow, newest first: two statements."""
     state = (await conn.execute(text(STATE), {"u": user_id})).one()
-    params = {"u": user_id, "k": page.offset + page.per_page, "o": page.offset, "n": page.per_page,
-              **keyset(page)}
+    params = {"u": user_id, "k": page.offset + page.per_page, "o": page.offset, "n": page.per_page, **keyset(page)}
     parts = [CELEBRITIES]
     if state.complete_since is not None:
         params.update(cs=state.complete_since, csi=state.complete_since_id)
@@ -47,9 +46,11 @@ async def home_timeline(conn: AsyncConnection, user_id: int, page: PageParams):
     else:
         parts.append(FANNED_OUT.format(since=""))
     union = " UNION ".join(f"({part})" for part in parts)
-    rows = (await conn.execute(
-        text(f"""WITH page AS (SELECT id FROM ({union}) x ORDER BY created_at DESC, id DESC OFFSET :o LIMIT :n)
+    rows = (
+        await conn.execute(
+            text(f"""WITH page AS (SELECT id FROM ({union}) x ORDER BY created_at DESC, id DESC OFFSET :o LIMIT :n)
                  {POSTS} JOIN page ON page.id = p.id ORDER BY p.created_at DESC, p.id DESC"""),
-        params,
-    )).all()
+            params,
+        )
+    ).all()
     return rows, state.total, next_post_cursor(rows)

@@ -46,9 +46,14 @@ class TimelineProjection(Projection):
         # on the way would backfill and trim them over and over.
         self.bulk = False
         self.handlers = {
-            UserRegistered: _registered, UserProfileUpdated: _profiles_updated, UserSeen: _seen,
-            UserFollowed: self._followed, UserUnfollowed: self._unfollowed,
-            PostCreated: self._posts_created, PostEdited: _posts_edited, PostDeleted: self._posts_deleted,
+            UserRegistered: _registered,
+            UserProfileUpdated: _profiles_updated,
+            UserSeen: _seen,
+            UserFollowed: self._followed,
+            UserUnfollowed: self._unfollowed,
+            PostCreated: self._posts_created,
+            PostEdited: _posts_edited,
+            PostDeleted: self._posts_deleted,
         }
 
     @classmethod
@@ -74,13 +79,18 @@ class TimelineProjection(Projection):
 
     async def _followed(self, conn: AsyncConnection, events: list[UserFollowed]) -> None:
         await _lock_authors(conn, [e.followee_id for e in events], also=[e.follower_id for e in events])
-        added = (await conn.execute(
-            text("""INSERT INTO follows
+        added = (
+            await conn.execute(
+                text("""INSERT INTO follows
                     SELECT * FROM unnest(CAST(:f AS bigint[]), CAST(:e AS bigint[]), CAST(:t AS timestamptz[]))
                     ON CONFLICT DO NOTHING RETURNING follower_id, followee_id"""),
-            {"f": [e.follower_id for e in events], "e": [e.followee_id for e in events],
-             "t": [e.followed_at for e in events]},
-        )).all()
+                {
+                    "f": [e.follower_id for e in events],
+                    "e": [e.followee_id for e in events],
+                    "t": [e.followed_at for e in events],
+                },
+            )
+        ).all()
         if not added:
             return
         await _follow_counts(conn, added, +1)
@@ -90,11 +100,13 @@ class TimelineProjection(Projection):
 
     async def _unfollowed(self, conn: AsyncConnection, events: list[UserUnfollowed]) -> None:
         await _lock_authors(conn, [e.followee_id for e in events], also=[e.follower_id for e in events])
-        removed = (await conn.execute(
-            text("""DELETE FROM follows f USING unnest(CAST(:f AS bigint[]), CAST(:e AS bigint[])) x(f, e)
+        removed = (
+            await conn.execute(
+                text("""DELETE FROM follows f USING unnest(CAST(:f AS bigint[]), CAST(:e AS bigint[])) x(f, e)
                     WHERE f.follower_id = x.f AND f.followee_id = x.e RETURNING f.follower_id, f.followee_id"""),
-            {"f": [e.follower_id for e in events], "e": [e.followee_id for e in events]},
-        )).all()
+                {"f": [e.follower_id for e in events], "e": [e.followee_id for e in events]},
+            )
+        ).all()
         if removed:
             await _follow_counts(conn, removed, -1)
             if not self.bulk:
@@ -102,24 +114,33 @@ class TimelineProjection(Projection):
 
     async def _posts_created(self, conn: AsyncConnection, events: list[PostCreated]) -> None:
         await _lock_authors(conn, [e.author_id for e in events])
-        added = (await conn.execute(
-            text("""INSERT INTO posts (id, author_id, body, language, created_at)
+        added = (
+            await conn.execute(
+                text("""INSERT INTO posts (id, author_id, body, language, created_at)
                     SELECT * FROM unnest(CAST(:id AS bigint[]), CAST(:a AS bigint[]), CAST(:b AS text[]),
                                          CAST(:l AS text[]), CAST(:t AS timestamptz[]))
                     ON CONFLICT (id) DO NOTHING RETURNING id, author_id, created_at"""),
-            {"id": [e.post_id for e in events], "a": [e.author_id for e in events], "b": [e.body for e in events],
-             "l": [e.language for e in events], "t": [e.created_at for e in events]},
-        )).all()
+                {
+                    "id": [e.post_id for e in events],
+                    "a": [e.author_id for e in events],
+                    "b": [e.body for e in events],
+                    "l": [e.language for e in events],
+                    "t": [e.created_at for e in events],
+                },
+            )
+        ).all()
         if added:
             await _post_counts(conn, [a.author_id for a in added], +1)
             if not self.bulk:
                 await self.homes.fan_out(conn, added)
 
     async def _posts_deleted(self, conn: AsyncConnection, events: list[PostDeleted]) -> None:
-        deleted = (await conn.execute(
-            text("DELETE FROM posts WHERE id = ANY(CAST(:ids AS bigint[])) RETURNING id, author_id"),
-            {"ids": [e.post_id for e in events]},
-        )).all()
+        deleted = (
+            await conn.execute(
+                text("DELETE FROM posts WHERE id = ANY(CAST(:ids AS bigint[])) RETURNING id, author_id"),
+                {"ids": [e.post_id for e in events]},
+            )
+        ).all()
         if deleted:
             await _post_counts(conn, [d.author_id for d in deleted], -1)
             if not self.bulk:
@@ -133,8 +154,13 @@ async def _registered(conn: AsyncConnection, events: list[UserRegistered]) -> No
                 FROM unnest(CAST(:id AS bigint[]), CAST(:u AS text[]), CAST(:e AS text[]), CAST(:m AS text[]),
                             CAST(:t AS timestamptz[])) x(id, u, e, m, t)
                 WHERE u.id = x.id"""),
-        {"id": [e.user_id for e in events], "u": [e.username for e in events], "e": [e.email for e in events],
-         "m": [e.about_me for e in events], "t": [e.registered_at for e in events]},
+        {
+            "id": [e.user_id for e in events],
+            "u": [e.username for e in events],
+            "e": [e.email for e in events],
+            "m": [e.about_me for e in events],
+            "t": [e.registered_at for e in events],
+        },
     )
     await _count(conn, "users", len(events))
 
@@ -146,8 +172,12 @@ async def _profiles_updated(conn: AsyncConnection, events: list[UserProfileUpdat
                 FROM unnest(CAST(:id AS bigint[]), CAST(:u AS text[]), CAST(:e AS text[]), CAST(:m AS text[]))
                      x(id, u, e, m)
                 WHERE u.id = x.id"""),
-        {"id": [e.user_id for e in latest], "u": [e.username for e in latest], "e": [e.email for e in latest],
-         "m": [e.about_me for e in latest]},
+        {
+            "id": [e.user_id for e in latest],
+            "u": [e.username for e in latest],
+            "e": [e.email for e in latest],
+            "m": [e.about_me for e in latest],
+        },
     )
 
 
@@ -169,8 +199,12 @@ async def _posts_edited(conn: AsyncConnection, events: list[PostEdited]) -> None
                 FROM unnest(CAST(:id AS bigint[]), CAST(:b AS text[]), CAST(:l AS text[]), CAST(:t AS timestamptz[]))
                      x(id, b, l, t)
                 WHERE p.id = x.id"""),
-        {"id": [e.post_id for e in latest], "b": [e.body for e in latest], "l": [e.language for e in latest],
-         "t": [e.edited_at for e in latest]},
+        {
+            "id": [e.post_id for e in latest],
+            "b": [e.body for e in latest],
+            "l": [e.language for e in latest],
+            "t": [e.edited_at for e in latest],
+        },
     )
 
 
@@ -224,4 +258,6 @@ async def _count(conn: AsyncConnection, name: str, delta: int) -> None:
     )
 
 
-SPEC = ProjectionSpec(name=NAME, package="timeline", settings_class=TimelineSettings, make=TimelineProjection.from_settings)
+SPEC = ProjectionSpec(
+    name=NAME, package="timeline", settings_class=TimelineSettings, make=TimelineProjection.from_settings
+)

@@ -39,15 +39,18 @@ async def total(conn: AsyncConnection, name: str) -> int:
 
 
 async def user(conn: AsyncConnection, user_id: int):
-    return (await conn.execute(text(f"{USERS} WHERE u.id = :id AND u.registered_at IS NOT NULL"),
-                               {"id": user_id})).first()
+    return (
+        await conn.execute(text(f"{USERS} WHERE u.id = :id AND u.registered_at IS NOT NULL"), {"id": user_id})
+    ).first()
 
 
 async def user_by_name(conn: AsyncConnection, username: str):
-    return (await conn.execute(
-        text(f"{USERS} WHERE lower(u.username) = lower(:n) AND u.registered_at IS NOT NULL ORDER BY u.id LIMIT 1"),
-        {"n": username},
-    )).first()
+    return (
+        await conn.execute(
+            text(f"{USERS} WHERE lower(u.username) = lower(:n) AND u.registered_at IS NOT NULL ORDER BY u.id LIMIT 1"),
+            {"n": username},
+        )
+    ).first()
 
 
 async def following_among(conn: AsyncConnection, viewer_id: int, user_ids: list[int]) -> set[int]:
@@ -63,23 +66,27 @@ async def users(conn: AsyncConnection, page: PageParams) -> tuple[list, int, str
         after = int(page.cursor()[0]) if page.after else 0
     except (ValueError, TypeError):
         raise HTTPException(400, "malformed cursor in 'after'") from None
-    rows = (await conn.execute(
-        text(f"{USERS} WHERE u.registered_at IS NOT NULL AND u.id > :after ORDER BY u.id LIMIT :n OFFSET :o"),
-        {"after": after, "n": page.per_page, "o": page.offset},
-    )).all()
+    rows = (
+        await conn.execute(
+            text(f"{USERS} WHERE u.registered_at IS NOT NULL AND u.id > :after ORDER BY u.id LIMIT :n OFFSET :o"),
+            {"after": after, "n": page.per_page, "o": page.offset},
+        )
+    ).all()
     return rows, await total(conn, "users"), encode_cursor(rows[-1].id) if rows else None
 
 
 async def follow_list(conn: AsyncConnection, user_id: int, direction: str, page: PageParams):
     """Followers (direction "followers") or followed users of `user_id`, most recent follow first."""
     this, other = ("followee_id", "follower_id") if direction == "followers" else ("follower_id", "followee_id")
-    rows = (await conn.execute(
-        text(f"""{USERS} JOIN follows f ON f.{other} = u.id
+    rows = (
+        await conn.execute(
+            text(f"""{USERS} JOIN follows f ON f.{other} = u.id
                  WHERE f.{this} = :id AND (f.followed_at, u.id) < (CAST(:kt AS timestamptz), :ki)
                        AND u.registered_at IS NOT NULL
                  ORDER BY f.followed_at DESC, u.id DESC LIMIT :n OFFSET :o"""),
-        {"id": user_id, "n": page.per_page, "o": page.offset, **keyset(page)},
-    )).all()
+            {"id": user_id, "n": page.per_page, "o": page.offset, **keyset(page)},
+        )
+    ).all()
     count_column = "follower_count" if direction == "followers" else "followed_count"
     count = await conn.scalar(text(f"SELECT {count_column} FROM users WHERE id = :id"), {"id": user_id})
     last = None
@@ -100,19 +107,23 @@ async def post(conn: AsyncConnection, post_id: int):
 
 
 async def user_posts(conn: AsyncConnection, user_id: int, page: PageParams):
-    rows = (await conn.execute(
-        text(f"""{POSTS} WHERE p.author_id = :a AND (p.created_at, p.id) < (CAST(:kt AS timestamptz), :ki)
+    rows = (
+        await conn.execute(
+            text(f"""{POSTS} WHERE p.author_id = :a AND (p.created_at, p.id) < (CAST(:kt AS timestamptz), :ki)
                  ORDER BY p.created_at DESC, p.id DESC LIMIT :n OFFSET :o"""),
-        {"a": user_id, "n": page.per_page, "o": page.offset, **keyset(page)},
-    )).all()
+            {"a": user_id, "n": page.per_page, "o": page.offset, **keyset(page)},
+        )
+    ).all()
     count = await conn.scalar(text("SELECT post_count FROM users WHERE id = :id"), {"id": user_id})
     return rows, count or 0, next_post_cursor(rows)
 
 
 async def explore(conn: AsyncConnection, page: PageParams):
-    rows = (await conn.execute(
-        text(f"""{POSTS} WHERE (p.created_at, p.id) < (CAST(:kt AS timestamptz), :ki)
+    rows = (
+        await conn.execute(
+            text(f"""{POSTS} WHERE (p.created_at, p.id) < (CAST(:kt AS timestamptz), :ki)
                  ORDER BY p.created_at DESC, p.id DESC LIMIT :n OFFSET :o"""),
-        {"n": page.per_page, "o": page.offset, **keyset(page)},
-    )).all()
+            {"n": page.per_page, "o": page.offset, **keyset(page)},
+        )
+    ).all()
     return rows, await total(conn, "posts"), next_post_cursor(rows)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware import Middleware
 
+from microblog_shared.http.app import create_service_app
 from web import errors
 from web.gateway import Caller, Gateway
 from web.middleware import ReaderLocale, SecurityHeaders
@@ -18,7 +19,6 @@ from web.routes import assets, auth, main, messages, profiles
 from web.session import SessionCodec, SessionMiddleware
 from web.settings import WebSettings
 from web.tokens import Refresher
-from microblog_shared.http.app import create_service_app
 
 STATIC = Path(__file__).parent / "static"
 
@@ -42,12 +42,21 @@ def create_app(settings: WebSettings, gateway: Gateway | None = None) -> FastAPI
         await client.close()
 
     app = create_service_app(
-        "web", "microblog web", [client.ready], lifespan=lifespan,
-        middleware=[Middleware(SecurityHeaders),
-                    Middleware(SessionMiddleware, codec=SessionCodec(settings.web_secret_key),
-                               secure=bool(settings.secure_cookies)),
-                    Middleware(ReaderLocale), Middleware(errors.CrashPage)],
-        docs_url=None, redoc_url=None, openapi_url=None,
+        "web",
+        "microblog web",
+        [client.ready],
+        lifespan=lifespan,
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(
+                SessionMiddleware, codec=SessionCodec(settings.web_secret_key), secure=bool(settings.secure_cookies)
+            ),
+            Middleware(ReaderLocale),
+            Middleware(errors.CrashPage),
+        ],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     errors.install(app)
     app.state.settings = settings

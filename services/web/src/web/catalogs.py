@@ -8,7 +8,7 @@ files the web loads (they are built at install time, never committed).
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -19,8 +19,7 @@ from babel.messages.pofile import read_po, write_po
 PACKAGE = Path(__file__).parent
 POT = PACKAGE / "messages.pot"
 TRANSLATIONS = PACKAGE / "translations"
-METHODS = [("translations/**", "ignore"), ("static/**", "ignore"), ("**.py", "python"),
-           ("templates/**.html", "jinja2")]
+METHODS = [("translations/**", "ignore"), ("static/**", "ignore"), ("**.py", "python"), ("templates/**.html", "jinja2")]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 
@@ -35,10 +34,12 @@ def locales() -> list[str]:
 
 def collect() -> Catalog:
     """Every translatable string of the sources and templates, as a template catalog."""
-    catalog = Catalog(project="microblog", version="1.0", charset="utf-8",
-                      creation_date=datetime(2026, 12, 1, tzinfo=timezone.utc))
+    catalog = Catalog(
+        project="microblog", version="1.0", charset="utf-8", creation_date=datetime(2026, 12, 1, tzinfo=UTC)
+    )
     for filename, lineno, message, comments, context in extract_from_dir(
-            PACKAGE, METHODS, options_map=OPTIONS, keywords=KEYWORDS, strip_comment_tags=True):
+        PACKAGE, METHODS, options_map=OPTIONS, keywords=KEYWORDS, strip_comment_tags=True
+    ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog
 

@@ -12,8 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from web import gateway
 from web.i18n import _
+from web.pages import CSRFFailed, LoginRequired, login_redirect, render
+from web.pages import visitor as make_visitor
 from web.session import flash
-from web.pages import CSRFFailed, LoginRequired, login_redirect, render, visitor as make_visitor
 
 JSON_PATHS = ("/translate", "/notifications")
 
@@ -86,15 +87,17 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
         if wants_json(request) or request.url.path in JSON_PATHS:
-            return JSONResponse({"error": "Unauthorized", "message": _("Please log in to access this page.")},
-                                status_code=401)
+            return JSONResponse(
+                {"error": "Unauthorized", "message": _("Please log in to access this page.")}, status_code=401
+            )
         flash(request.scope["session"], _("Please log in to access this page."), "info")
         return login_redirect(exc.next_path)
 
     @app.exception_handler(CSRFFailed)
     async def csrf_failed(request: Request, exc: CSRFFailed):
-        return await error_page(request, 400, _("The form has expired or its security token is missing. "
-                                                "Reload the page and try again."))
+        return await error_page(
+            request, 400, _("The form has expired or its security token is missing. Reload the page and try again.")
+        )
 
     @app.exception_handler(gateway.Unauthorized)
     async def unauthorized(request: Request, exc: gateway.Unauthorized):
@@ -117,7 +120,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase else None
+        detail = (
+            exc.detail if isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase else None
+        )
         return await error_page(request, exc.status_code, detail)
 
     @app.exception_handler(RequestValidationError)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from web.i18n import _
 
@@ -68,8 +68,13 @@ def _short_text(form: Form, name: str, required: bool = True) -> None:
 
 
 def login_form(raw: Mapping) -> Form:
-    form = Form({"username": _text(raw, "username"), "password": _text(raw, "password", strip=False),
-                 "remember_me": "y" if raw.get("remember_me") else ""})
+    form = Form(
+        {
+            "username": _text(raw, "username"),
+            "password": _text(raw, "password", strip=False),
+            "remember_me": "y" if raw.get("remember_me") else "",
+        }
+    )
     _required(form, "username")
     _required(form, "password")
     if len(form.data["username"]) > 64 or len(form.data["password"]) > MAX_PASSWORD:
@@ -78,8 +83,14 @@ def login_form(raw: Mapping) -> Form:
 
 
 def registration_form(raw: Mapping) -> Form:
-    form = Form({"username": _text(raw, "username"), "email": _text(raw, "email"),
-                 "password": _text(raw, "password", strip=False), "password2": _text(raw, "password2", strip=False)})
+    form = Form(
+        {
+            "username": _text(raw, "username"),
+            "email": _text(raw, "email"),
+            "password": _text(raw, "password", strip=False),
+            "password2": _text(raw, "password2", strip=False),
+        }
+    )
     _username(form)
     if _required(form, "email") and (len(form.data["email"]) > MAX_EMAIL or not EMAIL.match(form.data["email"])):
         form.error("email", _("Enter a valid email address."))

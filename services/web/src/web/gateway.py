@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
-
 from urllib.parse import quote
 
 import httpx
@@ -72,8 +71,15 @@ class Unavailable(GatewayError):
     status = 503
 
 
-ERRORS: dict[int, type[GatewayError]] = {400: Invalid, 401: Unauthorized, 403: Forbidden, 404: NotFound,
-                                         409: Conflict, 422: Invalid, 429: RateLimited}
+ERRORS: dict[int, type[GatewayError]] = {
+    400: Invalid,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: Invalid,
+    429: RateLimited,
+}
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -90,19 +96,28 @@ def _raise_for(response: httpx.Response) -> None:
 
 
 class Gateway:
-    def __init__(self, base_url: str, proxy_secret: str = "", timeout: float = 15.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        proxy_secret: str = "",
+        timeout: float = 15.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.proxy_secret = proxy_secret
-        self.http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
-                                      limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+        self.http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            transport=transport,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        )
 
     async def close(self) -> None:
         await self.http.aclose()
 
-    async def _call(self, method: str, path: str, caller: Caller, *, auth: tuple[str, str] | None = None,
-                    **kwargs) -> httpx.Response:
-        headers = {"X-Forwarded-For": caller.client_address,
-                   "X-Correlation-ID": context.correlation_id.get() or ""}
+    async def _call(
+        self, method: str, path: str, caller: Caller, *, auth: tuple[str, str] | None = None, **kwargs
+    ) -> httpx.Response:
+        headers = {"X-Forwarded-For": caller.client_address, "X-Correlation-ID": context.correlation_id.get() or ""}
         if self.proxy_secret:
             headers["X-Microblog-Proxy-Secret"] = self.proxy_secret
         if caller.token and auth is None:

@@ -10,8 +10,8 @@ import io
 import logging
 import re
 from contextvars import ContextVar
-from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -69,7 +69,7 @@ def same_language(post_language: str, locale: str) -> bool:
     return post_language.replace("_", "-").split("-")[0].lower() == locale.split("_")[0].lower()
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(locale: str) -> NullTranslations:
     """The compiled catalog of a locale; compiled in memory from its .po when the .mo is missing or stale."""
     po = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
@@ -129,7 +129,7 @@ def parse_moment(value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def full_datetime(moment: datetime, zone: str, locale: str | None = None) -> str:
@@ -141,6 +141,6 @@ def full_datetime(moment: datetime, zone: str, locale: str | None = None) -> str
 
 def relative_time(moment: datetime, now: datetime | None = None, locale: str | None = None) -> str:
     """Like moment.js `fromNow`: "3 minutes ago", localized (a moment in the future reads as just past)."""
-    delta = moment - (now or datetime.now(timezone.utc))
+    delta = moment - (now or datetime.now(UTC))
     delta = min(delta, timedelta(seconds=-1))
     return format_timedelta(delta, add_direction=True, locale=babel_locale(locale))

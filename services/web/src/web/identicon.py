@@ -23,8 +23,12 @@ def identicon_svg(digest: str, size: int = 80) -> str:
             nibble = int(digest[row * 3 + column], 16)
             if nibble % 2 == 0:
                 for x in {column, GRID - 1 - column}:
-                    cells.append(f'<rect x="{margin + x * cell:.2f}" y="{margin + row * cell:.2f}" '
-                                 f'width="{cell:.2f}" height="{cell:.2f}"/>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
-            f'viewBox="0 0 {size} {size}"><rect width="{size}" height="{size}" fill="#f0f0f0"/>'
-            f'<g fill="{colour}">{"".join(sorted(cells))}</g></svg>')
+                    cells.append(
+                        f'<rect x="{margin + x * cell:.2f}" y="{margin + row * cell:.2f}" '
+                        f'width="{cell:.2f}" height="{cell:.2f}"/>'
+                    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+        f'viewBox="0 0 {size} {size}"><rect width="{size}" height="{size}" fill="#f0f0f0"/>'
+        f'<g fill="{colour}">{"".join(sorted(cells))}</g></svg>'
+    )

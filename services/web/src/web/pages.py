@@ -89,8 +89,13 @@ class Visitor:
 async def visitor(request: Request) -> Visitor:
     session: Session = request.scope["session"]
     address = request.client.host if request.client else "127.0.0.1"
-    return Visitor(request, session, SessionCaller(session, address), request.state.locale,
-                   i18n.time_zone(unquote(request.cookies.get("tz") or "")))
+    return Visitor(
+        request,
+        session,
+        SessionCaller(session, address),
+        request.state.locale,
+        i18n.time_zone(unquote(request.cookies.get("tz") or "")),
+    )
 
 
 async def signed_in(visitor: Annotated[Visitor, Depends(visitor)]) -> Visitor:
@@ -113,7 +118,8 @@ async def csrf_checked(request: Request, visitor: Annotated[Visitor, Depends(vis
     """Refuses a state-changing request without the session's CSRF token (form field or header)."""
     given = request.headers.get(CSRF_HEADER)
     if given is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
         form = await request.form()
         value = form.get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
@@ -136,13 +142,18 @@ def login_redirect(next_path: str) -> RedirectResponse:
 
 # --- rendering ------------------------------------------------------------------------------
 
+
 def make_environment() -> Environment:
-    env = Environment(loader=PackageLoader("web", "templates"), autoescape=select_autoescape(["html"]),
-                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("web", "templates"),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
     env.filters.update(fromnow=_fromnow, fulldate=_fulldate, avatar=avatar_url, identicon=identicon_url)
-    env.globals.update(language_names=i18n.LANGUAGE_NAMES, same_language=i18n.same_language,
-                       html_lang=i18n.html_lang)
+    env.globals.update(language_names=i18n.LANGUAGE_NAMES, same_language=i18n.same_language, html_lang=i18n.html_lang)
     return env
 
 
@@ -172,18 +183,32 @@ def identicon_url(url: str | None, size: int) -> str:
     return f"/identicon/{digest}.svg?s={size}"
 
 
-async def render(visitor: Visitor, template: str, status: int = 200, with_notifications: bool = True,
-                 unread_count: int | None = None, **context: Any) -> HTMLResponse:
+async def render(
+    visitor: Visitor,
+    template: str,
+    status: int = 200,
+    with_notifications: bool = True,
+    unread_count: int | None = None,
+    **context: Any,
+) -> HTMLResponse:
     unread, tasks, since = 0, [], 0.0
     if with_notifications and visitor.user_id and visitor.session.get("token"):
         unread, tasks, since = await badge_and_tasks(visitor)
     unread = unread if unread_count is None else unread_count
     settings = visitor.request.app.state.settings
     page = visitor.request.app.state.templates.get_template(template).render(
-        visitor=visitor, locale=visitor.locale, timezone=visitor.timezone,
-        csrf_token=csrf_token(visitor.session), flashes=pop_flashes(visitor.session),
-        unread_count=unread, running_tasks=tasks, since=since,
-        poll_seconds=settings.notification_poll_seconds, current_path=visitor.here(), **context)
+        visitor=visitor,
+        locale=visitor.locale,
+        timezone=visitor.timezone,
+        csrf_token=csrf_token(visitor.session),
+        flashes=pop_flashes(visitor.session),
+        unread_count=unread,
+        running_tasks=tasks,
+        since=since,
+        poll_seconds=settings.notification_poll_seconds,
+        current_path=visitor.here(),
+        **context,
+    )
     return HTMLResponse(page, status_code=status)
 
 

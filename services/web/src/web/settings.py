@@ -25,7 +25,7 @@ class WebSettings(Settings):
     gateway_timeout_seconds: float = Field(default=15.0, gt=0)
 
     @model_validator(mode="after")
-    def _refuse_default_web_secret_in_production(self) -> "WebSettings":
+    def _refuse_default_web_secret_in_production(self) -> WebSettings:
         if self.web_secret_key == DEFAULT_WEB_SECRET:
             if self.environment == "production":
                 raise ValueError("MICROBLOG_WEB_SECRET_KEY must be set to a real secret in production")

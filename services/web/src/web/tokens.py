@@ -12,7 +12,7 @@ import asyncio
 import base64
 import json
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from web.gateway import Unauthorized
 
@@ -38,8 +38,12 @@ def needs_refresh(token: str, now: float | None = None, margin: float = REFRESH_
 class Refresher:
     """Single-flight refreshes: one call per refresh token, its result shared and remembered."""
 
-    def __init__(self, refresh: Callable[..., Awaitable[dict]], remember: float = REMEMBER_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        refresh: Callable[..., Awaitable[dict]],
+        remember: float = REMEMBER_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._refresh, self.remember, self.clock = refresh, remember, clock
         self._flights: dict[str, tuple[asyncio.Future, float]] = {}
 

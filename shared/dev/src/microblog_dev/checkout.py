@@ -14,5 +14,7 @@ def repo_root() -> Path:
         for folder in (start, *start.parents):
             if (folder / "uv.lock").is_file() and (folder / "services").is_dir():
                 return folder
-    raise RuntimeError("not inside a microblog checkout (no uv.lock with a services/ folder above "
-                       f"{Path(__file__).parent} or {Path.cwd()})")
+    raise RuntimeError(
+        "not inside a microblog checkout (no uv.lock with a services/ folder above "
+        f"{Path(__file__).parent} or {Path.cwd()})"
+    )

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -21,13 +21,17 @@ def dev(
     data_dir: Annotated[Path, typer.Option(help="Where the embedded PostgreSQL keeps its data")] = Path(".microblog"),
     port: Annotated[int, typer.Option(help="The gateway's port on 127.0.0.1")] = 8000,
     web_port: Annotated[int, typer.Option(help="The web UI's port on 127.0.0.1")] = 5000,
-    database_url: Annotated[Optional[str], typer.Option(
-        envvar="MICROBLOG_DEV_DATABASE_URL",
-        help="Use this PostgreSQL server instead of the embedded one (one database per service is created)",
-    )] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MICROBLOG_DEV_DATABASE_URL",
+            help="Use this PostgreSQL server instead of the embedded one (one database per service is created)",
+        ),
+    ] = None,
     bus: Annotated[str, typer.Option(help="Event bus adapter: postgres or kafka")] = "postgres",
-    kafka_bootstrap: Annotated[Optional[str], typer.Option(envvar="MICROBLOG_KAFKA_BOOTSTRAP",
-                                                           help="HOST:PORT of Kafka (with --bus kafka)")] = None,
+    kafka_bootstrap: Annotated[
+        str | None, typer.Option(envvar="MICROBLOG_KAFKA_BOOTSTRAP", help="HOST:PORT of Kafka (with --bus kafka)")
+    ] = None,
     partitions: Annotated[int, typer.Option(help="Partitions per topic")] = 4,
     raw_logs: Annotated[bool, typer.Option(help="Print the processes' JSON log lines as they are")] = False,
 ) -> None:
@@ -35,12 +39,14 @@ def dev(
     if bus not in ("postgres", "kafka"):
         raise typer.BadParameter("--bus must be postgres or kafka")
     if bus == "kafka" and not kafka_bootstrap:
-        raise typer.BadParameter("--bus kafka needs --kafka-bootstrap HOST:PORT "
-                                 "(a local broker: python deploy/local/kafka.py run)")
+        raise typer.BadParameter(
+            "--bus kafka needs --kafka-bootstrap HOST:PORT (a local broker: python deploy/local/kafka.py run)"
+        )
     from microblog_dev.devstack import DevStack
 
-    stack = DevStack(console, data_dir.resolve(), port, database_url, bus, kafka_bootstrap, partitions, raw_logs,
-                     web_port=web_port)
+    stack = DevStack(
+        console, data_dir.resolve(), port, database_url, bus, kafka_bootstrap, partitions, raw_logs, web_port=web_port
+    )
     sys.exit(asyncio.run(stack.run()))
 
 
@@ -50,8 +56,9 @@ def test(ctx: typer.Context) -> None:
     sys.exit(subprocess.call([sys.executable, "-m", "pytest", *ctx.args]))
 
 
-translations = typer.Typer(help="The web UI's gettext catalogs (Babel): extract, init, update, compile.",
-                           no_args_is_help=True)
+translations = typer.Typer(
+    help="The web UI's gettext catalogs (Babel): extract, init, update, compile.", no_args_is_help=True
+)
 
 
 def _catalogs(*args: str) -> None:

@@ -12,19 +12,29 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
+from microblog_dev.embedded_postgres import EmbeddedPostgres, free_port
 from microblog_dev.launchers import ZygoteLauncher
 from microblog_dev.mailsink import MailSink, one_line
 from microblog_dev.supervisor import Process, Supervisor, python_module
 from microblog_ops.layout import SERVICES
 from microblog_ops.stackfile import Stack, StackProcess, process_name
 from microblog_shared.runtime.db import ensure_database
-from microblog_dev.embedded_postgres import EmbeddedPostgres, free_port
 from microblog_shared.runtime.migrations import upgrade
 
 
 class DevStack:
-    def __init__(self, console: Console, data_dir: Path, port: int, database_url: str | None, bus: str,
-                 kafka_bootstrap: str | None, partitions: int, raw_logs: bool, web_port: int = 5000) -> None:
+    def __init__(
+        self,
+        console: Console,
+        data_dir: Path,
+        port: int,
+        database_url: str | None,
+        bus: str,
+        kafka_bootstrap: str | None,
+        partitions: int,
+        raw_logs: bool,
+        web_port: int = 5000,
+    ) -> None:
         self.console = console
         self.data_dir = data_dir
         self.port = port
@@ -37,8 +47,12 @@ class DevStack:
         self.supervisor = Supervisor(console, raw_logs, self.launcher)
         self.postgres: EmbeddedPostgres | None = None
         # Every mail the platform sends lands here (a Maildir) and gets a line in the log.
-        self.mail = MailSink(data_dir / "mail", on_mail=lambda message: self.supervisor.show(
-            Process("mail-sink", [], {}, "", colour="bright_green"), one_line(message)))
+        self.mail = MailSink(
+            data_dir / "mail",
+            on_mail=lambda message: self.supervisor.show(
+                Process("mail-sink", [], {}, "", colour="bright_green"), one_line(message)
+            ),
+        )
 
     def _secret(self, name: str = "jwt-secret") -> str:
         """A per-checkout secret (JWT, web session, proxy), kept so tokens and sessions survive a restart."""
@@ -139,12 +153,14 @@ class DevStack:
                 env.update({f"MICROBLOG_{name.upper()}_URL": url for name, url in api_urls.items()})
                 if command == "api":
                     api_urls[service.package] = f"http://127.0.0.1:{port}"
-                processes.append(Process(
-                    name=process_name(service.package, command),
-                    argv=python_module(service.package, command, port),
-                    env=env,
-                    health_url=f"http://127.0.0.1:{port}/readyz",
-                ))
+                processes.append(
+                    Process(
+                        name=process_name(service.package, command),
+                        argv=python_module(service.package, command, port),
+                        env=env,
+                        health_url=f"http://127.0.0.1:{port}/readyz",
+                    )
+                )
         return processes
 
     @property
@@ -161,21 +177,30 @@ class DevStack:
         described = []
         for process in processes:
             package, _, command = process.name.rpartition("-")
-            described.append(StackProcess(process.name, package.replace("-", "_"), command,
-                                          process.health_url.removesuffix("/readyz"), {**inherited, **process.env}))
+            described.append(
+                StackProcess(
+                    process.name,
+                    package.replace("-", "_"),
+                    command,
+                    process.health_url.removesuffix("/readyz"),
+                    {**inherited, **process.env},
+                )
+            )
         return Stack(described, self.bus)
 
     def _announce(self, seconds: float, server: str) -> None:
         database = self.postgres.url() if self.postgres else server
-        self.console.print(Panel.fit(
-            f"[bold green]microblog is ready[/bold green] in {seconds:.1f} s\n\n"
-            f"web        {self.web_url}\n"
-            f"API        http://127.0.0.1:{self.port}/api\n"
-            f"API docs   http://127.0.0.1:{self.port}/api/docs\n"
-            f"readiness  http://127.0.0.1:{self.port}/readyz\n"
-            f"bus        {self.bus}{' at ' + self.kafka_bootstrap if self.kafka_bootstrap else ''}\n"
-            f"database   {database.split('@')[-1]}  (data in {self.data_dir})\n"
-            f"mail       smtp://127.0.0.1:{self.mail.port}  (kept in {self.data_dir / 'mail'})\n\n"
-            "Ctrl-C stops everything.",
-            title="microblog dev",
-        ))
+        self.console.print(
+            Panel.fit(
+                f"[bold green]microblog is ready[/bold green] in {seconds:.1f} s\n\n"
+                f"web        {self.web_url}\n"
+                f"API        http://127.0.0.1:{self.port}/api\n"
+                f"API docs   http://127.0.0.1:{self.port}/api/docs\n"
+                f"readiness  http://127.0.0.1:{self.port}/readyz\n"
+                f"bus        {self.bus}{' at ' + self.kafka_bootstrap if self.kafka_bootstrap else ''}\n"
+                f"database   {database.split('@')[-1]}  (data in {self.data_dir})\n"
+                f"mail       smtp://127.0.0.1:{self.mail.port}  (kept in {self.data_dir / 'mail'})\n\n"
+                "Ctrl-C stops everything.",
+                title="microblog dev",
+            )
+        )

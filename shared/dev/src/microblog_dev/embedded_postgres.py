@@ -69,27 +69,64 @@ class EmbeddedPostgres:
             if self.pgdata.exists():
                 shutil.rmtree(self.pgdata)
             subprocess.run(
-                [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.pgdata), "--auth=trust",
-                 "--encoding=UTF8", "--locale=C", "-U", "postgres"],
-                check=True, capture_output=True, **self._run_as(),
+                [
+                    str(POSTGRES_BIN_PATH / "initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "-U",
+                    "postgres",
+                ],
+                check=True,
+                capture_output=True,
+                **self._run_as(),
             )
 
     def start(self, timeout: float = 30.0) -> None:
         self._prepare()
         with open(self.data_dir / "postgres.log", "ab") as log:
             self.process = subprocess.Popen(
-                [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.pgdata), "-h", "127.0.0.1",
-                 "-p", str(self.port), "-k", str(self.data_dir), "-c", "max_connections=300",
-                 "-c", "fsync=on", "-c", "shared_buffers=128MB"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self._run_as(),
+                [
+                    str(POSTGRES_BIN_PATH / "postgres"),
+                    "-D",
+                    str(self.pgdata),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    str(self.data_dir),
+                    "-c",
+                    "max_connections=300",
+                    "-c",
+                    "fsync=on",
+                    "-c",
+                    "shared_buffers=128MB",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                **self._run_as(),
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"postgres exited with {self.process.returncode}; see {log.name}")
             ready = subprocess.run(
-                [str(POSTGRES_BIN_PATH / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                 "-t", "1"]
+                [
+                    str(POSTGRES_BIN_PATH / "pg_isready"),
+                    "-q",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "postgres",
+                    "-t",
+                    "1",
+                ]
             )
             if ready.returncode == 0:
                 return

@@ -53,7 +53,10 @@ class SubprocessLauncher:
 
     async def spawn(self, argv: list[str], env: dict[str, str]) -> Child:
         process = await asyncio.create_subprocess_exec(
-            *argv, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            *argv,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
             preexec_fn=die_with_parent,
         )
@@ -80,8 +83,14 @@ class ZygoteLauncher:
         """Start the zygote importing `packages`; return its own log."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._zygote = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "microblog_dev.zygote", str(theirs.fileno()), ",".join(packages),
-            pass_fds=[theirs.fileno()], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            "-m",
+            "microblog_dev.zygote",
+            str(theirs.fileno()),
+            ",".join(packages),
+            pass_fds=[theirs.fileno()],
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
         )
         theirs.close()

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import mailbox
+from collections.abc import Callable
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
-from typing import Callable, cast
+from typing import cast
 
 from aiosmtpd.handlers import Mailbox
 from aiosmtpd.smtp import SMTP
@@ -36,8 +37,9 @@ class MailSink(Mailbox):
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Listen on `host:port` (0: any free port); returns the port."""
         loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(lambda: SMTP(self, hostname="microblog-mail-sink", loop=loop),
-                                               host, port)
+        self.server = await loop.create_server(
+            lambda: SMTP(self, hostname="microblog-mail-sink", loop=loop), host, port
+        )
         self.port = self.server.sockets[0].getsockname()[1]
         return self.port
 
@@ -75,5 +77,7 @@ def bodies(message: EmailMessage) -> tuple[str, str]:
 
 def attachments(message: EmailMessage) -> list[tuple[str | None, str, bytes]]:
     """(file name, content type, bytes) of each attachment."""
-    return [(part.get_filename(), part.get_content_type(), cast(bytes, part.get_payload(decode=True)))
-            for part in message.iter_attachments()]
+    return [
+        (part.get_filename(), part.get_content_type(), cast(bytes, part.get_payload(decode=True)))
+        for part in message.iter_attachments()
+    ]

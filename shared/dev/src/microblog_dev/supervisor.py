@@ -78,8 +78,10 @@ class Supervisor:
                 entry = json.loads(line)
                 stamp = entry.get("ts", "")[11:19]
                 level = entry.get("level", "")
-                body = Text(f"{stamp} {level:<7} {entry.get('message', '')}",
-                            style="red" if level in ("error", "critical") else "")
+                body = Text(
+                    f"{stamp} {level:<7} {entry.get('message', '')}",
+                    style="red" if level in ("error", "critical") else "",
+                )
                 if entry.get("correlation_id"):
                     body.append(f"  cid={entry['correlation_id'][:12]}", style="dim")
                 if entry.get("exception"):
@@ -100,7 +102,7 @@ class Supervisor:
             self.show(process, "restarted too often; giving up")
             self.failed.set()
             return
-        await asyncio.sleep(min(2 ** process.restarts * 0.25, 5))
+        await asyncio.sleep(min(2**process.restarts * 0.25, 5))
         if not process.stopping:
             await self.start(process)
 

@@ -82,8 +82,12 @@ async def test_two_consumers_in_one_group_share_the_partitions(bus, topic):
 
         def settled() -> bool:
             # A member learns that it lost partitions on its next poll: overlap is transient.
-            return bool(a.assignment() and b.assignment() and not a.assignment() & b.assignment()
-                        and a.assignment() | b.assignment() == all_partitions)
+            return bool(
+                a.assignment()
+                and b.assignment()
+                and not a.assignment() & b.assignment()
+                and a.assignment() | b.assignment() == all_partitions
+            )
 
         while not settled():
             assert time.monotonic() < deadline, (a.assignment(), b.assignment())

@@ -1,16 +1,16 @@
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
 
+from microblog_shared.events import PostCreated
 from microblog_shared.runtime import context
 from microblog_shared.write.eventstore import ConcurrencyError, EventStore, Reservation, ReservationTaken
-from microblog_shared.events import PostCreated
 
 
 def post(n: int) -> PostCreated:
-    return PostCreated(post_id=n, author_id=1, body=f"post {n}", language="en", created_at=datetime.now(timezone.utc))
+    return PostCreated(post_id=n, author_id=1, body=f"post {n}", language="en", created_at=datetime.now(UTC))
 
 
 async def test_append_then_read_the_stream_back(store_engine):
@@ -39,9 +39,7 @@ async def test_append_at_a_stale_version_is_a_conflict(store_engine):
 
 async def test_only_one_of_two_racing_writers_wins(store_engine):
     store = EventStore(store_engine, producer="posts")
-    results = await asyncio.gather(
-        *(store.append("post-7", 0, [post(i)]) for i in range(8)), return_exceptions=True
-    )
+    results = await asyncio.gather(*(store.append("post-7", 0, [post(i)]) for i in range(8)), return_exceptions=True)
     assert sum(not isinstance(r, Exception) for r in results) == 1
     assert all(isinstance(r, ConcurrencyError) for r in results if isinstance(r, Exception))
 
@@ -70,8 +68,9 @@ async def test_racing_reservations_of_one_value_leave_exactly_one_owner(store_en
 async def test_released_reservations_can_be_claimed_again(store_engine):
     store = EventStore(store_engine, producer="identity")
     await store.append("user-1", 0, [post(1)], reserve=[Reservation("username", "ada")])
-    await store.append("user-1", 1, [post(2)], release=[Reservation("username", "ada")],
-                       reserve=[Reservation("username", "ada2")])
+    await store.append(
+        "user-1", 1, [post(2)], release=[Reservation("username", "ada")], reserve=[Reservation("username", "ada2")]
+    )
     await store.append("user-2", 0, [post(3)], reserve=[Reservation("username", "ada")])
     assert await store.owner_of("username", "ada") == "user-2"
 
@@ -107,8 +106,10 @@ async def test_a_slow_transaction_holds_later_appends_back_instead_of_being_skip
     async with store_engine.connect() as slow:
         await slow.begin()
         await slow.execute(text("SELECT pg_advisory_xact_lock(7000001)"))  # an append in progress
-        await slow.execute(text("""INSERT INTO events (event_id, stream_id, stream_version, type, schema_version,
-            occurred_at, producer, payload) VALUES (gen_random_uuid(), 'slow', 1, 'PostCreated', 1, now(), 'posts', '{}')"""))
+        await slow.execute(
+            text("""INSERT INTO events (event_id, stream_id, stream_version, type, schema_version,
+            occurred_at, producer, payload) VALUES (gen_random_uuid(), 'slow', 1, 'PostCreated', 1, now(), 'posts', '{}')""")
+        )
         later = asyncio.create_task(store.append("fast", 0, [post(1)]))
         await asyncio.sleep(0.3)
         assert not later.done(), "the second append must wait for the first to commit"
@@ -131,6 +132,7 @@ async def test_state_updates_commit_or_roll_back_with_the_append(store_engine):
     def insert(name):
         async def update(conn):
             await conn.execute(text("INSERT INTO names VALUES (:n)"), {"n": name})
+
         return update
 
     await store.append("user-1", 0, [post(1)], update_state=insert("ada"))
@@ -153,13 +155,19 @@ async def test_a_batch_appends_many_streams_in_order_with_reservations_and_one_s
         await conn.execute(text("INSERT INTO names SELECT unnest(CAST(:n AS text[]))"), {"n": ["ada", "bob"]})
 
     appended = await store.append_batch(
-        [("user-1", 1, [post(2)], []),
-         ("user-2", 0, [post(3), post(4)], [Reservation("username", "ada")]),
-         ("user-3", 0, [post(5)], [Reservation("username", "bob"), Reservation("email", "bob@x.org")])],
+        [
+            ("user-1", 1, [post(2)], []),
+            ("user-2", 0, [post(3), post(4)], [Reservation("username", "ada")]),
+            ("user-3", 0, [post(5)], [Reservation("username", "bob"), Reservation("email", "bob@x.org")]),
+        ],
         update_state=insert_names,
     )
-    assert [(e.stream_id, e.stream_version) for e in appended] == [("user-1", 2), ("user-2", 1), ("user-2", 2),
-                                                                   ("user-3", 1)]
+    assert [(e.stream_id, e.stream_version) for e in appended] == [
+        ("user-1", 2),
+        ("user-2", 1),
+        ("user-2", 2),
+        ("user-3", 1),
+    ]
     assert [e.position for e in appended] == sorted(e.position for e in appended)
     read = await store.read_all()
     assert [e.event_id for e in read[1:]] == [e.event_id for e in appended]
@@ -169,11 +177,14 @@ async def test_a_batch_appends_many_streams_in_order_with_reservations_and_one_s
         assert (await conn.execute(text("SELECT name FROM names ORDER BY name"))).scalars().all() == ["ada", "bob"]
 
 
-@pytest.mark.parametrize("bad, error", [
-    (("user-1", 0, [post(9)], []), ConcurrencyError),  # the stream is already at version 1
-    (("user-8", 0, [post(9)], [Reservation("username", "ada")]), ReservationTaken),  # owned by user-1
-    (("user-8", 0, [post(9)], [Reservation("username", "new")]), ReservationTaken),  # claimed twice in the batch
-])
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        (("user-1", 0, [post(9)], []), ConcurrencyError),  # the stream is already at version 1
+        (("user-8", 0, [post(9)], [Reservation("username", "ada")]), ReservationTaken),  # owned by user-1
+        (("user-8", 0, [post(9)], [Reservation("username", "new")]), ReservationTaken),  # claimed twice in the batch
+    ],
+)
 async def test_a_batch_with_one_bad_append_writes_nothing(store_engine, bad, error):
     store = EventStore(store_engine, producer="identity")
     await store.append("user-1", 0, [post(1)], reserve=[Reservation("username", "ada")])

@@ -3,7 +3,7 @@
 import asyncio
 import time
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -11,14 +11,14 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from microblog_shared.bus import Record
-from microblog_shared.read.deadletters import DeadLetterQueue, UnknownDeadLetter
 from microblog_shared.events import PostCreated
-from microblog_shared.write.eventstore import EventStore
+from microblog_shared.read.deadletters import DeadLetterQueue, UnknownDeadLetter
 from microblog_shared.read.projection import ProjectionRunner
-from microblog_shared.write.relay import OutboxRelay
 from microblog_shared.runtime.service import ServiceSpec, projector, worker_app
 from microblog_shared.runtime.settings import Settings
 from microblog_shared.runtime.status import ProjectionMonitor, RelayMonitor
+from microblog_shared.write.eventstore import EventStore
+from microblog_shared.write.relay import OutboxRelay
 from microblog_testkit.counting import SCHEMA, CountingProjection, post_envelope
 from microblog_testkit.databases import engine_with
 
@@ -93,12 +93,14 @@ async def test_a_poison_event_is_listed_and_once_fixed_a_retry_applies_it_exactl
         await asyncio.sleep(0.5)  # a doubled apply would show up now
     assert await applied_rows(engine) == [("post-1", 1), ("post-2", 1), ("post-3", 1), ("post-4", 1)]
     assert [(m["partition"], m["offset"], m["action"]) for m in await queue.handled()] == [
-        (letter.partition, letter.offset, "retry")]
+        (letter.partition, letter.offset, "retry")
+    ]
     await engine.dispose()
 
 
 async def test_a_retry_superseded_by_a_later_version_comes_back_saying_so_and_drop_removes_it(
-        bus, topic, fresh_database):
+    bus, topic, fresh_database
+):
     engine = await engine_with(fresh_database("rm"), SCHEMA)
     projection = FlakyCounting(topic, failing={"post-5"})
     queue = DeadLetterQueue(bus, "counting")
@@ -144,12 +146,15 @@ async def test_projection_status_reports_lag_until_caught_up_and_pending_dead_le
     behind = await monitor.refresh()  # nothing applied yet: the whole topic is lag
     assert behind["lag"] == 30 and sum(p["end"] for p in behind["partitions"]) == 30
     assert {p["partition"] for p in behind["partitions"]} == {0, 1, 2, 3}
-    assert sum(gauge("microblog_projection_lag", projection="counting", topic=topic, partition=str(p))
-               for p in range(4)) == 30
+    assert (
+        sum(gauge("microblog_projection_lag", projection="counting", topic=topic, partition=str(p)) for p in range(4))
+        == 30
+    )
     assert behind["dead_letters_pending"] == 0
 
     applied_before = gauge("microblog_projection_events_applied_total", projection="counting") or 0
     async with running(runner):
+
         async def caught_up():
             status = await monitor.refresh()
             return status if status["lag"] == 0 else None
@@ -169,8 +174,9 @@ async def test_projection_status_reports_lag_until_caught_up_and_pending_dead_le
 async def test_relay_status_reports_the_outbox_backlog_until_relayed(store_engine, bus):
     store = EventStore(store_engine, producer="ops-test")
     for n in range(7):
-        await store.append(f"post-{n}", 0, [PostCreated(post_id=n, author_id=1, body="b", language="en",
-                                                        created_at=datetime.now(timezone.utc))])
+        await store.append(
+            f"post-{n}", 0, [PostCreated(post_id=n, author_id=1, body="b", language="en", created_at=datetime.now(UTC))]
+        )
     relay = OutboxRelay(store, bus)
     monitor = RelayMonitor(relay, "ops-test")
     before = await monitor.refresh()
@@ -192,14 +198,17 @@ async def test_a_projector_process_serves_its_status_and_metrics(bus, bus_kind, 
         where = {"kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"), "bus_namespace": bus.prefix}
     else:
         where = {"bus_database_url": bus.url}
-    settings = Settings(environment="test", service_name="counting", database_url=url, bus=bus_kind,
-                        bus_partitions=4, **where)
-    spec = ServiceSpec(name="counting", package="counting",
-                       workers={"projector": projector(lambda _: CountingProjection(topic))})
+    settings = Settings(
+        environment="test", service_name="counting", database_url=url, bus=bus_kind, bus_partitions=4, **where
+    )
+    spec = ServiceSpec(
+        name="counting", package="counting", workers={"projector": projector(lambda _: CountingProjection(topic))}
+    )
     app = worker_app(spec, "projector", settings)
     await bus.publish(topic, [as_record(post_envelope(n, 1)) for n in range(12)])
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://worker") as client:
+
             async def caught_up():
                 answer = await client.get("/status")
                 return answer.status_code == 200 and answer.json()["lag"] == 0 and answer.json()
@@ -209,7 +218,11 @@ async def test_a_projector_process_serves_its_status_and_metrics(bus, bus_kind, 
             assert sum(p["end"] for p in status["partitions"]) == 12
             assert status["dead_letters_pending"] == 0
             metrics = (await client.get("/metrics")).text
-    for name in ("microblog_projection_lag{", "microblog_projection_events_applied_total{",
-                 "microblog_projection_dead_letters_pending{", "microblog_http_request_seconds_bucket{"):
+    for name in (
+        "microblog_projection_lag{",
+        "microblog_projection_events_applied_total{",
+        "microblog_projection_dead_letters_pending{",
+        "microblog_http_request_seconds_bucket{",
+    ):
         assert name in metrics, name
     await engine.dispose()

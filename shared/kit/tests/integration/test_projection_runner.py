@@ -79,8 +79,16 @@ async def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_projection_g
 async def test_a_batch_returns_what_it_applied_and_what_it_set_aside(bus, topic, fresh_database):
     engine = await engine_with(fresh_database("rm"), SCHEMA)
     good = [post_envelope(s, 1) for s in range(3)]
-    await bus.publish(topic, [as_record(good[0]), Record(key="bad", value=b"{not json"), as_record(good[1]),
-                              as_record(good[0]), as_record(good[2])])  # good[0] twice: applied once
+    await bus.publish(
+        topic,
+        [
+            as_record(good[0]),
+            Record(key="bad", value=b"{not json"),
+            as_record(good[1]),
+            as_record(good[0]),
+            as_record(good[2]),
+        ],
+    )  # good[0] twice: applied once
     runner = ProjectionRunner(CountingProjection(topic), engine, bus)
     await runner.consumer.start()
     try:
@@ -96,12 +104,20 @@ async def test_a_batch_returns_what_it_applied_and_what_it_set_aside(bus, topic,
     await engine.dispose()
 
 
-async def test_sigkilled_projector_loses_nothing_and_doubles_nothing(bus, bus_kind, topic, fresh_database, pg, request, report):
+async def test_sigkilled_projector_loses_nothing_and_doubles_nothing(
+    bus, bus_kind, topic, fresh_database, pg, request, report
+):
     """A projector in a real subprocess is SIGKILLed mid-stream several times."""
     url = fresh_database("rm")
     engine = await engine_with(url, SCHEMA)
-    env = {**os.environ, "MICROBLOG_DATABASE_URL": url, "COUNTING_TOPIC": topic, "MICROBLOG_ENVIRONMENT": "test",
-           "MICROBLOG_BUS": bus_kind, "MICROBLOG_BUS_PARTITIONS": "4"}
+    env = {
+        **os.environ,
+        "MICROBLOG_DATABASE_URL": url,
+        "COUNTING_TOPIC": topic,
+        "MICROBLOG_ENVIRONMENT": "test",
+        "MICROBLOG_BUS": bus_kind,
+        "MICROBLOG_BUS_PARTITIONS": "4",
+    }
     if bus_kind == "kafka":
         env["MICROBLOG_KAFKA_BOOTSTRAP"] = request.getfixturevalue("kafka_bootstrap")
         env["MICROBLOG_BUS_NAMESPACE"] = bus.prefix
@@ -145,8 +161,10 @@ async def test_sigkilled_projector_loses_nothing_and_doubles_nothing(bus, bus_ki
     replay = await engine_with(fresh_database("replay"), SCHEMA)
     await project_until(replay, bus, topic, len(envelopes))
     assert await read_model(replay) == (applied, totals)
-    report(f"projection SIGKILL test on {bus_kind}: {kills} kills at {progress_at_kill} applied events, "
-           f"{len(envelopes)} events applied exactly once, read model equals a fresh replay")
+    report(
+        f"projection SIGKILL test on {bus_kind}: {kills} kills at {progress_at_kill} applied events, "
+        f"{len(envelopes)} events applied exactly once, read model equals a fresh replay"
+    )
     await engine.dispose()
     await replay.dispose()
 

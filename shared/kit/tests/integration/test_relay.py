@@ -1,20 +1,20 @@
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from microblog_shared.write.eventstore import EventStore
 from microblog_shared.events import Envelope, PasswordSet, PostCreated, UserRegistered
+from microblog_shared.write.eventstore import EventStore
 from microblog_shared.write.relay import OutboxRelay
 
 
 def post(n: int) -> PostCreated:
-    return PostCreated(post_id=n, author_id=1, body=f"post {n}", language="en", created_at=datetime.now(timezone.utc))
+    return PostCreated(post_id=n, author_id=1, body=f"post {n}", language="en", created_at=datetime.now(UTC))
 
 
 def user(n: int) -> UserRegistered:
-    return UserRegistered(user_id=n, username=f"u{n}", email=f"u{n}@x.io", registered_at=datetime.now(timezone.utc))
+    return UserRegistered(user_id=n, username=f"u{n}", email=f"u{n}@x.io", registered_at=datetime.now(UTC))
 
 
 async def consume_all(bus, topic: str, expected: int, group: str = "check") -> list[Envelope]:

@@ -9,12 +9,12 @@ import pytest
 from fastapi import HTTPException
 from sqlalchemy.exc import OperationalError
 
-from microblog_shared.runtime import context
-from microblog_shared.write.eventstore import ConcurrencyError, ReservationTaken
-from microblog_shared.runtime.logs import JsonFormatter
-from microblog_shared.http.pagination import PageParams, collection, decode_cursor, encode_cursor
-from microblog_shared.runtime.settings import Settings
 from microblog_shared.http.app import create_service_app
+from microblog_shared.http.pagination import PageParams, collection, decode_cursor, encode_cursor
+from microblog_shared.runtime import context
+from microblog_shared.runtime.logs import JsonFormatter
+from microblog_shared.runtime.settings import Settings
+from microblog_shared.write.eventstore import ConcurrencyError, ReservationTaken
 
 
 @pytest.fixture
@@ -51,8 +51,9 @@ async def client():
     async def who():
         return {"correlation_id": context.correlation_id.get()}
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
-                                 base_url="http://t") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t"
+    ) as http:
         http.healthy = healthy
         yield http
 
@@ -69,7 +70,10 @@ async def test_a_database_outage_is_a_503_to_retry_not_a_500(client):
     response = await client.get("/db-down")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
-    assert response.json() == {"error": "Service Unavailable", "message": "the database is unavailable, try again shortly"}
+    assert response.json() == {
+        "error": "Service Unavailable",
+        "message": "the database is unavailable, try again shortly",
+    }
 
 
 async def test_unexpected_errors_are_a_bare_500_without_internals(client):
@@ -120,8 +124,11 @@ def test_log_lines_are_json_with_the_correlation_id():
 def test_collections_link_their_neighbour_pages():
     page = collection(["a"], PageParams(page=2, per_page=10), 25, "/api/x", q="s")
     assert page["_meta"] == {"page": 2, "per_page": 10, "total_pages": 3, "total_items": 25, "next_after": None}
-    assert page["_links"] == {"self": "/api/x?q=s&page=2&per_page=10", "next": "/api/x?q=s&page=3&per_page=10",
-                              "prev": "/api/x?q=s&page=1&per_page=10"}
+    assert page["_links"] == {
+        "self": "/api/x?q=s&page=2&per_page=10",
+        "next": "/api/x?q=s&page=3&per_page=10",
+        "prev": "/api/x?q=s&page=1&per_page=10",
+    }
     empty = collection([], PageParams(page=1, per_page=10), 0, "/api/x")
     assert empty["_meta"]["total_pages"] == 0 and empty["_links"]["next"] is None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -23,10 +23,12 @@ console = Console(highlight=False)
 
 @app.command()
 def replay(
-    projections: Annotated[Optional[list[str]], typer.Argument(help="Projections to rebuild, e.g. timeline")] = None,
+    projections: Annotated[list[str] | None, typer.Argument(help="Projections to rebuild, e.g. timeline")] = None,
     all_projections: Annotated[bool, typer.Option("--all", help="Rebuild every projection")] = False,
-    stack: Annotated[Optional[Path], typer.Option(help="The stack file of `microblog dev` "
-                                                       "(default .microblog/stack.json; else this environment)")] = None,
+    stack: Annotated[
+        Path | None,
+        typer.Option(help="The stack file of `microblog dev` (default .microblog/stack.json; else this environment)"),
+    ] = None,
     drop_old: Annotated[bool, typer.Option(help="Drop the previous version once switched (kept by default)")] = False,
 ) -> None:
     """Rebuild read models from offset 0 into new versions while the current ones serve, then switch."""

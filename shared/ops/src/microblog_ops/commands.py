@@ -11,8 +11,9 @@ import asyncio
 import json
 import os
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Awaitable, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -29,12 +30,23 @@ if TYPE_CHECKING:  # `microblog --help` and `microblog test` should not pay for 
 console = Console(highlight=False)
 T = TypeVar("T")
 
-StackOption = Annotated[Optional[Path], typer.Option(
-    "--stack", help="The stack file of `microblog dev` (default .microblog/stack.json; else this environment)")]
+StackOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--stack", help="The stack file of `microblog dev` (default .microblog/stack.json; else this environment)"
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")]
 WORKERS = ("projector", "relay")
-BUS_FIELDS = ("bus", "bus_database_url", "bus_partitions", "bus_namespace", "kafka_bootstrap",
-              "kafka_replication_factor", "kafka_min_insync_replicas")
+BUS_FIELDS = (
+    "bus",
+    "bus_database_url",
+    "bus_partitions",
+    "bus_namespace",
+    "kafka_bootstrap",
+    "kafka_replication_factor",
+    "kafka_min_insync_replicas",
+)
 
 
 def _stack(path: Path | None) -> Stack:
@@ -49,12 +61,20 @@ def _stack(path: Path | None) -> Stack:
 
 # ---- status ----------------------------------------------------------------------------------
 
+
 async def probe(client: httpx.AsyncClient, process: StackProcess) -> dict:
     """One process: alive (/healthz), ready (/readyz, timed) and, for workers, its /status."""
     import httpx
 
-    entry = {"name": process.name, "command": process.command, "url": process.url,
-             "healthy": False, "ready": False, "latency_ms": None, "problem": None}
+    entry = {
+        "name": process.name,
+        "command": process.command,
+        "url": process.url,
+        "healthy": False,
+        "ready": False,
+        "latency_ms": None,
+        "problem": None,
+    }
     try:
         entry["healthy"] = (await client.get(f"{process.url}/healthz")).status_code == 200
         started = time.perf_counter()
@@ -98,7 +118,9 @@ def show_status(report: dict) -> None:
         processes.add_column(column, justify="right" if column == "check ms" else "left")
     for p in report["processes"]:
         latency = "" if p["latency_ms"] is None else f"{p['latency_ms']:.1f}"
-        processes.add_row(p["name"], _yes(p["healthy"]), _yes(p["ready"]), latency, p["url"], escape(p["problem"] or ""))
+        processes.add_row(
+            p["name"], _yes(p["healthy"]), _yes(p["ready"]), latency, p["url"], escape(p["problem"] or "")
+        )
     console.print(processes)
 
     projections = Table(title="projections", title_justify="left")
@@ -106,12 +128,25 @@ def show_status(report: dict) -> None:
         projections.add_column(column, justify="left" if column.startswith(("projection", "topic")) else "right")
     for s in report["projections"]:
         dead = f"[yellow]{s['dead_letters_pending']}[/yellow]" if s["dead_letters_pending"] else "0"
-        projections.add_row(f"[bold]{s['projection']}[/bold]", "all", f"{sum(p['checkpoint'] for p in s['partitions']):,}",
-                            f"{sum(p['end'] for p in s['partitions']):,}", f"{s['lag']:,}",
-                            f"{s['events_per_second']:,.1f}", dead)
+        projections.add_row(
+            f"[bold]{s['projection']}[/bold]",
+            "all",
+            f"{sum(p['checkpoint'] for p in s['partitions']):,}",
+            f"{sum(p['end'] for p in s['partitions']):,}",
+            f"{s['lag']:,}",
+            f"{s['events_per_second']:,.1f}",
+            dead,
+        )
         for p in s["partitions"]:
-            projections.add_row("", escape(f"{p['topic']}[{p['partition']}]"), f"{p['checkpoint']:,}", f"{p['end']:,}",
-                                f"{p['lag']:,}", "", "")
+            projections.add_row(
+                "",
+                escape(f"{p['topic']}[{p['partition']}]"),
+                f"{p['checkpoint']:,}",
+                f"{p['end']:,}",
+                f"{p['lag']:,}",
+                "",
+                "",
+            )
     console.print(projections)
 
     outboxes = Table(title="outboxes", title_justify="left")
@@ -125,7 +160,9 @@ def show_status(report: dict) -> None:
     if down:
         console.print(f"[red]{len(down)} of {len(report['processes'])} processes down: {', '.join(down)}[/red]")
     else:
-        console.print(f"[green]all {len(report['processes'])} processes healthy and ready[/green] (bus: {report['bus']})")
+        console.print(
+            f"[green]all {len(report['processes'])} processes healthy and ready[/green] (bus: {report['bus']})"
+        )
 
 
 def status(stack: StackOption = None, as_json: JsonOption = False) -> None:
@@ -216,8 +253,11 @@ def _show_letters(projection: str, letters: list[DeadLetter]) -> None:
 
 
 @dlq.command("list")
-def list_letters(projection: Annotated[str, typer.Argument(help="e.g. timeline")],
-                 stack: StackOption = None, as_json: JsonOption = False) -> None:
+def list_letters(
+    projection: Annotated[str, typer.Argument(help="e.g. timeline")],
+    stack: StackOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Dead letters not yet retried or dropped: id, original position, event, stream, error."""
     letters = _run(stack, projection, lambda queue: queue.pending())
     if as_json:
@@ -233,8 +273,12 @@ def _chosen(every: bool, offsets: list[str] | None) -> list[str] | None:
 
 
 AllOption = Annotated[bool, typer.Option("--all", help="Every pending dead letter")]
-OffsetOption = Annotated[Optional[list[str]], typer.Option(
-    "--offset", help="A dead letter's id from `list` (PARTITION:OFFSET, or OFFSET when unambiguous); repeatable")]
+OffsetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--offset", help="A dead letter's id from `list` (PARTITION:OFFSET, or OFFSET when unambiguous); repeatable"
+    ),
+]
 
 
 def _handle(projection: str, stack: Path | None, ids: list[str] | None, verb: str) -> list[DeadLetter]:
@@ -253,20 +297,30 @@ def _handle(projection: str, stack: Path | None, ids: list[str] | None, verb: st
 
 
 @dlq.command()
-def retry(projection: Annotated[str, typer.Argument(help="e.g. timeline")], every: AllOption = False,
-          offsets: OffsetOption = None, stack: StackOption = None) -> None:
+def retry(
+    projection: Annotated[str, typer.Argument(help="e.g. timeline")],
+    every: AllOption = False,
+    offsets: OffsetOption = None,
+    stack: StackOption = None,
+) -> None:
     """Republish dead letters to their source topics (marked as retries) and mark them handled."""
     letters = _handle(projection, stack, _chosen(every, offsets), "retry")
     for letter in letters:
         d = letter.describe()
         console.print(escape(f"retried {d['id']}: {d['type']} {d['stream']} -> {d['source']['topic']}"))
-    console.print(f"{len(letters)} retried. A retry superseded by a later version of its stream comes back "
-                  f"as a new dead letter saying so: `microblog dlq list {projection}`")
+    console.print(
+        f"{len(letters)} retried. A retry superseded by a later version of its stream comes back "
+        f"as a new dead letter saying so: `microblog dlq list {projection}`"
+    )
 
 
 @dlq.command()
-def drop(projection: Annotated[str, typer.Argument(help="e.g. timeline")], every: AllOption = False,
-         offsets: OffsetOption = None, stack: StackOption = None) -> None:
+def drop(
+    projection: Annotated[str, typer.Argument(help="e.g. timeline")],
+    every: AllOption = False,
+    offsets: OffsetOption = None,
+    stack: StackOption = None,
+) -> None:
     """Mark dead letters handled without applying them (they stay on the topic, for the record)."""
     letters = _handle(projection, stack, _chosen(every, offsets), "drop")
     for letter in letters:

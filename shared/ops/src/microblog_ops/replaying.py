@@ -44,8 +44,9 @@ def settings_environment(env: dict[str, str]):
         os.environ.update(saved)
 
 
-async def replay_projections(names: list[str], stack_file: Path | None, drop_old: bool,
-                             console: Console) -> list[ReplayResult]:
+async def replay_projections(
+    names: list[str], stack_file: Path | None, drop_old: bool, console: Console
+) -> list[ReplayResult]:
     specs = projection_specs()
     unknown = [n for n in names if n not in specs]
     if unknown:
@@ -67,17 +68,26 @@ async def _replay_one(spec: ProjectionSpec, stack, drop_old: bool, console: Cons
     with settings_environment(env):
         settings = spec.settings_class(service_name=spec.package)
     bus = create_bus(settings)
-    columns = (TextColumn(f"replaying {spec.name}"), BarColumn(), MofNCompleteColumn(), RateAndLag(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn(f"replaying {spec.name}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateAndLag(),
+        TimeElapsedColumn(),
+    )
     try:
         with Progress(*columns, console=console) as progress:
             task = progress.add_task(spec.name, total=None)
             result = await Replay(spec, settings, bus).run(
-                lambda done, total: progress.update(task, completed=done, total=total), drop_old=drop_old)
+                lambda done, total: progress.update(task, completed=done, total=total), drop_old=drop_old
+            )
     finally:
         await bus.close()
-    console.print(f"[green]{spec.name}[/green]: {result.records:,} records into schema {result.schema} "
-                  f"in {result.seconds:.1f} s ({result.records_per_second:,.0f} events/s); "
-                  f"now serving {result.schema}, previous version {result.previous}"
-                  f"{' dropped' if drop_old and result.previous != 'public' else ' kept'}", soft_wrap=True)
+    console.print(
+        f"[green]{spec.name}[/green]: {result.records:,} records into schema {result.schema} "
+        f"in {result.seconds:.1f} s ({result.records_per_second:,.0f} events/s); "
+        f"now serving {result.schema}, previous version {result.previous}"
+        f"{' dropped' if drop_old and result.previous != 'public' else ' kept'}",
+        soft_wrap=True,
+    )
     return result

@@ -47,7 +47,7 @@ class Stack:
         path.chmod(0o600)  # it carries the processes' settings, secrets included
 
     @classmethod
-    def read(cls, path: Path) -> "Stack":
+    def read(cls, path: Path) -> Stack:
         raw = json.loads(path.read_text())
         return cls([StackProcess(**p) for p in raw["processes"]], raw.get("bus", "postgres"))
 
@@ -64,8 +64,11 @@ def from_environment(environ: dict[str, str] | None = None) -> Stack:
     if given:
         targets = dict(pair.split("=", 1) for pair in given.split(",") if "=" in pair)
     else:
-        targets = {process_name(s.package, c): f"http://{process_name(s.package, c)}:{IN_NETWORK_PORT}"
-                   for s in SERVICES for c in s.commands}
+        targets = {
+            process_name(s.package, c): f"http://{process_name(s.package, c)}:{IN_NETWORK_PORT}"
+            for s in SERVICES
+            for c in s.commands
+        }
     processes = []
     for name, url in targets.items():
         package, _, command = name.rpartition("-")

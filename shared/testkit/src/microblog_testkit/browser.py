@@ -20,8 +20,15 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 CHROMIUM = os.environ.get("MICROBLOG_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOTS = Path(os.environ.get("MICROBLOG_SCREENSHOTS", Path.cwd() / "var" / "screenshots"))
 PASSWORD = "a long password"
 
@@ -82,7 +89,7 @@ class Visitor:
             self.page.check("input[name=remember_me]")
         self.submit("form:has(input[name=remember_me])")
 
-    def join(self, prefix: str) -> "Visitor":
+    def join(self, prefix: str) -> Visitor:
         """Register and log in."""
         self.register(unique(prefix))
         assert self.page.url.split("?")[0].endswith("/auth/login"), f"could not register: {self.flashes()}"
@@ -96,5 +103,7 @@ class Visitor:
         self.submit("#post-form")
 
     def post_ids(self) -> list[int]:
-        return [int(re.sub(r"\D", "", i)) for i in self.page.locator("article.post").evaluate_all(
-            "items => items.map(item => item.id)")]
+        return [
+            int(re.sub(r"\D", "", i))
+            for i in self.page.locator("article.post").evaluate_all("items => items.map(item => item.id)")
+        ]

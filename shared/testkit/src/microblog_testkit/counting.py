@@ -48,10 +48,16 @@ class CountingProjection(Projection):
 
 
 def post_envelope(stream: int, version: int) -> Envelope:
-    event = PostCreated(post_id=stream, author_id=stream % 7, body="x" * (version % 13 + 1), language="",
-                        created_at=datetime.now(UTC))
-    return Envelope(type=event.type_name, stream_id=f"post-{stream}", stream_version=version, producer="test",
-                    payload=event.model_dump(mode="json"))
+    event = PostCreated(
+        post_id=stream, author_id=stream % 7, body="x" * (version % 13 + 1), language="", created_at=datetime.now(UTC)
+    )
+    return Envelope(
+        type=event.type_name,
+        stream_id=f"post-{stream}",
+        stream_version=version,
+        producer="test",
+        payload=event.model_dump(mode="json"),
+    )
 
 
 async def main() -> None:

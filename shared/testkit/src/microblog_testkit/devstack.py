@@ -16,15 +16,29 @@ from microblog_dev.embedded_postgres import free_port
 
 
 class DevStackProcess:
-    def __init__(self, data_dir: Path, bus: str = "postgres", kafka_bootstrap: str | None = None,
-                 database_url: str | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, bus: str = "postgres", kafka_bootstrap: str | None = None, database_url: str | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.web_port = free_port()
         self.web_url = f"http://127.0.0.1:{self.web_port}"
-        self.argv = [sys.executable, "-m", "microblog_ops.cli", "dev", "--data-dir", str(data_dir),
-                     "--port", str(self.port), "--web-port", str(self.web_port), "--bus", bus, "--raw-logs"]
+        self.argv = [
+            sys.executable,
+            "-m",
+            "microblog_ops.cli",
+            "dev",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(self.port),
+            "--web-port",
+            str(self.web_port),
+            "--bus",
+            bus,
+            "--raw-logs",
+        ]
         if kafka_bootstrap:
             self.argv += ["--kafka-bootstrap", kafka_bootstrap]
         if database_url:
@@ -34,15 +48,22 @@ class DevStackProcess:
         self.descendants: list[psutil.Process] = []
         self.start_seconds = 0.0
 
-    def start(self, timeout: float = 120) -> "DevStackProcess":
+    def start(self, timeout: float = 120) -> DevStackProcess:
         started = time.monotonic()
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
-                                            env={**os.environ, "MICROBLOG_BUS_NAMESPACE": self.data_dir.name + ".",
-                                                 # the suite registers many users from one address
-                                                 "MICROBLOG_AUTH_ATTEMPTS_PER_MINUTE": "100000",
-                                                 # the web's badge and export progress: tests don't wait 10 s
-                                                 "MICROBLOG_NOTIFICATION_POLL_SECONDS": "1"})
+            self.process = subprocess.Popen(
+                self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={
+                    **os.environ,
+                    "MICROBLOG_BUS_NAMESPACE": self.data_dir.name + ".",
+                    # the suite registers many users from one address
+                    "MICROBLOG_AUTH_ATTEMPTS_PER_MINUTE": "100000",
+                    # the web's badge and export progress: tests don't wait 10 s
+                    "MICROBLOG_NOTIFICATION_POLL_SECONDS": "1",
+                },
+            )
         deadline = started + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"microblog dev exited early:\n{self.logs()}"

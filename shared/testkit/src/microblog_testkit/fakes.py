@@ -52,8 +52,9 @@ class InMemoryEventStore:
         """Append at once, without reservations or the concurrent writers: what a racer does."""
         self._check_version(stream_id, expected_version)
         stream = self.streams.setdefault(stream_id, [])
-        appended = [wrap(event, stream_id, number, self.producer)
-                    for number, event in enumerate(events, len(stream) + 1)]
+        appended = [
+            wrap(event, stream_id, number, self.producer) for number, event in enumerate(events, len(stream) + 1)
+        ]
         stream.extend(appended)
         return appended
 

@@ -48,20 +48,35 @@ class LaunchedServer:
             try:
                 subprocess.run(
                     [sys.executable, str(self.launcher), "fetch"],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=launcher_log,
-                    timeout=max(1.0, deadline - time.monotonic()), check=True,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=launcher_log,
+                    timeout=max(1.0, deadline - time.monotonic()),
+                    check=True,
                 )
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
                 raise RuntimeError(f"fetching {self.name} failed ({error}); see {launcher_log.name}") from error
             self.fetch_seconds = time.monotonic() - began
-            command = [sys.executable, str(self.launcher), "start", "--data-dir", str(self.workdir / self.data_folder),
-                       "--watch-stdin", "--timeout", str(max(1.0, deadline - time.monotonic())),
-                       *self.start_arguments()]
+            command = [
+                sys.executable,
+                str(self.launcher),
+                "start",
+                "--data-dir",
+                str(self.workdir / self.data_folder),
+                "--watch-stdin",
+                "--timeout",
+                str(max(1.0, deadline - time.monotonic())),
+                *self.start_arguments(),
+            ]
             if self.port:
                 command += ["--port", str(self.port)]
             # stdin stays open as a lifeline: the launcher stops the server when it reads EOF.
             self.process = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=launcher_log, text=True,
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=launcher_log,
+                text=True,
             )
         try:
             self.address = self._wait_for_address(deadline)
@@ -88,7 +103,7 @@ class LaunchedServer:
                         f"the {self.name} launcher exited with {code}; see {self.workdir / 'launcher.log'}"
                     )
                 if line.startswith(self.prefix):
-                    return line[len(self.prefix):].strip()
+                    return line[len(self.prefix) :].strip()
 
     def stop(self, timeout: float = 45.0) -> None:
         """Stop the server cleanly (the launcher SIGKILLs it after its own grace period)."""

@@ -89,8 +89,10 @@ def elasticsearch_url(tmp_path_factory, report_session) -> Iterator[str]:
         pytest.skip(f"real Elasticsearch unavailable: {reason}")
     node = LocalElasticsearch(tmp_path_factory.mktemp("elasticsearch"))
     url = node.start()
-    report_session(f"elasticsearch: node answering in {node.start_seconds:.1f} s "
-                   f"(of which fetch/assembly {node.fetch_seconds:.1f} s)")
+    report_session(
+        f"elasticsearch: node answering in {node.start_seconds:.1f} s "
+        f"(of which fetch/assembly {node.fetch_seconds:.1f} s)"
+    )
     yield url
     node.stop()
 
@@ -107,8 +109,11 @@ async def bus_factory(request, bus_kind, fresh_database):
     from microblog_shared.runtime.settings import Settings
 
     if bus_kind == "kafka":  # one broker for the session: each test gets topics of its own
-        overrides = {"bus": "kafka", "kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"),
-                     "bus_namespace": f"t{uuid.uuid4().hex[:8]}."}
+        overrides = {
+            "bus": "kafka",
+            "kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"),
+            "bus_namespace": f"t{uuid.uuid4().hex[:8]}.",
+        }
     else:
         overrides = {"bus": "postgres", "bus_database_url": fresh_database("bus")}
     settings = Settings(environment="test", bus_partitions=4, **overrides)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from microblog_shared.bus import EventBus, Record
-from microblog_shared.read.consistency import ConsistencyToken
 from microblog_shared.events import Envelope, Event, registry
+from microblog_shared.read.consistency import ConsistencyToken
 
 
 class EventPublisher:
@@ -18,9 +18,15 @@ class EventPublisher:
 
     async def emit(self, stream_id: str, event: Event, correlation_id: str | None = None) -> Envelope:
         self.versions[stream_id] += 1
-        envelope = Envelope(type=event.type_name, schema_version=event.schema_version, stream_id=stream_id,
-                            stream_version=self.versions[stream_id], producer=self.producer,
-                            correlation_id=correlation_id, payload=event.model_dump(mode="json"))
+        envelope = Envelope(
+            type=event.type_name,
+            schema_version=event.schema_version,
+            stream_id=stream_id,
+            stream_version=self.versions[stream_id],
+            producer=self.producer,
+            correlation_id=correlation_id,
+            payload=event.model_dump(mode="json"),
+        )
         await self.publish(envelope)
         return envelope
 

@@ -10,18 +10,34 @@ from gateway.schemas import Message, MessageCollection, NewMessage, UserId, chec
 router = APIRouter(tags=["messages"])
 
 
-@router.post("/users/{user_id}/messages", status_code=201, response_model=Message, response_model_exclude_unset=True,
-             responses=errors(400, 401, 404),
-             summary="Send the user a private message (1 to 140 characters); answers with X-Consistency-Token")
-async def send_message(user_id: UserId, body: NewMessage, caller: Caller, request: Request, response: Response,
-                       services: Services):
-    return checked(await services.messaging.forward("POST", f"/users/{user_id}/messages", request, caller,
-                                                    json=body.model_dump()), response)
+@router.post(
+    "/users/{user_id}/messages",
+    status_code=201,
+    response_model=Message,
+    response_model_exclude_unset=True,
+    responses=errors(400, 401, 404),
+    summary="Send the user a private message (1 to 140 characters); answers with X-Consistency-Token",
+)
+async def send_message(
+    user_id: UserId, body: NewMessage, caller: Caller, request: Request, response: Response, services: Services
+):
+    return checked(
+        await services.messaging.forward("POST", f"/users/{user_id}/messages", request, caller, json=body.model_dump()),
+        response,
+    )
 
 
-@router.get("/messages", response_model=MessageCollection, response_model_exclude_unset=True,
-            responses=errors(400, 401),
-            summary="Your received messages, newest first; reading them marks them all read")
+@router.get(
+    "/messages",
+    response_model=MessageCollection,
+    response_model_exclude_unset=True,
+    responses=errors(400, 401),
+    summary="Your received messages, newest first; reading them marks them all read",
+)
 async def received_messages(caller: Caller, request: Request, response: Response, services: Services, page: Page):
-    return checked(await services.messaging.forward("GET", "/messages", request, caller,
-                                                    params=page.model_dump(exclude_none=True)), response)
+    return checked(
+        await services.messaging.forward(
+            "GET", "/messages", request, caller, params=page.model_dump(exclude_none=True)
+        ),
+        response,
+    )

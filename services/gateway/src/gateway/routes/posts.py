@@ -8,44 +8,73 @@ from gateway.schemas import NewPost, Post, PostCollection, PostId, checked, erro
 router = APIRouter(tags=["posts"])
 
 
-@router.post("/posts", status_code=201, response_model=Post, response_model_exclude_unset=True,
-             responses=errors(400, 401), summary="Write a post (1 to 140 characters); answers with X-Consistency-Token")
+@router.post(
+    "/posts",
+    status_code=201,
+    response_model=Post,
+    response_model_exclude_unset=True,
+    responses=errors(400, 401),
+    summary="Write a post (1 to 140 characters); answers with X-Consistency-Token",
+)
 async def create_post(body: NewPost, caller: Caller, request: Request, response: Response, services: Services):
     write = await services.posts.call("POST", "/posts", caller=caller, json=body.model_dump())
     read_path = f"/posts/{write.json()['id']}" if write.status_code == 201 else ""
     return checked(await services.written(request, write, read_path, caller, status=201), response)
 
 
-@router.get("/posts/{post_id}", response_model=Post, response_model_exclude_unset=True, responses=errors(401, 404),
-            summary="A post")
+@router.get(
+    "/posts/{post_id}",
+    response_model=Post,
+    response_model_exclude_unset=True,
+    responses=errors(401, 404),
+    summary="A post",
+)
 async def get_post(post_id: PostId, caller: Caller, request: Request, response: Response, services: Services):
     return checked(await services.timeline.forward("GET", f"/posts/{post_id}", request, caller), response)
 
 
-@router.put("/posts/{post_id}", response_model=Post, response_model_exclude_unset=True,
-            responses=errors(400, 401, 403, 404, 409), summary="Edit your post")
-async def edit_post(post_id: PostId, body: NewPost, caller: Caller, request: Request, response: Response,
-                    services: Services):
+@router.put(
+    "/posts/{post_id}",
+    response_model=Post,
+    response_model_exclude_unset=True,
+    responses=errors(400, 401, 403, 404, 409),
+    summary="Edit your post",
+)
+async def edit_post(
+    post_id: PostId, body: NewPost, caller: Caller, request: Request, response: Response, services: Services
+):
     write = await services.posts.call("PUT", f"/posts/{post_id}", caller=caller, json=body.model_dump())
     return checked(await services.written(request, write, f"/posts/{post_id}", caller, status=200), response)
 
 
-@router.delete("/posts/{post_id}", status_code=204, responses=errors(401, 403, 404, 409),
-               summary="Delete your post")
+@router.delete("/posts/{post_id}", status_code=204, responses=errors(401, 403, 404, 409), summary="Delete your post")
 async def delete_post(post_id: PostId, caller: Caller, request: Request, services: Services):
     return await services.posts.forward("DELETE", f"/posts/{post_id}", request, caller)
 
 
-@router.get("/timeline", response_model=PostCollection, response_model_exclude_unset=True,
-            responses=errors(400, 401),
-            summary="Your home timeline: your posts and those of everyone you follow, newest first")
+@router.get(
+    "/timeline",
+    response_model=PostCollection,
+    response_model_exclude_unset=True,
+    responses=errors(400, 401),
+    summary="Your home timeline: your posts and those of everyone you follow, newest first",
+)
 async def home_timeline(caller: Caller, request: Request, response: Response, services: Services, page: Page):
-    return checked(await services.timeline.forward("GET", "/timeline", request, caller,
-                                                   params=page.model_dump(exclude_none=True)), response)
+    return checked(
+        await services.timeline.forward("GET", "/timeline", request, caller, params=page.model_dump(exclude_none=True)),
+        response,
+    )
 
 
-@router.get("/explore", response_model=PostCollection, response_model_exclude_unset=True,
-            responses=errors(400, 401), summary="Every post, newest first")
+@router.get(
+    "/explore",
+    response_model=PostCollection,
+    response_model_exclude_unset=True,
+    responses=errors(400, 401),
+    summary="Every post, newest first",
+)
 async def explore(caller: Caller, request: Request, response: Response, services: Services, page: Page):
-    return checked(await services.timeline.forward("GET", "/explore", request, caller,
-                                                   params=page.model_dump(exclude_none=True)), response)
+    return checked(
+        await services.timeline.forward("GET", "/explore", request, caller, params=page.model_dump(exclude_none=True)),
+        response,
+    )

@@ -13,11 +13,16 @@ from microblog_shared.http.pagination import MAX_PER_PAGE
 router = APIRouter(tags=["posts"])
 
 
-@router.get("/search", response_model=PostCollection, response_model_exclude_unset=True,
-            responses=errors(400, 401), summary="Posts containing every word of q, best match first",
-            description="Words match whatever their case and accents; Chinese and Japanese text matches as "
-                        "written. Quotes, brackets and other symbols only separate words. Send your last "
-                        "X-Consistency-Token to find a post you just wrote.")
+@router.get(
+    "/search",
+    response_model=PostCollection,
+    response_model_exclude_unset=True,
+    responses=errors(400, 401),
+    summary="Posts containing every word of q, best match first",
+    description="Words match whatever their case and accents; Chinese and Japanese text matches as "
+    "written. Quotes, brackets and other symbols only separate words. Send your last "
+    "X-Consistency-Token to find a post you just wrote.",
+)
 async def search(
     caller: Caller,
     request: Request,
@@ -27,5 +32,9 @@ async def search(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 10,
 ):
-    return checked(await services.search_indexer.forward(
-        "GET", "/search", request, caller, params={"q": q, "page": page, "per_page": per_page}), response)
+    return checked(
+        await services.search_indexer.forward(
+            "GET", "/search", request, caller, params={"q": q, "page": page, "per_page": per_page}
+        ),
+        response,
+    )

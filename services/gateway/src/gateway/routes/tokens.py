@@ -20,22 +20,36 @@ class DocumentedBasic(HTTPBasic):
 basic = DocumentedBasic(auto_error=False, scheme_name="HTTPBasic", description="username and password")
 
 
-@router.post("/tokens", response_model=Tokens, response_model_exclude_unset=True, responses=errors(401, 429),
-             dependencies=[Depends(basic), AuthAttempt],
-             summary="Exchange a username and password (HTTP Basic) for an access and a refresh token")
+@router.post(
+    "/tokens",
+    response_model=Tokens,
+    response_model_exclude_unset=True,
+    responses=errors(401, 429),
+    dependencies=[Depends(basic), AuthAttempt],
+    summary="Exchange a username and password (HTTP Basic) for an access and a refresh token",
+)
 async def create_tokens(request: Request, response: Response, services: Services):
     return checked(await services.identity.forward("POST", "/tokens", request), response)
 
 
-@router.put("/tokens", response_model=Tokens, response_model_exclude_unset=True, responses=errors(400, 401, 429),
-            dependencies=[AuthAttempt],
-            summary="Rotate a refresh token into a new pair; reusing a rotated one signs the user out everywhere")
+@router.put(
+    "/tokens",
+    response_model=Tokens,
+    response_model_exclude_unset=True,
+    responses=errors(400, 401, 429),
+    dependencies=[AuthAttempt],
+    summary="Rotate a refresh token into a new pair; reusing a rotated one signs the user out everywhere",
+)
 async def refresh_tokens(body: Refresh, request: Request, response: Response, services: Services):
     return checked(await services.identity.forward("PUT", "/tokens", request, json=body.model_dump()), response)
 
 
-@router.delete("/tokens", status_code=204, responses=errors(401),
-               summary="Revoke the presented token's session: its tokens stop working at once")
+@router.delete(
+    "/tokens",
+    status_code=204,
+    responses=errors(401),
+    summary="Revoke the presented token's session: its tokens stop working at once",
+)
 async def revoke_token(caller: Caller, request: Request, services: Services, revoked: Revoked):
     response = await services.identity.forward("DELETE", "/tokens", request, caller)
     if response.status_code == 204:

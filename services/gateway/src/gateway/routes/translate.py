@@ -9,7 +9,11 @@ router = APIRouter(tags=["translation"])
 
 
 # TranslationUnavailable answers 503 (its refusal in app.py).
-@router.post("/translate", response_model=Translated, responses=errors(400, 401),
-             summary="Translate a text (a post) into another language; 503 when no translator is configured")
+@router.post(
+    "/translate",
+    response_model=Translated,
+    responses=errors(400, 401),
+    summary="Translate a text (a post) into another language; 503 when no translator is configured",
+)
 async def translate(body: TranslationRequest, caller: Caller, translator: Translator):
     return {"text": await translator.translate(body.text, body.source_language, body.dest_language)}

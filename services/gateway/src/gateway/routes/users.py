@@ -22,94 +22,159 @@ router = APIRouter(tags=["users"])
 
 
 # Registration and profile changes answer unchecked (see schemas.checked).
-@router.post("/users", status_code=201, response_model=User, responses=errors(400, 429),
-             dependencies=[AuthAttempt], summary="Register a new user")
+@router.post(
+    "/users",
+    status_code=201,
+    response_model=User,
+    responses=errors(400, 429),
+    dependencies=[AuthAttempt],
+    summary="Register a new user",
+)
 async def create_user(body: NewUser, request: Request, services: Services):
     write = await services.identity.call("POST", "/users", json=body.model_dump(exclude_none=True))
     read_path = f"/users/{write.json()['id']}" if write.status_code == 201 else ""
     return await services.written(request, write, read_path, caller=None, status=201)
 
 
-@router.get("/users", response_model=UserCollection, response_model_exclude_unset=True,
-            responses=errors(400, 401), summary="All users")
+@router.get(
+    "/users",
+    response_model=UserCollection,
+    response_model_exclude_unset=True,
+    responses=errors(400, 401),
+    summary="All users",
+)
 async def list_users(caller: Caller, request: Request, response: Response, services: Services, page: Page):
-    return checked(await services.timeline.forward("GET", "/users", request, caller, params=page_query(page)),
-                   response)
+    return checked(await services.timeline.forward("GET", "/users", request, caller, params=page_query(page)), response)
 
 
-@router.get("/me", response_model=User, response_model_exclude_unset=True, responses=errors(401),
-            summary="The caller, with their email")
+@router.get(
+    "/me",
+    response_model=User,
+    response_model_exclude_unset=True,
+    responses=errors(401),
+    summary="The caller, with their email",
+)
 async def me(caller: Caller, request: Request, response: Response, services: Services):
     return checked(await services.timeline.forward("GET", f"/users/{caller.user_id}", request, caller), response)
 
 
-@router.get("/users/by-name/{username}", response_model=User, response_model_exclude_unset=True,
-            responses=errors(401, 404), summary="A user by username (case-insensitive)")
-async def user_by_name(username: Annotated[str, Path(max_length=64)], caller: Caller, request: Request,
-                       response: Response, services: Services):
+@router.get(
+    "/users/by-name/{username}",
+    response_model=User,
+    response_model_exclude_unset=True,
+    responses=errors(401, 404),
+    summary="A user by username (case-insensitive)",
+)
+async def user_by_name(
+    username: Annotated[str, Path(max_length=64)],
+    caller: Caller,
+    request: Request,
+    response: Response,
+    services: Services,
+):
     return checked(await services.timeline.forward("GET", f"/users/by-name/{username}", request, caller), response)
 
 
-@router.get("/users/{user_id}", response_model=User, response_model_exclude_unset=True,
-            responses=errors(401, 404), summary="A user")
+@router.get(
+    "/users/{user_id}",
+    response_model=User,
+    response_model_exclude_unset=True,
+    responses=errors(401, 404),
+    summary="A user",
+)
 async def get_user(user_id: UserId, caller: Caller, request: Request, response: Response, services: Services):
     return checked(await services.timeline.forward("GET", f"/users/{user_id}", request, caller), response)
 
 
-@router.put("/users/{user_id}", response_model=User, responses=errors(400, 401, 403, 409),
-            summary="Change your username, email or about me (only the fields given)")
+@router.put(
+    "/users/{user_id}",
+    response_model=User,
+    responses=errors(400, 401, 403, 409),
+    summary="Change your username, email or about me (only the fields given)",
+)
 async def update_user(user_id: UserId, body: UserUpdate, caller: Caller, request: Request, services: Services):
     if caller.user_id != user_id:
         raise HTTPException(403, "you can only change your own profile")
-    write = await services.identity.call("PUT", f"/users/{user_id}", caller=caller,
-                                         json=body.model_dump(exclude_none=True))
+    write = await services.identity.call(
+        "PUT", f"/users/{user_id}", caller=caller, json=body.model_dump(exclude_none=True)
+    )
     return await services.written(request, write, f"/users/{user_id}", caller, status=200)
 
 
-@router.post("/users/{user_id}/password", status_code=204, responses=errors(400, 401, 403),
-             summary="Change your password (your other sessions are signed out)")
-async def change_password(user_id: UserId, body: PasswordChange, caller: Caller, request: Request,
-                          services: Services):
+@router.post(
+    "/users/{user_id}/password",
+    status_code=204,
+    responses=errors(400, 401, 403),
+    summary="Change your password (your other sessions are signed out)",
+)
+async def change_password(user_id: UserId, body: PasswordChange, caller: Caller, request: Request, services: Services):
     if caller.user_id != user_id:
         raise HTTPException(403, "you can only change your own password")
-    return await services.identity.forward("POST", f"/users/{user_id}/password", request, caller,
-                                           json=body.model_dump())
+    return await services.identity.forward(
+        "POST", f"/users/{user_id}/password", request, caller, json=body.model_dump()
+    )
 
 
-@router.get("/users/{user_id}/followers", response_model=UserCollection, response_model_exclude_unset=True,
-            responses=errors(400, 401, 404), summary="Who follows a user, the latest first")
-async def followers(user_id: UserId, caller: Caller, request: Request, response: Response, services: Services,
-                    page: Page):
-    return checked(await services.timeline.forward("GET", f"/users/{user_id}/followers", request, caller,
-                                                   params=page_query(page)), response)
+@router.get(
+    "/users/{user_id}/followers",
+    response_model=UserCollection,
+    response_model_exclude_unset=True,
+    responses=errors(400, 401, 404),
+    summary="Who follows a user, the latest first",
+)
+async def followers(
+    user_id: UserId, caller: Caller, request: Request, response: Response, services: Services, page: Page
+):
+    return checked(
+        await services.timeline.forward("GET", f"/users/{user_id}/followers", request, caller, params=page_query(page)),
+        response,
+    )
 
 
-@router.get("/users/{user_id}/followed", response_model=UserCollection, response_model_exclude_unset=True,
-            responses=errors(400, 401, 404), summary="Whom a user follows, the latest first")
-async def followed(user_id: UserId, caller: Caller, request: Request, response: Response, services: Services,
-                   page: Page):
-    return checked(await services.timeline.forward("GET", f"/users/{user_id}/followed", request, caller,
-                                                   params=page_query(page)), response)
+@router.get(
+    "/users/{user_id}/followed",
+    response_model=UserCollection,
+    response_model_exclude_unset=True,
+    responses=errors(400, 401, 404),
+    summary="Whom a user follows, the latest first",
+)
+async def followed(
+    user_id: UserId, caller: Caller, request: Request, response: Response, services: Services, page: Page
+):
+    return checked(
+        await services.timeline.forward("GET", f"/users/{user_id}/followed", request, caller, params=page_query(page)),
+        response,
+    )
 
 
-@router.post("/users/{user_id}/follow", status_code=204, responses=errors(400, 401, 404),
-             summary="Follow a user (idempotent)")
+@router.post(
+    "/users/{user_id}/follow", status_code=204, responses=errors(400, 401, 404), summary="Follow a user (idempotent)"
+)
 async def follow(user_id: UserId, caller: Caller, request: Request, services: Services):
     return await services.social_graph.forward("POST", f"/users/{user_id}/follow", request, caller)
 
 
-@router.delete("/users/{user_id}/follow", status_code=204, responses=errors(400, 401, 404),
-               summary="Unfollow a user (idempotent)")
+@router.delete(
+    "/users/{user_id}/follow", status_code=204, responses=errors(400, 401, 404), summary="Unfollow a user (idempotent)"
+)
 async def unfollow(user_id: UserId, caller: Caller, request: Request, services: Services):
     return await services.social_graph.forward("DELETE", f"/users/{user_id}/follow", request, caller)
 
 
-@router.get("/users/{user_id}/posts", response_model=PostCollection, response_model_exclude_unset=True,
-            responses=errors(400, 401, 404), summary="A user's posts, newest first")
-async def user_posts(user_id: UserId, caller: Caller, request: Request, response: Response, services: Services,
-                     page: Page):
-    return checked(await services.timeline.forward("GET", f"/users/{user_id}/posts", request, caller,
-                                                   params=page_query(page)), response)
+@router.get(
+    "/users/{user_id}/posts",
+    response_model=PostCollection,
+    response_model_exclude_unset=True,
+    responses=errors(400, 401, 404),
+    summary="A user's posts, newest first",
+)
+async def user_posts(
+    user_id: UserId, caller: Caller, request: Request, response: Response, services: Services, page: Page
+):
+    return checked(
+        await services.timeline.forward("GET", f"/users/{user_id}/posts", request, caller, params=page_query(page)),
+        response,
+    )
 
 
 def page_query(page: PageParams) -> dict:

@@ -24,6 +24,7 @@ async def hash_password(password: str) -> str:
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether `password` matches; None (no such user) costs the same and is always False."""
+
     def verify() -> bool:
         try:
             return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None

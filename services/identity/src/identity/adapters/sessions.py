@@ -51,10 +51,16 @@ def save(session: domain.Session, events: Sequence[Event]) -> StateUpdate:
                      ON CONFLICT (id) DO UPDATE SET refresh_expires_at = excluded.refresh_expires_at,
                          generation = excluded.generation, revoked_at = excluded.revoked_at,
                          tokens_expire_at = excluded.tokens_expire_at, version = excluded.version"""),
-            {"id": session.session_id, "user_id": session.user_id, "started_at": session.started_at,
-             "refresh_expires_at": session.refresh_expires_at, "generation": session.generation,
-             "revoked_at": session.revoked_at, "tokens_expire_at": session.tokens_expire_at,
-             "version": session.version},
+            {
+                "id": session.session_id,
+                "user_id": session.user_id,
+                "started_at": session.started_at,
+                "refresh_expires_at": session.refresh_expires_at,
+                "generation": session.generation,
+                "revoked_at": session.revoked_at,
+                "tokens_expire_at": session.tokens_expire_at,
+                "version": session.version,
+            },
         )
         for event in events:
             if isinstance(event, (SessionStarted, RefreshTokenRotated)):
@@ -81,9 +87,11 @@ async def load(engine: AsyncEngine, session_id: str) -> domain.Session | None:
 async def find_refresh_token(engine: AsyncEngine, token: str) -> IssuedRefreshToken | None:
     """Which session and generation issued this refresh token, if any ever did."""
     async with engine.connect() as conn:
-        row = (await conn.execute(
-            text("SELECT session_id, generation FROM refresh_tokens WHERE hash = :h"), {"h": refresh_hash(token)}
-        )).first()
+        row = (
+            await conn.execute(
+                text("SELECT session_id, generation FROM refresh_tokens WHERE hash = :h"), {"h": refresh_hash(token)}
+            )
+        ).first()
     return IssuedRefreshToken(row.session_id, row.generation) if row else None
 
 
@@ -112,7 +120,12 @@ async def revoked_sessions(engine: AsyncEngine, now: datetime) -> list[dict]:
 def _session(row) -> domain.Session:
     fields = row._mapping
     return domain.Session(
-        session_id=fields["id"], user_id=fields["user_id"], started_at=fields["started_at"],
-        refresh_expires_at=fields["refresh_expires_at"], generation=fields["generation"],
-        revoked_at=fields["revoked_at"], tokens_expire_at=fields["tokens_expire_at"], version=fields["version"],
+        session_id=fields["id"],
+        user_id=fields["user_id"],
+        started_at=fields["started_at"],
+        refresh_expires_at=fields["refresh_expires_at"],
+        generation=fields["generation"],
+        revoked_at=fields["revoked_at"],
+        tokens_expire_at=fields["tokens_expire_at"],
+        version=fields["version"],
     )

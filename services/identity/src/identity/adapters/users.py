@@ -30,9 +30,16 @@ def save(user: domain.User) -> StateUpdate:
                      ON CONFLICT (id) DO UPDATE SET username = excluded.username, email = excluded.email,
                          about_me = excluded.about_me, password_hash = excluded.password_hash,
                          last_seen = excluded.last_seen, version = excluded.version"""),
-            {"id": user.user_id, "username": user.username, "email": user.email, "about_me": user.about_me,
-             "registered_at": user.registered_at, "password_hash": user.password_hash, "last_seen": user.last_seen,
-             "version": user.version},
+            {
+                "id": user.user_id,
+                "username": user.username,
+                "email": user.email,
+                "about_me": user.about_me,
+                "registered_at": user.registered_at,
+                "password_hash": user.password_hash,
+                "last_seen": user.last_seen,
+                "version": user.version,
+            },
         )
 
     return update
@@ -54,9 +61,9 @@ async def find_by_username(engine: AsyncEngine, username: str) -> domain.User | 
     if not domain.USERNAME.match(username):
         return None  # also keeps NUL bytes, which PostgreSQL text refuses, away from the query
     async with engine.connect() as conn:
-        row = (await conn.execute(
-            text(f"SELECT {_COLUMNS} FROM users WHERE lower(username) = lower(:u)"), {"u": username}
-        )).first()
+        row = (
+            await conn.execute(text(f"SELECT {_COLUMNS} FROM users WHERE lower(username) = lower(:u)"), {"u": username})
+        ).first()
     return _user(row) if row else None
 
 
@@ -82,7 +89,12 @@ async def last_reset_request(engine: AsyncEngine, user_id: int) -> datetime | No
 def _user(row) -> domain.User:
     fields = row._mapping
     return domain.User(
-        user_id=fields["id"], username=fields["username"], email=fields["email"], about_me=fields["about_me"],
-        registered_at=fields["registered_at"], password_hash=fields["password_hash"], last_seen=fields["last_seen"],
+        user_id=fields["id"],
+        username=fields["username"],
+        email=fields["email"],
+        about_me=fields["about_me"],
+        registered_at=fields["registered_at"],
+        password_hash=fields["password_hash"],
+        last_seen=fields["last_seen"],
         version=fields["version"],
     )

@@ -18,8 +18,13 @@ def record(event: Event) -> StateUpdate:
             await conn.execute(
                 text("""INSERT INTO messages (id, sender_id, recipient_id, body, sent_at)
                         VALUES (:id, :sender, :recipient, :body, :at)"""),
-                {"id": event.message_id, "sender": event.sender_id, "recipient": event.recipient_id,
-                 "body": event.body, "at": event.sent_at},
+                {
+                    "id": event.message_id,
+                    "sender": event.sender_id,
+                    "recipient": event.recipient_id,
+                    "body": event.body,
+                    "at": event.sent_at,
+                },
             )
         elif isinstance(event, MessagesRead):
             await conn.execute(

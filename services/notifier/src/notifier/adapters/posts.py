@@ -18,13 +18,14 @@ class PostsExports:
         self.client = client
 
     @classmethod
-    def at(cls, base_url: str, timeout: float) -> "PostsExports":
+    def at(cls, base_url: str, timeout: float) -> PostsExports:
         return cls(httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout))
 
     async def file(self, attachment: Attachment) -> bytes:
         """The export's JSON (`{"posts": [...]}`) as posts serves it to the task's owner."""
-        response = await self.client.get(f"/exports/{attachment.task_id}/file",
-                                         headers={USER_HEADER: str(attachment.user_id)})
+        response = await self.client.get(
+            f"/exports/{attachment.task_id}/file", headers={USER_HEADER: str(attachment.user_id)}
+        )
         if response.status_code == 409:
             raise ExportNotReady(f"export {attachment.task_id} is still running")
         if response.status_code == 404:

@@ -19,8 +19,13 @@ class SmtpServer:
         s = self.settings
         try:
             await aiosmtplib.send(
-                message, hostname=s.smtp_host, port=s.smtp_port, username=s.smtp_username or None,
-                password=s.smtp_password or None, use_tls=s.smtp_tls, start_tls=s.smtp_starttls,
+                message,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username or None,
+                password=s.smtp_password or None,
+                use_tls=s.smtp_tls,
+                start_tls=s.smtp_starttls,
                 timeout=s.smtp_timeout_seconds,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:

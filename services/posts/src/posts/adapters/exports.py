@@ -8,10 +8,10 @@ live here too.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import AsyncIterator, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -44,8 +44,10 @@ def record(events: Sequence[Event], chunk: Sequence[PostRow] = ()) -> StateUpdat
             elif isinstance(event, ExportProgressed):
                 await _write_chunk(conn, event, chunk)
             elif isinstance(event, ExportCompleted):
-                await conn.execute(text("UPDATE exports SET completed_at = :at, progress = 100 WHERE task_id = :t"),
-                                   {"t": event.task_id, "at": event.completed_at})
+                await conn.execute(
+                    text("UPDATE exports SET completed_at = :at, progress = 100 WHERE task_id = :t"),
+                    {"t": event.task_id, "at": event.completed_at},
+                )
             else:
                 raise TypeError(f"exports have no state change for {type(event).__name__}")
 
@@ -58,8 +60,14 @@ async def _insert(conn: AsyncConnection, event: ExportRequested) -> None:
             await conn.execute(
                 text("""INSERT INTO exports (task_id, user_id, name, description, total, requested_at)
                         VALUES (:t, :u, :name, :description, :total, :at)"""),
-                {"t": event.task_id, "u": event.user_id, "name": event.name, "description": event.description,
-                 "total": event.total, "at": event.requested_at},
+                {
+                    "t": event.task_id,
+                    "u": event.user_id,
+                    "name": event.name,
+                    "description": event.description,
+                    "total": event.total,
+                    "at": event.requested_at,
+                },
             )
     except IntegrityError as exc:
         if ONE_RUNNING in str(exc.orig):
@@ -77,8 +85,13 @@ async def _write_chunk(conn: AsyncConnection, event: ExportProgressed, chunk: Se
         text("""INSERT INTO exported_posts (task_id, post_id, body, language, created_at)
                 SELECT :t, * FROM unnest(CAST(:ids AS bigint[]), CAST(:bodies AS text[]),
                                          CAST(:languages AS text[]), CAST(:ats AS timestamptz[]))"""),
-        {"t": event.task_id, "ids": [p.id for p in chunk], "bodies": [p.body for p in chunk],
-         "languages": [p.language for p in chunk], "ats": [p.created_at for p in chunk]},
+        {
+            "t": event.task_id,
+            "ids": [p.id for p in chunk],
+            "bodies": [p.body for p in chunk],
+            "languages": [p.language for p in chunk],
+            "ats": [p.created_at for p in chunk],
+        },
     )
 
 
@@ -88,8 +101,11 @@ async def _write_chunk(conn: AsyncConnection, event: ExportProgressed, chunk: Se
 async def running_for(engine: AsyncEngine, user_id: int) -> bool:
     """Whether the person has an export that hasn't completed."""
     async with engine.connect() as conn:
-        return bool(await conn.scalar(
-            text("SELECT EXISTS (SELECT FROM exports WHERE user_id = :u AND completed_at IS NULL)"), {"u": user_id}))
+        return bool(
+            await conn.scalar(
+                text("SELECT EXISTS (SELECT FROM exports WHERE user_id = :u AND completed_at IS NULL)"), {"u": user_id}
+            )
+        )
 
 
 async def post_count(engine: AsyncEngine, user_id: int) -> int:
@@ -100,22 +116,33 @@ async def post_count(engine: AsyncEngine, user_id: int) -> int:
 async def task(engine: AsyncEngine, task_id: str, user_id: int) -> Export | None:
     """The person's export as its row stands, or None (also for someone else's)."""
     async with engine.connect() as conn:
-        rows = await conn.execute(text("SELECT * FROM exports WHERE task_id = :t AND user_id = :u"),
-                                  {"t": task_id, "u": user_id})
+        rows = await conn.execute(
+            text("SELECT * FROM exports WHERE task_id = :t AND user_id = :u"), {"t": task_id, "u": user_id}
+        )
         row = rows.first()
     if row is None:
         return None
-    return Export(exists=True, task_id=str(row.task_id), user_id=row.user_id, name=row.name,
-                  description=row.description, total=row.total, exported=row.exported, progress=row.progress,
-                  after_post_id=row.after_post_id, requested_at=row.requested_at,
-                  complete=row.completed_at is not None)
+    return Export(
+        exists=True,
+        task_id=str(row.task_id),
+        user_id=row.user_id,
+        name=row.name,
+        description=row.description,
+        total=row.total,
+        exported=row.exported,
+        progress=row.progress,
+        after_post_id=row.after_post_id,
+        requested_at=row.requested_at,
+        complete=row.completed_at is not None,
+    )
 
 
 async def exported(engine: AsyncEngine, task_id: str) -> list:
     """The file's rows, oldest post first."""
     async with engine.connect() as conn:
         rows = await conn.execute(
-            text("SELECT * FROM exported_posts WHERE task_id = :t ORDER BY created_at, post_id"), {"t": task_id})
+            text("SELECT * FROM exported_posts WHERE task_id = :t ORDER BY created_at, post_id"), {"t": task_id}
+        )
         return list(rows)
 
 
@@ -126,8 +153,9 @@ async def unfinished(engine: AsyncEngine) -> list[str]:
         return [str(row.task_id) for row in rows]
 
 
-async def next_posts(engine: AsyncEngine, user_id: int, after_post_id: int, written_by: datetime,
-                     limit: int) -> list[PostRow]:
+async def next_posts(
+    engine: AsyncEngine, user_id: int, after_post_id: int, written_by: datetime, limit: int
+) -> list[PostRow]:
     """The author's next live posts after `after_post_id` in id order, of those written by `written_by`."""
     async with engine.connect() as conn:
         rows = await conn.execute(
@@ -146,5 +174,8 @@ async def claimed(engine: AsyncEngine, task_id: str) -> AsyncIterator[bool]:
     and a killed exporter's lock goes with its connection.
     """
     async with engine.begin() as conn:
-        yield bool(await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k, hashtext(:t))"),
-                                     {"k": CLAIM_LOCK, "t": task_id}))
+        yield bool(
+            await conn.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:k, hashtext(:t))"), {"k": CLAIM_LOCK, "t": task_id}
+            )
+        )

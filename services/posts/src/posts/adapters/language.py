@@ -24,8 +24,10 @@ MIN_LEAD = 0.1
 # Their probabilities are added to the base code's before the threshold: the model splits
 # Chinese text between zh, yue and wuu, and no one of them alone looks confident.
 BASE_LANGUAGE = {
-    "yue": "zh", "wuu": "zh",  # Cantonese, Wu Chinese
-    "ary": "ar", "arz": "ar",  # Moroccan, Egyptian Arabic
+    "yue": "zh",
+    "wuu": "zh",  # Cantonese, Wu Chinese
+    "ary": "ar",
+    "arz": "ar",  # Moroccan, Egyptian Arabic
     "uzs": "uz",  # Southern Uzbek
     "sdh": "ku",  # Southern Kurdish
     "ltg": "lv",  # Latgalian

@@ -23,13 +23,22 @@ def record(events: Sequence[Event]) -> StateUpdate:
 
 def _statement(event: Event) -> tuple:
     if isinstance(event, PostCreated):
-        return (text("""INSERT INTO posts (id, author_id, body, language, created_at)
+        return (
+            text("""INSERT INTO posts (id, author_id, body, language, created_at)
                         VALUES (:id, :author, :body, :language, :at)"""),
-                {"id": event.post_id, "author": event.author_id, "body": event.body, "language": event.language,
-                 "at": event.created_at})
+            {
+                "id": event.post_id,
+                "author": event.author_id,
+                "body": event.body,
+                "language": event.language,
+                "at": event.created_at,
+            },
+        )
     if isinstance(event, PostEdited):
-        return (text("UPDATE posts SET body = :body, language = :language, edited_at = :at WHERE id = :id"),
-                {"id": event.post_id, "body": event.body, "language": event.language, "at": event.edited_at})
+        return (
+            text("UPDATE posts SET body = :body, language = :language, edited_at = :at WHERE id = :id"),
+            {"id": event.post_id, "body": event.body, "language": event.language, "at": event.edited_at},
+        )
     if isinstance(event, PostDeleted):
         return text("DELETE FROM posts WHERE id = :id"), {"id": event.post_id}
     raise TypeError(f"posts have no state change for {type(event).__name__}")

@@ -17,6 +17,7 @@ class PostsEventStore(EventStore):
     async def post_count(self, user_id: int) -> int:
         return await exports.post_count(self.engine, user_id)
 
-    async def next_posts(self, user_id: int, after_post_id: int, written_by: datetime,
-                         limit: int) -> list[exports.PostRow]:
+    async def next_posts(
+        self, user_id: int, after_post_id: int, written_by: datetime, limit: int
+    ) -> list[exports.PostRow]:
         return await exports.next_posts(self.engine, user_id, after_post_id, written_by, limit)

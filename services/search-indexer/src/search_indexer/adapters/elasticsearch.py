@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, NotFoundError
 
@@ -60,7 +60,7 @@ class ElasticsearchSearchIndex:
         self._created: set[str] = set()
 
     @classmethod
-    def connect(cls, url: str, name: str, shards: int = 1, replicas: int = 0) -> "ElasticsearchSearchIndex":
+    def connect(cls, url: str, name: str, shards: int = 1, replicas: int = 0) -> ElasticsearchSearchIndex:
         return cls(AsyncElasticsearch(url, request_timeout=30), name, shards, replicas)
 
     def index_of(self, schema: str) -> str:
@@ -83,21 +83,38 @@ class ElasticsearchSearchIndex:
         await self._ensure(index)
         operations: list[dict] = []
         for post in posts:
-            operations.append({"index": {"_index": index, "_id": str(post.post_id), "version": post.version,
-                                         "version_type": "external_gte"}})
+            operations.append(
+                {
+                    "index": {
+                        "_index": index,
+                        "_id": str(post.post_id),
+                        "version": post.version,
+                        "version_type": "external_gte",
+                    }
+                }
+            )
             operations.append(document(post))
         answer = await self.client.bulk(operations=operations, refresh=True)
         if answer["errors"]:
-            failed = [item["index"] for item in answer["items"] if item["index"].get("status", 200) >= 300
-                      and item["index"]["status"] != 409]  # 409: a newer state is indexed already
+            failed = [
+                item["index"]
+                for item in answer["items"]
+                if item["index"].get("status", 200) >= 300 and item["index"]["status"] != 409
+            ]  # 409: a newer state is indexed already
             if failed:
                 raise IndexingFailed(f"{len(failed)} of {len(posts)} posts not indexed: {failed[0].get('error')}")
 
     async def search(self, conn, request: SearchRequest) -> SearchHits:
         index = self.index_of(await schema_of(conn))
-        query = {"index": index, "query": {"match": {"terms": {"query": " ".join(request.terms), "operator": "and"}}},
-                 "sort": [{"_score": {"order": "desc"}}, {"post_id": {"order": "desc"}}],
-                 "from_": request.offset, "size": request.per_page, "track_total_hits": True, "source": False}
+        query = {
+            "index": index,
+            "query": {"match": {"terms": {"query": " ".join(request.terms), "operator": "and"}}},
+            "sort": [{"_score": {"order": "desc"}}, {"post_id": {"order": "desc"}}],
+            "from_": request.offset,
+            "size": request.per_page,
+            "track_total_hits": True,
+            "source": False,
+        }
         try:
             try:
                 found = await self.client.search(**query)
@@ -116,10 +133,12 @@ class ElasticsearchSearchIndex:
     async def read_model_switched(self, previous: str, schema: str, drop_previous: bool) -> None:
         current = self.index_of(schema)
         await self._ensure(current)
-        await self.client.indices.update_aliases(actions=[
-            {"remove": {"index": f"{self.name}-*", "alias": self.name, "must_exist": False}},
-            {"add": {"index": current, "alias": self.name}},
-        ])
+        await self.client.indices.update_aliases(
+            actions=[
+                {"remove": {"index": f"{self.name}-*", "alias": self.name, "must_exist": False}},
+                {"add": {"index": current, "alias": self.name}},
+            ]
+        )
         if drop_previous:
             await self.client.indices.delete(index=self.index_of(previous), ignore_unavailable=True)
         log.info("alias %s now names %s", self.name, current)

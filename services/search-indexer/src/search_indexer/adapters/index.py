@@ -8,7 +8,8 @@ projector's transaction), the Elasticsearch adapter uses it to name the index of
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection

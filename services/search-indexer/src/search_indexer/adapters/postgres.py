@@ -9,7 +9,7 @@ version's own schema, written in the projector's transaction.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -33,8 +33,9 @@ def tsvector_literal(terms: Sequence[str]) -> str:
     positions: dict[str, list[int]] = defaultdict(list)
     for position, term in enumerate(terms[:MAX_POSITION], start=1):
         positions[term].append(position)
-    return " ".join(f"{_lexeme(term)}:{','.join(map(str, at[:MAX_POSITIONS_PER_TERM]))}"
-                    for term, at in positions.items())
+    return " ".join(
+        f"{_lexeme(term)}:{','.join(map(str, at[:MAX_POSITIONS_PER_TERM]))}" for term, at in positions.items()
+    )
 
 
 def tsquery_literal(terms: Sequence[str]) -> str:
@@ -48,18 +49,27 @@ class PostgresSearchIndex:
                     SELECT * FROM unnest(CAST(:id AS bigint[]), CAST(:v AS int[]), CAST(:t AS tsvector[]))
                     ON CONFLICT (post_id) DO UPDATE SET version = EXCLUDED.version, terms = EXCLUDED.terms
                     WHERE t.version <= EXCLUDED.version"""),
-            {"id": [p.post_id for p in posts], "v": [p.version for p in posts],
-             "t": [tsvector_literal(index_terms(p.body)) if p.searchable else "" for p in posts]},
+            {
+                "id": [p.post_id for p in posts],
+                "v": [p.version for p in posts],
+                "t": [tsvector_literal(index_terms(p.body)) if p.searchable else "" for p in posts],
+            },
         )
 
     async def search(self, conn: AsyncConnection, request: SearchRequest) -> SearchHits:
         query = {"q": tsquery_literal(request.terms)}
-        ids = (await conn.execute(
-            text("""SELECT post_id FROM post_terms WHERE terms @@ CAST(:q AS tsquery)
+        ids = (
+            (
+                await conn.execute(
+                    text("""SELECT post_id FROM post_terms WHERE terms @@ CAST(:q AS tsquery)
                     ORDER BY ts_rank_cd(terms, CAST(:q AS tsquery), :norm) DESC, post_id DESC
                     LIMIT :n OFFSET :o"""),
-            {**query, "norm": RANK_NORMALISATION, "n": request.per_page, "o": request.offset},
-        )).scalars().all()
+                    {**query, "norm": RANK_NORMALISATION, "n": request.per_page, "o": request.offset},
+                )
+            )
+            .scalars()
+            .all()
+        )
         total = await conn.scalar(text("SELECT count(*) FROM post_terms WHERE terms @@ CAST(:q AS tsquery)"), query)
         return SearchHits(list(ids), total)
 

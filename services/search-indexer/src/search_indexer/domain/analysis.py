@@ -15,8 +15,10 @@ import re
 import unicodedata
 
 # Han (with extensions and compatibility ideographs), kana and Hangul syllables.
-_CJK = (r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-        r"\u3040-\u309f\u30a0-\u30ff\uac00-\ud7af")
+_CJK = (
+    r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+    r"\u3040-\u309f\u30a0-\u30ff\uac00-\ud7af"
+)
 _RUN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
 _IS_CJK = re.compile(rf"[{_CJK}]")
 MAX_TERM_LENGTH = 64  # longer "words" (hashes, long URLs) are cut: no index limit is ever met
@@ -40,7 +42,7 @@ def index_terms(text: str) -> list[str]:
             for i, char in enumerate(run):
                 terms.append(char)
                 if i + 1 < len(run):
-                    terms.append(run[i:i + 2])
+                    terms.append(run[i : i + 2])
         else:
             terms.append(run[:MAX_TERM_LENGTH])
     return terms
@@ -51,7 +53,7 @@ def query_terms(text: str) -> list[str]:
     terms: list[str] = []
     for run in _runs(text):
         if _IS_CJK.match(run):
-            terms.extend([run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)])
+            terms.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
         else:
             terms.append(run[:MAX_TERM_LENGTH])
     return list(dict.fromkeys(terms))

@@ -27,7 +27,7 @@ class SearchRequest:
         return (self.page - 1) * self.per_page
 
     @classmethod
-    def parse(cls, q: str, page: int, per_page: int) -> "SearchRequest":
+    def parse(cls, q: str, page: int, per_page: int) -> SearchRequest:
         if len(q) > MAX_QUERY_LENGTH:
             raise InvalidSearch(f"q is longer than {MAX_QUERY_LENGTH} characters")
         terms = query_terms(q)

@@ -14,5 +14,6 @@ router = APIRouter()
 async def identicon(digest: str, s: int = Query(default=80, ge=8, le=512)):
     if not HASH.match(digest):
         raise HTTPException(404)
-    return Response(identicon_svg(digest, s), media_type="image/svg+xml",
-                    headers={"Cache-Control": "public, max-age=86400"})
+    return Response(
+        identicon_svg(digest, s), media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )

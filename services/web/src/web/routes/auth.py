@@ -44,8 +44,9 @@ async def login(request: Request, visitor: AnyVisitor):
         except RateLimited:
             _too_many(visitor)
             return await render(visitor, "auth/login.html", status=429, title=_("Sign In"), form=form, next=next_path)
-        visitor.session.sign_in(me["id"], me["username"], tokens["token"], tokens["refresh_token"],
-                                remember=bool(form.data["remember_me"]))
+        visitor.session.sign_in(
+            me["id"], me["username"], tokens["token"], tokens["refresh_token"], remember=bool(form.data["remember_me"])
+        )
         return redirect(next_path or "/index")
     if "username" in form.errors and form.errors["username"] == _("Invalid username or password"):
         visitor.flash(_("Invalid username or password"), "danger")
@@ -77,8 +78,9 @@ async def register(request: Request, visitor: AnyVisitor):
     form = forms.registration_form(await request.form())
     if form.valid:
         try:
-            await visitor.gateway.register(visitor.caller, form.data["username"], form.data["email"],
-                                           form.data["password"])
+            await visitor.gateway.register(
+                visitor.caller, form.data["username"], form.data["email"], form.data["password"]
+            )
         except Invalid as refused:
             _field_errors_from(form, refused.message)
         except RateLimited:
@@ -117,8 +119,9 @@ async def reset_request(request: Request, visitor: AnyVisitor):
         return redirect("/index")
     form = forms.reset_request_form(await request.form())
     if not form.valid:
-        return await render(visitor, "auth/reset_password_request.html", status=400, title=_("Reset Password"),
-                            form=form)
+        return await render(
+            visitor, "auth/reset_password_request.html", status=400, title=_("Reset Password"), form=form
+        )
     try:
         await visitor.gateway.request_password_reset(visitor.caller, form.data["email"])
     except Invalid:
@@ -134,8 +137,9 @@ async def reset_request(request: Request, visitor: AnyVisitor):
 async def reset_page(token: str, visitor: AnyVisitor):
     if visitor.user_id:
         return redirect("/index")
-    return await render(visitor, "auth/reset_password.html", title=_("Reset Your Password"), form=forms.Form(),
-                        token=token)
+    return await render(
+        visitor, "auth/reset_password.html", title=_("Reset Your Password"), form=forms.Form(), token=token
+    )
 
 
 @router.post("/reset_password/{token}", dependencies=[CSRF])
@@ -144,8 +148,9 @@ async def reset(token: str, request: Request, visitor: AnyVisitor):
         return redirect("/index")
     form = forms.reset_password_form(await request.form())
     if not form.valid:
-        return await render(visitor, "auth/reset_password.html", status=400, title=_("Reset Your Password"),
-                            form=form, token=token)
+        return await render(
+            visitor, "auth/reset_password.html", status=400, title=_("Reset Your Password"), form=form, token=token
+        )
     try:
         await visitor.gateway.reset_password(visitor.caller, token[:1024], form.data["password"])
     except Invalid:

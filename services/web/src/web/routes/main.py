@@ -35,8 +35,16 @@ def pager(collection: dict, page: int) -> dict:
 async def _home(visitor: Visitor, request: Request, settings: WebSettings, form: forms.Form, status: int = 200):
     page = page_of(request)
     posts = await visitor.gateway.home_timeline(visitor.caller, page, settings.posts_per_page)
-    return await render(visitor, "index.html", status=status, title=_("Home"), form=form, posts=posts["items"],
-                        pages=pager(posts, page), base_path=request.url.path)
+    return await render(
+        visitor,
+        "index.html",
+        status=status,
+        title=_("Home"),
+        form=form,
+        posts=posts["items"],
+        pages=pager(posts, page),
+        base_path=request.url.path,
+    )
 
 
 @router.get("/")
@@ -64,20 +72,33 @@ async def write_post(request: Request, visitor: Member, settings: Settings):
 async def explore(request: Request, visitor: Member, settings: Settings):
     page = page_of(request)
     posts = await visitor.gateway.explore(visitor.caller, page, settings.posts_per_page)
-    return await render(visitor, "index.html", title=_("Explore"), form=None, posts=posts["items"],
-                        pages=pager(posts, page), base_path="/explore")
+    return await render(
+        visitor,
+        "index.html",
+        title=_("Explore"),
+        form=None,
+        posts=posts["items"],
+        pages=pager(posts, page),
+        base_path="/explore",
+    )
 
 
 @router.get("/search")
-async def search(request: Request, visitor: Member, settings: Settings,
-                 q: str = Query(default="", max_length=200)):
+async def search(request: Request, visitor: Member, settings: Settings, q: str = Query(default="", max_length=200)):
     page = page_of(request)
     q = q.strip()
     if not q:
         return redirect("/explore")
     results = await visitor.gateway.search(visitor.caller, q, page, settings.posts_per_page)
-    return await render(visitor, "search.html", title=_("Search"), q=q, posts=results["items"],
-                        total=results["_meta"].get("total_items", 0), pages=pager(results, page))
+    return await render(
+        visitor,
+        "search.html",
+        title=_("Search"),
+        q=q,
+        posts=results["items"],
+        total=results["_meta"].get("total_items", 0),
+        pages=pager(results, page),
+    )
 
 
 @router.post("/language", dependencies=[CSRF])
@@ -87,8 +108,14 @@ async def choose_language(request: Request, visitor: AnyVisitor, settings: Setti
     back = form.get("next")
     response = redirect(safe_next(back if isinstance(back, str) else None, "/index"))
     if locale in LOCALES:
-        response.set_cookie("locale", locale, max_age=LOCALE_COOKIE_SECONDS, path="/", samesite="lax",
-                            secure=bool(settings.secure_cookies))
+        response.set_cookie(
+            "locale",
+            locale,
+            max_age=LOCALE_COOKIE_SECONDS,
+            path="/",
+            samesite="lax",
+            secure=bool(settings.secure_cookies),
+        )
     return response
 
 
@@ -99,8 +126,9 @@ async def notifications(visitor: Member, since: str = Query(default="0", max_len
     except ValueError:
         moment = math.nan
     if not math.isfinite(moment) or moment < 0:
-        return JSONResponse({"error": "Bad Request", "message": _("since must be a number of seconds")},
-                            status_code=400)
+        return JSONResponse(
+            {"error": "Bad Request", "message": _("since must be a number of seconds")}, status_code=400
+        )
     return await visitor.gateway.notifications(visitor.caller, moment)
 
 
@@ -110,19 +138,24 @@ async def translate(request: Request, visitor: Member):
         body = await request.json()
     except ValueError:
         body = None
-    if not isinstance(body, dict) or not all(isinstance(body.get(k, ""), str) for k in
-                                             ("text", "source_language", "dest_language")):
-        return JSONResponse({"error": "Bad Request", "message": _("Send text, source_language and dest_language.")},
-                            status_code=400)
+    if not isinstance(body, dict) or not all(
+        isinstance(body.get(k, ""), str) for k in ("text", "source_language", "dest_language")
+    ):
+        return JSONResponse(
+            {"error": "Bad Request", "message": _("Send text, source_language and dest_language.")}, status_code=400
+        )
     dest = body.get("dest_language") or html_lang(visitor.locale)
     try:
-        text = await visitor.gateway.translate(visitor.caller, body.get("text", ""), body.get("source_language", ""),
-                                               dest)
+        text = await visitor.gateway.translate(
+            visitor.caller, body.get("text", ""), body.get("source_language", ""), dest
+        )
     except Unavailable as unavailable:
-        message = (_("Translation is not configured on this server.") if "not configured" in unavailable.message
-                   else _("The translation service is unavailable right now. Please try again later."))
+        message = (
+            _("Translation is not configured on this server.")
+            if "not configured" in unavailable.message
+            else _("The translation service is unavailable right now. Please try again later.")
+        )
         return JSONResponse({"error": "Service Unavailable", "message": message}, status_code=503)
     except Invalid:
-        return JSONResponse({"error": "Bad Request", "message": _("This text can't be translated.")},
-                            status_code=400)
+        return JSONResponse({"error": "Bad Request", "message": _("This text can't be translated.")}, status_code=400)
     return {"text": text}

@@ -20,8 +20,7 @@ router = APIRouter()
 @router.get("/send_message/{username}")
 async def send_message_page(username: str, visitor: Member):
     recipient = await find_user(visitor, username)
-    return await render(visitor, "send_message.html", title=_("Send Message"), recipient=recipient,
-                        form=forms.Form())
+    return await render(visitor, "send_message.html", title=_("Send Message"), recipient=recipient, form=forms.Form())
 
 
 @router.post("/send_message/{username}", dependencies=[CSRF])
@@ -36,12 +35,14 @@ async def send_message(username: str, request: Request, visitor: Member):
         else:
             visitor.flash(_("Your message has been sent."), "success")
             return redirect(f"/user/{recipient['username']}")
-    return await render(visitor, "send_message.html", status=400, title=_("Send Message"), recipient=recipient,
-                        form=form)
+    return await render(
+        visitor, "send_message.html", status=400, title=_("Send Message"), recipient=recipient, form=form
+    )
 
 
 async def _senders(visitor: Visitor, user_ids: set[int]) -> dict[int, dict]:
     """The senders' profiles (a message names its parties by id, without their pictures)."""
+
     async def one(user_id: int) -> tuple[int, dict]:
         try:
             return user_id, await visitor.gateway.user(visitor.caller, user_id)
@@ -60,5 +61,11 @@ async def messages(request: Request, visitor: Member, settings: Settings):
         known = senders.get(message["sender"]["id"], {})
         message["sender"]["username"] = message["sender"].get("username") or known.get("username", "")
         message["sender"]["avatar"] = known.get("_links", {}).get("avatar", "")
-    return await render(visitor, "messages.html", title=_("Messages"), messages=received["items"],
-                        pages=pager(received, page), unread_count=0)
+    return await render(
+        visitor,
+        "messages.html",
+        title=_("Messages"),
+        messages=received["items"],
+        pages=pager(received, page),
+        unread_count=0,
+    )

@@ -32,16 +32,24 @@ async def user(username: str, request: Request, visitor: Member, settings: Setti
     page = page_of(request)
     person = await find_user(visitor, username)
     posts = await visitor.gateway.user_posts(visitor.caller, person["id"], page, settings.posts_per_page)
-    return await render(visitor, "user.html", title=person["username"], user=person, posts=posts["items"],
-                        pages=pager(posts, page), base_path=f"/user/{person['username']}")
+    return await render(
+        visitor,
+        "user.html",
+        title=person["username"],
+        user=person,
+        posts=posts["items"],
+        pages=pager(posts, page),
+        base_path=f"/user/{person['username']}",
+    )
 
 
 @router.get("/user/{username}/popup")
 async def user_popup(username: str, visitor: Member, templates: Templates):
     person = await find_user(visitor, username)
     template = templates.get_template("user_popup.html")
-    return HTMLResponse(template.render(user=person, visitor=visitor, timezone=visitor.timezone,
-                                        csrf_token=csrf_token(visitor.session)))
+    return HTMLResponse(
+        template.render(user=person, visitor=visitor, timezone=visitor.timezone, csrf_token=csrf_token(visitor.session))
+    )
 
 
 @router.get("/edit_profile")
@@ -56,8 +64,9 @@ async def edit_profile(request: Request, visitor: Member):
     form = forms.profile_form(await request.form())
     if form.valid:
         try:
-            changed = await visitor.gateway.update_user(visitor.caller, visitor.user_id, username=form.data["username"],
-                                                        about_me=form.data["about_me"])
+            changed = await visitor.gateway.update_user(
+                visitor.caller, visitor.user_id, username=form.data["username"], about_me=form.data["about_me"]
+            )
         except (Invalid, Conflict) as refused:
             if "username" in refused.message:
                 form.error("username", _("Please use a different username."))
@@ -87,8 +96,7 @@ async def _follow(visitor: Visitor, username: str, following: bool):
         visitor.flash(_("User %(username)s not found.", username=username[:64]), "warning")
         return redirect("/index")
     if person["id"] == visitor.user_id:
-        visitor.flash(_("You cannot follow yourself!") if following else _("You cannot unfollow yourself!"),
-                      "warning")
+        visitor.flash(_("You cannot follow yourself!") if following else _("You cannot unfollow yourself!"), "warning")
         return redirect(f"/user/{person['username']}")
     if following:
         await visitor.gateway.follow(visitor.caller, person["id"])
@@ -111,6 +119,5 @@ async def export_posts(visitor: Member):
             visitor.flash(_("An export task is currently in progress"), "warning")
         else:
             visitor.session["watched_task"] = task["id"]
-            visitor.flash(_("Exporting your posts: they will be emailed to you when the export is done."),
-                          "success")
+            visitor.flash(_("Exporting your posts: they will be emailed to you when the export is done."), "success")
     return redirect(f"/user/{visitor.username}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka import TopicPartition as KafkaTopicPartition
@@ -38,8 +38,9 @@ class KafkaBus:
 
     name = "kafka"
 
-    def __init__(self, bootstrap: str, partitions: int = 4, replication_factor: int = 1,
-                 min_insync_replicas: int = 1) -> None:
+    def __init__(
+        self, bootstrap: str, partitions: int = 4, replication_factor: int = 1, min_insync_replicas: int = 1
+    ) -> None:
         self.bootstrap = bootstrap
         self.partitions = partitions
         self.replication_factor = replication_factor
@@ -63,8 +64,11 @@ class KafkaBus:
             if self._admin is None:
                 self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=CLIENT_ID)
                 await self._admin.start()
-            configs = {"retention.ms": "-1", "retention.bytes": "-1",
-                       "min.insync.replicas": str(self.min_insync_replicas)}
+            configs = {
+                "retention.ms": "-1",
+                "retention.bytes": "-1",
+                "min.insync.replicas": str(self.min_insync_replicas),
+            }
             response = await self._admin.create_topics(
                 [NewTopic(t, self.partitions, self.replication_factor, topic_configs=configs) for t in missing]
             )
@@ -83,7 +87,8 @@ class KafkaBus:
         while True:
             described = await self._admin.describe_topics(topics)
             ready = {
-                t["topic"] for t in described
+                t["topic"]
+                for t in described
                 if t["error_code"] == 0 and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
             }
             if ready >= set(topics):
@@ -97,8 +102,10 @@ class KafkaBus:
             async with self._lock:
                 if self._producer is None:
                     producer = AIOKafkaProducer(
-                        bootstrap_servers=self.bootstrap, client_id=CLIENT_ID,
-                        enable_idempotence=True, acks="all",
+                        bootstrap_servers=self.bootstrap,
+                        client_id=CLIENT_ID,
+                        enable_idempotence=True,
+                        acks="all",
                     )
                     await producer.start()
                     self._producer = producer
@@ -112,9 +119,7 @@ class KafkaBus:
         deliveries = []
         for record in records:
             headers = [(name, value.encode()) for name, value in record.headers.items()]
-            deliveries.append(
-                await producer.send(topic, record.value, key=record.key.encode(), headers=headers)
-            )
+            deliveries.append(await producer.send(topic, record.value, key=record.key.encode(), headers=headers))
         await asyncio.gather(*deliveries)
 
     def consumer(self, group: str, topics: Sequence[str], on_assign: AssignmentCallback | None = None) -> KafkaConsumer:
@@ -126,8 +131,9 @@ class KafkaBus:
         if self._offsets_reader is None:
             async with self._lock:
                 if self._offsets_reader is None:
-                    reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, client_id=CLIENT_ID,
-                                              enable_auto_commit=False)
+                    reader = AIOKafkaConsumer(
+                        bootstrap_servers=self.bootstrap, client_id=CLIENT_ID, enable_auto_commit=False
+                    )
                     await reader.start()
                     self._offsets_reader = reader
         ends = await self._offsets_reader.end_offsets([_to_kafka(tp) for tp in partitions])
@@ -161,8 +167,11 @@ class KafkaConsumer:
     async def start(self) -> None:
         await self.bus.ensure_topics(self.topics)
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bus.bootstrap, client_id=CLIENT_ID, group_id=self.group,
-            enable_auto_commit=False, auto_offset_reset="earliest",
+            bootstrap_servers=self.bus.bootstrap,
+            client_id=CLIENT_ID,
+            group_id=self.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
         )
         await self._consumer.start()
         self._consumer.subscribe(self.topics, listener=_Listener(self))
@@ -203,7 +212,9 @@ class KafkaConsumer:
             for r in batches[tp]:
                 headers = {name: (value or b"").decode() for name, value in (r.headers or ())}
                 key = r.key.decode() if r.key is not None else ""
-                records.append(ConsumedRecord(r.topic, r.partition, r.offset, key, r.value or b"", headers, r.timestamp))
+                records.append(
+                    ConsumedRecord(r.topic, r.partition, r.offset, key, r.value or b"", headers, r.timestamp)
+                )
             if batches[tp]:
                 self._polled[_from_kafka(tp)] = batches[tp][-1].offset + 1
         return records

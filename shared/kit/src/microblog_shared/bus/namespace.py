@@ -6,8 +6,8 @@ above the port never sees it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 from microblog_shared.bus.port import AssignmentCallback, ConsumedRecord, Consumer, EventBus, Record, TopicPartition
 

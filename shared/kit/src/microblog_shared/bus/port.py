@@ -8,8 +8,9 @@ same partition, so per-key order is kept; consumers commit offsets by hand.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Protocol, Sequence
+from typing import Protocol
 
 
 @dataclass(frozen=True, order=True)

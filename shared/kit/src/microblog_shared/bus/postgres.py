@@ -11,12 +11,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
 import zlib
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -90,8 +89,9 @@ class PostgresBus:
                             SELECT :t, p FROM generate_series(0, :n - 1) p ON CONFLICT DO NOTHING"""),
                     {"t": topic, "n": self.partitions},
                 )
-                counts[topic] = await conn.scalar(text("SELECT partitions FROM bus_topics WHERE name = :t"),
-                                                  {"t": topic})
+                counts[topic] = await conn.scalar(
+                    text("SELECT partitions FROM bus_topics WHERE name = :t"), {"t": topic}
+                )
         # Known only once committed: a concurrent publish must not update partitions it cannot see yet.
         self._known.update(counts)
 
@@ -272,9 +272,7 @@ class PostgresConsumer:
                 "n": per_partition,
             },
         )
-        records = [
-            ConsumedRecord(r.topic, r.partition, r.offset, r.key, bytes(r.value), r.headers, r.ts) for r in rows
-        ]
+        records = [ConsumedRecord(r.topic, r.partition, r.offset, r.key, bytes(r.value), r.headers, r.ts) for r in rows]
         for record in records:
             self._positions[record.topic_partition] = record.offset + 1
             self._polled[record.topic_partition] = record.offset + 1
@@ -286,7 +284,7 @@ class PostgresConsumer:
         try:
             async for _ in driver.notifies(timeout=seconds, stop_after=1):
                 pass
-        except asyncio.TimeoutError:  # older psycopg raised instead of returning
+        except TimeoutError:  # older psycopg raised instead of returning
             pass
 
     async def commit(self, offsets: dict[TopicPartition, int] | None = None) -> None:
@@ -298,8 +296,12 @@ class PostgresConsumer:
             text("""INSERT INTO bus_group_offsets (group_id, topic, partition, next_offset)
                     SELECT :g, t, p, o FROM unnest(CAST(:t AS text[]), CAST(:p AS int[]), CAST(:o AS bigint[])) x(t, p, o)
                     ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset"""),
-            {"g": self.group, "t": [tp.topic for tp in owned], "p": [tp.partition for tp in owned],
-             "o": list(owned.values())},
+            {
+                "g": self.group,
+                "t": [tp.topic for tp in owned],
+                "p": [tp.partition for tp in owned],
+                "o": list(owned.values()),
+            },
         )
 
     async def seek(self, partition: TopicPartition, offset: int) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from microblog_shared.events import contracts
 from microblog_shared.events.contracts import Event
@@ -54,12 +55,22 @@ class EventRegistry:
 
 registry = EventRegistry()
 for _contract in (
-    contracts.UserRegistered, contracts.UserProfileUpdated, contracts.UserSeen, contracts.PasswordSet,
-    contracts.PasswordResetRequested, contracts.SessionRevoked,
-    contracts.UserFollowed, contracts.UserUnfollowed,
-    contracts.PostCreated, contracts.PostEdited, contracts.PostDeleted,
-    contracts.MessageSent, contracts.MessagesRead,
-    contracts.ExportRequested, contracts.ExportProgressed, contracts.ExportCompleted,
+    contracts.UserRegistered,
+    contracts.UserProfileUpdated,
+    contracts.UserSeen,
+    contracts.PasswordSet,
+    contracts.PasswordResetRequested,
+    contracts.SessionRevoked,
+    contracts.UserFollowed,
+    contracts.UserUnfollowed,
+    contracts.PostCreated,
+    contracts.PostEdited,
+    contracts.PostDeleted,
+    contracts.MessageSent,
+    contracts.MessagesRead,
+    contracts.ExportRequested,
+    contracts.ExportProgressed,
+    contracts.ExportCompleted,
 ):
     registry.register(_contract)
 

@@ -29,8 +29,13 @@ class AccessClaims:
 def issue_access_token(user_id: int, session_id: str, secret: str, minutes: int) -> str:
     """A signed access token for one session; revoking the session kills it at once."""
     now = datetime.now(UTC)
-    claims = {"sub": str(user_id), "sid": session_id, "iat": now, "exp": now + timedelta(minutes=minutes),
-              "jti": uuid.uuid4().hex}
+    claims = {
+        "sub": str(user_id),
+        "sid": session_id,
+        "iat": now,
+        "exp": now + timedelta(minutes=minutes),
+        "jti": uuid.uuid4().hex,
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

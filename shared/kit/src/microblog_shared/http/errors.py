@@ -51,8 +51,7 @@ def error_body(status: int, message: str | None = None) -> dict[str, str]:
     return body
 
 
-def error_response(status: int, message: str | None = None,
-                   headers: Mapping[str, str] | None = None) -> JSONResponse:
+def error_response(status: int, message: str | None = None, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse(error_body(status, message), status_code=status, headers=headers)
 
 

@@ -41,7 +41,9 @@ async def page_params(
 
 
 def encode_cursor(*values: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str, separators=(",", ":")).encode()).decode().rstrip("=")
+    return (
+        base64.urlsafe_b64encode(json.dumps(values, default=str, separators=(",", ":")).encode()).decode().rstrip("=")
+    )
 
 
 def decode_cursor(raw: str) -> list[str | int]:
@@ -67,12 +69,18 @@ def collection(
         more = next_after is not None and len(items) == params.per_page
         return {
             "items": items,
-            "_meta": {"page": None, "per_page": params.per_page, "total_pages": total_pages,
-                      "total_items": total_items, "next_after": next_after if more else None},
+            "_meta": {
+                "page": None,
+                "per_page": params.per_page,
+                "total_pages": total_pages,
+                "total_items": total_items,
+                "next_after": next_after if more else None,
+            },
             "_links": {
                 "self": f"{path}?{urlencode({**query, 'after': params.after, 'per_page': params.per_page})}",
                 "next": f"{path}?{urlencode({**query, 'after': next_after, 'per_page': params.per_page})}"
-                if more else None,
+                if more
+                else None,
                 "prev": None,
             },
         }

@@ -29,8 +29,10 @@ async def consistent(
         token = ConsistencyToken.parse(x_consistency_token)
     except InvalidToken as exc:
         raise HTTPException(400, str(exc)) from None
-    timeout = min(x_consistency_timeout if x_consistency_timeout is not None else settings.consistency_wait_seconds,
-                  settings.consistency_wait_seconds)
+    timeout = min(
+        x_consistency_timeout if x_consistency_timeout is not None else settings.consistency_wait_seconds,
+        settings.consistency_wait_seconds,
+    )
     reached = await waiter.wait(token, timeout)
     request.state.consistency_reached = "true" if reached else "false"
 

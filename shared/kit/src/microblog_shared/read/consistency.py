@@ -54,8 +54,9 @@ class ConsistencyToken:
 class ProjectionWaiter:
     """Waits until a projection has caught up with tokens; one LISTEN connection per process."""
 
-    def __init__(self, engine: Connectable, projection: str, topics: set[str],
-                 streams_span_topics: bool = False) -> None:
+    def __init__(
+        self, engine: Connectable, projection: str, topics: set[str], streams_span_topics: bool = False
+    ) -> None:
         self.engine = engine
         self.streams_span_topics = streams_span_topics  # see projection.dedupe_key
         self.projection = projection

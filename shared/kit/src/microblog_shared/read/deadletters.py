@@ -102,8 +102,10 @@ class DeadLetterQueue:
     async def pending(self) -> list[DeadLetter]:
         """Dead letters not yet retried or dropped, in (partition, offset) order."""
         handled = {(mark["partition"], mark["offset"]) for mark in await self.handled()}
-        letters = [DeadLetter(r.partition, r.offset, r.key, r.value, r.headers, r.timestamp_ms)
-                   for r in await self._read_all(self.topic)]
+        letters = [
+            DeadLetter(r.partition, r.offset, r.key, r.value, r.headers, r.timestamp_ms)
+            for r in await self._read_all(self.topic)
+        ]
         pending = [letter for letter in letters if (letter.partition, letter.offset) not in handled]
         return sorted(pending, key=lambda letter: (letter.partition, letter.offset))
 
@@ -148,12 +150,19 @@ class DeadLetterQueue:
 
     async def _mark(self, letters: Sequence[DeadLetter], action: str) -> None:
         at = datetime.now(UTC).isoformat(timespec="seconds")
-        await self.bus.publish(self.handled_topic, [
-            # Keyed by the letter's id: marks of one letter stay in one partition, in order.
-            Record(letter.id, json.dumps({"partition": letter.partition, "offset": letter.offset,
-                                          "action": action, "at": at}).encode())
-            for letter in letters
-        ])
+        await self.bus.publish(
+            self.handled_topic,
+            [
+                # Keyed by the letter's id: marks of one letter stay in one partition, in order.
+                Record(
+                    letter.id,
+                    json.dumps(
+                        {"partition": letter.partition, "offset": letter.offset, "action": action, "at": at}
+                    ).encode(),
+                )
+                for letter in letters
+            ],
+        )
 
     async def _read_all(self, topic: str) -> list[ConsumedRecord]:
         """Every record of `topic` up to its end offsets at the time of the call."""
@@ -175,4 +184,3 @@ class DeadLetterQueue:
             return records
         finally:
             await consumer.stop()
-

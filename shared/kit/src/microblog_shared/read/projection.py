@@ -204,8 +204,9 @@ class ProjectionRunner:
         await self.consumer.commit(checkpoints)
         return result
 
-    async def _in_transaction(self, records: list[ConsumedRecord], checkpoints: dict[TopicPartition, int],
-                              isolate: bool) -> BatchResult:
+    async def _in_transaction(
+        self, records: list[ConsumedRecord], checkpoints: dict[TopicPartition, int], isolate: bool
+    ) -> BatchResult:
         async with self.engine.begin() as conn:
             await self._enter_schema(conn)
             result = await self._apply_batch(conn, records, isolate)
@@ -341,7 +342,9 @@ async def applied_version(conn: AsyncConnection, projection: str, stream_id: str
     return version or 0
 
 
-def _decode(records: list[ConsumedRecord], isolate: bool) -> tuple[list[tuple[ConsumedRecord, Envelope]], list[DeadRecord]]:
+def _decode(
+    records: list[ConsumedRecord], isolate: bool
+) -> tuple[list[tuple[ConsumedRecord, Envelope]], list[DeadRecord]]:
     """The records' envelopes; a record that is no envelope fails the batch, or (`isolate`) is set aside."""
     decoded: list[tuple[ConsumedRecord, Envelope]] = []
     dead: list[DeadRecord] = []
@@ -371,5 +374,7 @@ def _new_events(keyed: list[Keyed], applied: dict[str, int]) -> tuple[list[Keyed
 
 
 def _superseded(envelope: Envelope, newest: int) -> str:
-    return (f"superseded: retried {envelope.type} {envelope.stream_id}@{envelope.stream_version}, but this "
-            f"projection has applied version {newest} of that stream; replay the projection to apply it in order")
+    return (
+        f"superseded: retried {envelope.type} {envelope.stream_id}@{envelope.stream_version}, but this "
+        f"projection has applied version {newest} of that stream; replay the projection to apply it in order"
+    )

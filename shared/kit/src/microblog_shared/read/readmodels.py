@@ -54,8 +54,9 @@ def switch_lock(projection: str) -> int:
 
 async def current_schema(conn: AsyncConnection, projection: str) -> str:
     """The schema of the version being served (the pointer table comes with the projection's migrations)."""
-    schema = await conn.scalar(text("SELECT schema FROM public.read_model_versions WHERE projection = :p"),
-                               {"p": projection})
+    schema = await conn.scalar(
+        text("SELECT schema FROM public.read_model_versions WHERE projection = :p"), {"p": projection}
+    )
     return schema or DEFAULT_SCHEMA
 
 

@@ -120,8 +120,9 @@ class Replay:
     @asynccontextmanager
     async def _running(self, target: AsyncEngine, schema: str) -> AsyncIterator[_Running]:
         """A runner applying the log into `schema` (its own consumer group) until the block ends."""
-        runner = ProjectionRunner(self.projection, target, self.bus, group=f"replay.{self.spec.name}.{schema}",
-                                  schema=schema)
+        runner = ProjectionRunner(
+            self.projection, target, self.bus, group=f"replay.{self.spec.name}.{schema}", schema=schema
+        )
         stop = asyncio.Event()
         running = _Running(asyncio.create_task(runner.run(stop)), stop)
         try:
@@ -134,22 +135,29 @@ class Replay:
         async with engine.connect() as conn:
             previous = await current_schema(conn, self.spec.name)
             prefix = schema_name(self.spec.name, 0)[:-1]
-            existing: Sequence[str] = (await conn.execute(
-                text("SELECT schema_name FROM information_schema.schemata WHERE starts_with(schema_name, :p)"),
-                {"p": prefix},
-            )).scalars().all()
+            existing: Sequence[str] = (
+                (
+                    await conn.execute(
+                        text("SELECT schema_name FROM information_schema.schemata WHERE starts_with(schema_name, :p)"),
+                        {"p": prefix},
+                    )
+                )
+                .scalars()
+                .all()
+            )
         version = max([version_of(previous), *(version_of(s) for s in existing)]) + 1
         return previous, schema_name(self.spec.name, version)
 
     def _partitions(self) -> list[TopicPartition]:
-        return [TopicPartition(topic, p) for topic in self.projection.topics for p in range(self.settings.bus_partitions)]
+        return [
+            TopicPartition(topic, p) for topic in self.projection.topics for p in range(self.settings.bus_partitions)
+        ]
 
     async def _applied(self, engine: AsyncEngine, schema: str) -> dict[TopicPartition, int]:
         async with engine.connect() as conn:
             return await checkpoints(conn, self.spec.name, schema)
 
-    async def _catch_up(self, engine: AsyncEngine, schema: str, running: _Running,
-                        progress: Progress | None) -> None:
+    async def _catch_up(self, engine: AsyncEngine, schema: str, running: _Running, progress: Progress | None) -> None:
         await self.bus.ensure_topics(list(self.projection.topics))
         while True:
             running.check("it caught up")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from sqlalchemy import Connection, text
-
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Connection, text
+
 from microblog_shared.read.readmodels import DEFAULT_SCHEMA, search_path
 
 

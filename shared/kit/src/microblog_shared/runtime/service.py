@@ -10,18 +10,19 @@ import argparse
 import asyncio
 import logging
 import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
-from microblog_shared.runtime.logs import configure_logging
-from microblog_shared.read.projection import Projection
-from microblog_shared.runtime.settings import Settings
 from microblog_shared.http.app import create_service_app, database_check
 from microblog_shared.http.errors import Refusals
+from microblog_shared.read.projection import Projection
+from microblog_shared.runtime.logs import configure_logging
+from microblog_shared.runtime.settings import Settings
 from microblog_shared.write.eventstore import EventStore
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,12 @@ def server_options() -> dict[str, Any]:
     uvicorn's own default trusts 127.0.0.1, which on one machine is every process and every
     client: anybody there could pick the address their rate limits count against.
     """
-    return {"log_config": None, "access_log": False, "lifespan": "on",
-            "proxy_headers": "FORWARDED_ALLOW_IPS" in os.environ}
+    return {
+        "log_config": None,
+        "access_log": False,
+        "lifespan": "on",
+        "proxy_headers": "FORWARDED_ALLOW_IPS" in os.environ,
+    }
 
 
 def worker_app(spec: ServiceSpec, name: str, settings: Settings) -> FastAPI:
@@ -118,8 +123,8 @@ async def run_relay(settings: Settings, stop: asyncio.Event, app: FastAPI) -> No
     """The outbox relay of a write service: its event store to the bus."""
     from microblog_shared.bus import create_bus
     from microblog_shared.runtime.db import create_engine
-    from microblog_shared.write.relay import OutboxRelay
     from microblog_shared.runtime.status import RelayMonitor
+    from microblog_shared.write.relay import OutboxRelay
 
     engine, bus = create_engine(settings.database_url, pool_size=2), create_bus(settings)
     try:
@@ -136,8 +141,8 @@ def projector(make_projection: Callable[[Settings], Projection]) -> Worker:
 
     async def run_projector(settings: Settings, stop: asyncio.Event, app: FastAPI) -> None:
         from microblog_shared.bus import create_bus
-        from microblog_shared.runtime.db import create_engine
         from microblog_shared.read.projection import ProjectionRunner
+        from microblog_shared.runtime.db import create_engine
         from microblog_shared.runtime.status import ProjectionMonitor
 
         engine, bus = create_engine(settings.database_url, pool_size=2), create_bus(settings)
@@ -155,8 +160,12 @@ def projector(make_projection: Callable[[Settings], Projection]) -> Worker:
 
 
 def write_service_app(
-    settings: Settings, router: APIRouter, closing: Sequence[Callable[[], Awaitable[None]]] = (), *,
-    refusals: Refusals | None = None, store: EventStore | None = None,
+    settings: Settings,
+    router: APIRouter,
+    closing: Sequence[Callable[[], Awaitable[None]]] = (),
+    *,
+    refusals: Refusals | None = None,
+    store: EventStore | None = None,
 ) -> FastAPI:
     """The app of a write service: its router over an event store in its own database.
 
@@ -177,8 +186,7 @@ def write_service_app(
         await engine.dispose()
 
     name = settings.service_name
-    app = create_service_app(name, f"microblog {name}", [database_check(engine)], lifespan=lifespan,
-                             refusals=refusals)
+    app = create_service_app(name, f"microblog {name}", [database_check(engine)], lifespan=lifespan, refusals=refusals)
     app.state.settings = settings
     app.state.engine = engine
     app.state.store = store or EventStore(engine, producer=name)
@@ -187,9 +195,16 @@ def write_service_app(
 
 
 def read_service_app(
-    settings: Settings, router: APIRouter, projection: str, topics: Sequence[str], *, pool_size: int = 10,
-    streams_span_topics: bool = False, checks: Sequence[Callable[[], Awaitable[None]]] = (),
-    closing: Sequence[Callable[[], Awaitable[None]]] = (), refusals: Refusals | None = None,
+    settings: Settings,
+    router: APIRouter,
+    projection: str,
+    topics: Sequence[str],
+    *,
+    pool_size: int = 10,
+    streams_span_topics: bool = False,
+    checks: Sequence[Callable[[], Awaitable[None]]] = (),
+    closing: Sequence[Callable[[], Awaitable[None]]] = (),
+    refusals: Refusals | None = None,
 ) -> FastAPI:
     """The read API of a projection's service: its router over the read-model version being served.
 
@@ -200,8 +215,8 @@ def read_service_app(
     from contextlib import asynccontextmanager
 
     from microblog_shared.read.consistency import ProjectionWaiter
-    from microblog_shared.runtime.db import create_engine
     from microblog_shared.read.readmodels import VersionedEngine
+    from microblog_shared.runtime.db import create_engine
 
     engine = create_engine(settings.database_url, pool_size=2)
     read_model = VersionedEngine(settings.database_url, projection, pool_size=pool_size)
@@ -218,8 +233,9 @@ def read_service_app(
         await engine.dispose()
 
     name = settings.service_name
-    app = create_service_app(name, f"microblog {name}", [database_check(engine), *checks], lifespan=lifespan,
-                             refusals=refusals)
+    app = create_service_app(
+        name, f"microblog {name}", [database_check(engine), *checks], lifespan=lifespan, refusals=refusals
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.read_model = read_model

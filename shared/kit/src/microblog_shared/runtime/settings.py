@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     @model_validator(mode="after")
-    def _refuse_default_secret_in_production(self) -> "Settings":
+    def _refuse_default_secret_in_production(self) -> Settings:
         if self.uses_jwt_secret and self.jwt_secret == DEFAULT_SECRET:
             if self.environment == "production":
                 raise ValueError("MICROBLOG_JWT_SECRET must be set to a real secret in production")

@@ -107,8 +107,9 @@ class ProjectionMonitor(Monitor):
             checkpoint, end = checkpoints.get(tp, 0), ends.get(tp, 0)
             lag = max(0, end - checkpoint)
             metrics.LAG.labels(self.name, tp.topic, str(tp.partition)).set(lag)
-            partitions.append({"topic": tp.topic, "partition": tp.partition, "checkpoint": checkpoint,
-                               "end": end, "lag": lag})
+            partitions.append(
+                {"topic": tp.topic, "partition": tp.partition, "checkpoint": checkpoint, "end": end, "lag": lag}
+            )
         metrics.DEAD_LETTERS_PENDING.labels(self.name).set(pending)
         return {
             "kind": "projector",

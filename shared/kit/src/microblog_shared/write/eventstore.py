@@ -8,8 +8,8 @@ skips a row that committed late (BRIEF §7). Readers are never blocked.
 from __future__ import annotations
 
 import json
-from itertools import pairwise
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Row, text
@@ -21,8 +21,15 @@ from microblog_shared.write.handling import wrap
 from microblog_shared.write.port import ConcurrencyError, Reservation, ReservationTaken, StateUpdate
 
 __all__ = [
-    "APPENDED_CHANNEL", "APPEND_LOCK", "SCHEMA", "BatchAppend", "ConcurrencyError", "EventStore", "Reservation",
-    "ReservationTaken", "StateUpdate",
+    "APPENDED_CHANNEL",
+    "APPEND_LOCK",
+    "SCHEMA",
+    "BatchAppend",
+    "ConcurrencyError",
+    "EventStore",
+    "Reservation",
+    "ReservationTaken",
+    "StateUpdate",
 ]
 
 APPEND_LOCK = 7_000_001  # advisory-lock key of the append critical section
@@ -62,9 +69,16 @@ _INSERT_MANY = text("""INSERT INTO events (event_id, stream_id, stream_version, 
                            CAST(:p AS jsonb[])) WITH ORDINALITY AS x(e, s, v, t, sv, o, c, ca, p, n)
                        ORDER BY n RETURNING event_id, position""")
 # The array parameter of _INSERT_MANY that carries each envelope field.
-_COLUMN_PARAMETERS = (("e", "event_id"), ("s", "stream_id"), ("v", "stream_version"), ("t", "type"),
-                      ("sv", "schema_version"), ("o", "occurred_at"), ("c", "correlation_id"),
-                      ("ca", "causation_id"))
+_COLUMN_PARAMETERS = (
+    ("e", "event_id"),
+    ("s", "stream_id"),
+    ("v", "stream_version"),
+    ("t", "type"),
+    ("sv", "schema_version"),
+    ("o", "occurred_at"),
+    ("c", "correlation_id"),
+    ("ca", "causation_id"),
+)
 
 # One stream of a batch: (stream_id, expected_version, events, reservations to claim).
 BatchAppend = tuple[str, int, Sequence[Event], Sequence[Reservation]]
@@ -103,13 +117,18 @@ class EventStore:
                 )
             for reservation in reserve:
                 await _reserve(conn, stream_id, reservation)
-            appended = [await self._insert(conn, wrap(event, stream_id, number, self.producer))
-                        for number, event in enumerate(events, start=expected_version + 1)]
+            appended = [
+                await self._insert(conn, wrap(event, stream_id, number, self.producer))
+                for number, event in enumerate(events, start=expected_version + 1)
+            ]
             await _finish(conn, update_state)
         return appended
 
-    async def append_batch(self, appends: Sequence[BatchAppend], update_state: StateUpdate | None = None,
-                           ) -> list[Envelope]:
+    async def append_batch(
+        self,
+        appends: Sequence[BatchAppend],
+        update_state: StateUpdate | None = None,
+    ) -> list[Envelope]:
         """Append to many streams in ONE transaction: for imports and seeding, not for commands.
 
         Each item is `(stream_id, expected_version, events, reservations to claim)`, a stream at
@@ -124,9 +143,11 @@ class EventStore:
         expected = {stream_id: version for stream_id, version, _, _ in appends}
         if len(expected) != len(appends):
             raise ValueError("a stream may appear only once in a batch")
-        envelopes = [wrap(event, stream_id, number, self.producer)
-                     for stream_id, version, events, _ in appends
-                     for number, event in enumerate(events, start=version + 1)]
+        envelopes = [
+            wrap(event, stream_id, number, self.producer)
+            for stream_id, version, events, _ in appends
+            for number, event in enumerate(events, start=version + 1)
+        ]
         claims = [(r.kind, r.value, stream_id) for stream_id, _, _, reserve in appends for r in reserve]
         async with self.engine.begin() as conn:
             await _lock_appends(conn)
@@ -137,16 +158,19 @@ class EventStore:
         return appended
 
     async def _insert(self, conn: AsyncConnection, envelope: Envelope) -> Envelope:
-        position = await conn.scalar(_INSERT_ONE, {**envelope.model_dump(exclude={"payload", "position"}),
-                                                   "payload": json.dumps(envelope.payload)})
+        position = await conn.scalar(
+            _INSERT_ONE,
+            {**envelope.model_dump(exclude={"payload", "position"}), "payload": json.dumps(envelope.payload)},
+        )
         return envelope.model_copy(update={"position": position})
 
     async def _insert_all(self, conn: AsyncConnection, envelopes: list[Envelope]) -> list[Envelope]:
         """Insert the envelopes with one statement, in their order; each with its position."""
         columns = [envelope.model_dump(mode="json", exclude={"position"}) for envelope in envelopes]
         parameters: dict[str, Any] = {key: [c[field] for c in columns] for key, field in _COLUMN_PARAMETERS}
-        inserted = await conn.execute(_INSERT_MANY, {"producer": self.producer, **parameters,
-                                                     "p": [json.dumps(c["payload"]) for c in columns]})
+        inserted = await conn.execute(
+            _INSERT_MANY, {"producer": self.producer, **parameters, "p": [json.dumps(c["payload"]) for c in columns]}
+        )
         drawn = {str(row.event_id): int(row.position) for row in inserted}
         positions = [drawn[str(envelope.event_id)] for envelope in envelopes]
         if any(a >= b for a, b in pairwise(positions)):

@@ -31,7 +31,8 @@ ATTEMPTS = 2
 CONTENDED = 10
 
 APPEND_CONFLICTS = Counter(
-    "microblog_append_conflicts_total", "Appends that lost a race and were decided again (or answered 409)",
+    "microblog_append_conflicts_total",
+    "Appends that lost a race and were decided again (or answered 409)",
     ["service"],
 )
 

@@ -5,8 +5,8 @@ Revision ID: 0001
 
 from alembic import op
 
-from microblog_shared.write import eventstore
 from microblog_shared.runtime.migrations import execute_all
+from microblog_shared.write import eventstore
 
 revision = "0001"
 down_revision = None
