@@ -59,7 +59,7 @@ class CpuMeter:
         used["other processes on the machine"] = max(0.0, machine - sum(used.values()))
         ranked = sorted(used.items(), key=lambda item: -item[1])
         return {role: round(cores, 2) for role, cores in ranked} | {
-            "machine busy (of %d)" % psutil.cpu_count(): round(machine, 2)
+            f"machine busy (of {psutil.cpu_count()})": round(machine, 2)
         }
 
 

@@ -81,7 +81,7 @@ def plot(path: Path, report: dict) -> None:
         rps = [result["endpoints"].get(n, {}).get("rps", 0) for n in names[:-1]] + [0]
         p99 = [result["endpoints"].get(n, {}).get("p99_ms", 0) for n in names[:-1]]
         p99.append(result.get("lag", {}).get("from_201", {}).get("p99_ms", 0))
-        for axis, values, unit in ((rps_axis, rps, "req/s"), (p99_axis, p99, "ms")):
+        for axis, values in ((rps_axis, rps), (p99_axis, p99)):
             bars = axis.bar(xs, values, width, label=f"{bus} bus", color=colours.get(bus))
             for bar, name, value in zip(bars, names, values):
                 if not value:

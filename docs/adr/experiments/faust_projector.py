@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 TOPIC = "faust-experiment"
 RECORDS = 10_000
@@ -97,7 +98,7 @@ def emit(line: dict) -> None:
 class Worker:
     """One faust worker process; `results` collects its RESULT lines."""
 
-    running: list[Worker] = []
+    running: ClassVar[list[Worker]] = []
 
     def __init__(
         self,
@@ -133,7 +134,7 @@ class Worker:
         self.process = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
-            stderr=open(workdir / f"{app_id}-{incarnation}.log", "wb"),
+            stderr=open(workdir / f"{app_id}-{incarnation}.log", "wb"),  # noqa: SIM115 (the child keeps it)
             stdin=subprocess.DEVNULL,
             text=True,
             start_new_session=True,

@@ -53,7 +53,8 @@ async def test_a_change_of_case_in_ones_own_name_is_allowed(identity, signed_up)
 
 
 async def test_taking_someone_elses_username_or_email_asks_for_another(identity, signed_up):
-    susan, bob = await signed_up("susan"), await signed_up("bob")
+    await signed_up("susan")
+    bob = await signed_up("bob")
     name = await identity.put(f"/users/{bob}", json={"username": "SUSAN"}, headers=as_user(bob))
     email = await identity.put(f"/users/{bob}", json={"email": "Susan@Example.com"}, headers=as_user(bob))
     assert (name.status_code, name.json()["message"]) == (400, "please use a different username")

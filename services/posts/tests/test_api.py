@@ -106,7 +106,7 @@ async def test_the_author_edits_a_post_and_its_language_is_detected_again(posts)
     answer = response.json()
     assert answer.pop("edited_at").endswith("Z")
     assert answer == {**created, "body": SPANISH, "language": "es"}  # timestamp: still the creation time
-    created_event, edited = await events_of(posts)
+    _, edited = await events_of(posts)
     assert edited.type == "PostEdited" and edited.payload["language"] == "es"
 
 
@@ -198,7 +198,7 @@ async def test_the_author_deletes_a_post(posts):
     response = await posts.delete("/posts/1", headers=AUTHOR)
     assert response.status_code == 204 and response.content == b""
     assert response.headers["X-Consistency-Token"] == "posts.posts:post-1:2"
-    created, deleted = await events_of(posts)
+    _, deleted = await events_of(posts)
     assert deleted.type == "PostDeleted" and deleted.payload["author_id"] == 7
 
 

@@ -85,7 +85,7 @@ async def test_a_killed_exporter_is_resumed_by_the_next_with_no_post_missing_or_
         stop = asyncio.Event()
         running = asyncio.create_task(exporter(chunk_size=2, poll_seconds=0.01).run(stop))
 
-        async def moved() -> bool:
+        async def moved(before: int = before) -> bool:
             return (await task(posts, task_id))["progress"] > before
 
         await until(moved)

@@ -27,7 +27,7 @@ def bootstrap_files() -> Path:
     """Bootstrap 5 and Popper as the bootstrap-flask wheel ships them (found without importing Flask)."""
     spec = find_spec("flask_bootstrap")
     assert spec is not None and spec.submodule_search_locations, "bootstrap-flask is not installed"
-    return Path(list(spec.submodule_search_locations)[0]) / "static" / "bootstrap5"
+    return Path(next(iter(spec.submodule_search_locations))) / "static" / "bootstrap5"
 
 
 def create_app(settings: WebSettings, gateway: Gateway | None = None) -> FastAPI:

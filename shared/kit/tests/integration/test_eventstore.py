@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from microblog_shared.events import PostCreated
 from microblog_shared.runtime import context
@@ -138,7 +139,7 @@ async def test_state_updates_commit_or_roll_back_with_the_append(store_engine):
     await store.append("user-1", 0, [post(1)], update_state=insert("ada"))
     with pytest.raises(ConcurrencyError):
         await store.append("user-1", 0, [post(2)], update_state=insert("bob"))
-    with pytest.raises(Exception):
+    with pytest.raises(DBAPIError):
         await store.append("user-3", 0, [post(3)], update_state=insert("ada"))  # the state write fails
     async with store_engine.connect() as conn:
         assert (await conn.execute(text("SELECT name FROM names"))).scalars().all() == ["ada"]

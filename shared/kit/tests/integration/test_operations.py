@@ -202,22 +202,27 @@ async def test_a_projector_process_serves_its_status_and_metrics(bus, bus_kind, 
         environment="test", service_name="counting", database_url=url, bus=bus_kind, bus_partitions=4, **where
     )
     spec = ServiceSpec(
-        name="counting", package="counting", workers={"projector": projector(lambda _: CountingProjection(topic))}
+        name="counting",
+        package="counting",
+        settings_class=Settings,
+        workers={"projector": projector(lambda _: CountingProjection(topic))},
     )
     app = worker_app(spec, "projector", settings)
     await bus.publish(topic, [as_record(post_envelope(n, 1)) for n in range(12)])
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://worker") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://worker") as client,
+    ):
 
-            async def caught_up():
-                answer = await client.get("/status")
-                return answer.status_code == 200 and answer.json()["lag"] == 0 and answer.json()
+        async def caught_up():
+            answer = await client.get("/status")
+            return answer.status_code == 200 and answer.json()["lag"] == 0 and answer.json()
 
-            status = await eventually(caught_up, timeout=60)
-            assert status["process"] == "counting-projector" and status["projection"] == "counting"
-            assert sum(p["end"] for p in status["partitions"]) == 12
-            assert status["dead_letters_pending"] == 0
-            metrics = (await client.get("/metrics")).text
+        status = await eventually(caught_up, timeout=60)
+        assert status["process"] == "counting-projector" and status["projection"] == "counting"
+        assert sum(p["end"] for p in status["partitions"]) == 12
+        assert status["dead_letters_pending"] == 0
+        metrics = (await client.get("/metrics")).text
     for name in (
         "microblog_projection_lag{",
         "microblog_projection_events_applied_total{",

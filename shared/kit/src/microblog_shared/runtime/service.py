@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
@@ -27,22 +27,23 @@ from microblog_shared.write.eventstore import EventStore
 
 log = logging.getLogger(__name__)
 
-Worker = Callable[[Settings, asyncio.Event, FastAPI], Coroutine[Any, Any, None]]
+S = TypeVar("S", bound=Settings)
+Worker = Callable[[S, asyncio.Event, FastAPI], Coroutine[Any, Any, None]]
 
 
 @dataclass
-class ServiceSpec:
+class ServiceSpec(Generic[S]):
     """What a service package offers; its `__main__` hands this to `main()`."""
 
     name: str
     package: str
-    create_app: Callable[[Settings], FastAPI] | None = None
-    workers: dict[str, Worker] = field(default_factory=dict)  # e.g. {"relay": run_relay}
+    settings_class: type[S]  # the service's own settings, handed to its app and its workers
+    create_app: Callable[[S], FastAPI] | None = None
+    workers: dict[str, Worker[S]] = field(default_factory=dict)  # e.g. {"relay": run_relay}
     has_migrations: bool = True
-    settings_class: type[Settings] = Settings
 
 
-def main(spec: ServiceSpec, argv: list[str] | None = None) -> None:
+def main(spec: ServiceSpec[Any], argv: list[str] | None = None) -> None:
     commands = (["migrate"] if spec.has_migrations else []) + (["api"] if spec.create_app else []) + list(spec.workers)
     parser = argparse.ArgumentParser(prog=f"python -m {spec.package}")
     parser.add_argument("command", choices=commands)
@@ -81,7 +82,7 @@ def server_options() -> dict[str, Any]:
     }
 
 
-def worker_app(spec: ServiceSpec, name: str, settings: Settings) -> FastAPI:
+def worker_app(spec: ServiceSpec[Any], name: str, settings: Settings) -> FastAPI:
     """A health/metrics app whose lifespan runs the worker until shutdown."""
     from contextlib import asynccontextmanager
 
@@ -136,7 +137,7 @@ async def run_relay(settings: Settings, stop: asyncio.Event, app: FastAPI) -> No
         await engine.dispose()
 
 
-def projector(make_projection: Callable[[Settings], Projection]) -> Worker:
+def projector(make_projection: Callable[[Settings], Projection]) -> Worker[Settings]:
     """A worker running one projection into the service's database."""
 
     async def run_projector(settings: Settings, stop: asyncio.Event, app: FastAPI) -> None:
