@@ -65,6 +65,7 @@ def selects(selector: dict | None, labels: dict) -> bool:
 def quantity(value: str | int) -> float:
     units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "k": 1e3, "M": 1e6, "G": 1e9}
     match = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(value))
+    assert match, f"not a Kubernetes quantity: {value!r}"
     return float(match[1]) * units.get(match[2], 1)
 
 
