@@ -1,10 +1,7 @@
-import socket
-
 import pytest
 
 from messaging.app import create_app
 from messaging.settings import MessagingSettings
-from microblog_shared.http.identity_client import IdentityUsers
 from microblog_shared.write.eventstore import EventStore
 
 
@@ -141,16 +138,11 @@ async def test_messages_need_the_gateway_s_user(messaging):
     assert (await messaging.get("/messages")).status_code == 401
 
 
-async def test_identity_unreachable_is_a_503(migrated_database, service_client):
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    users = IdentityUsers.at(f"http://127.0.0.1:{port}", timeout_seconds=2)
-    app = create_app(MessagingSettings(environment="test", database_url=migrated_database("messaging")), users)
+async def test_identity_unreachable_is_a_503(migrated_database, service_client, unreachable_identity):
+    app = create_app(
+        MessagingSettings(environment="test", database_url=migrated_database("messaging")), unreachable_identity
+    )
     client = await service_client(app)
-    try:
-        response = await client.post("/users/2/messages", json={"body": "x"}, headers=as_user(1))
-    finally:
-        await users.close()
+    response = await client.post("/users/2/messages", json={"body": "x"}, headers=as_user(1))
     assert response.status_code == 503
     assert response.json()["error"] == "Service Unavailable"

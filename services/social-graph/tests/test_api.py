@@ -1,9 +1,6 @@
-import socket
-
 import pytest
 from sqlalchemy import text
 
-from microblog_shared.http.identity_client import IdentityUsers
 from microblog_shared.write.eventstore import EventStore
 from social_graph.app import create_app
 from social_graph.settings import SocialGraphSettings
@@ -118,17 +115,12 @@ async def test_following_needs_the_gateway_s_user(social_graph):
     assert (await social_graph.post("/users/1/follow")).status_code == 401
 
 
-async def test_identity_unreachable_is_a_503(migrated_database, service_client):
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    users = IdentityUsers.at(f"http://127.0.0.1:{port}", timeout_seconds=2)
-    app = create_app(SocialGraphSettings(environment="test", database_url=migrated_database("social_graph")), users)
+async def test_identity_unreachable_is_a_503(migrated_database, service_client, unreachable_identity):
+    app = create_app(
+        SocialGraphSettings(environment="test", database_url=migrated_database("social_graph")), unreachable_identity
+    )
     client = await service_client(app)
-    try:
-        response = await client.post("/users/2/follow", headers=as_user(1))
-    finally:
-        await users.close()
+    response = await client.post("/users/2/follow", headers=as_user(1))
     assert response.status_code == 503
     assert response.json()["error"] == "Service Unavailable"
     assert (await client.post("/users/1/follow", headers=as_user(1))).status_code == 400  # no identity needed

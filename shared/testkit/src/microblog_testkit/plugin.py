@@ -8,11 +8,16 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from microblog_dev.embedded_postgres import EmbeddedPostgres
+
+if TYPE_CHECKING:
+    from microblog_shared.http.identity_client import IdentityUsers
+    from microblog_testkit.identity_process import IdentityProcess
 
 _REPORT_KEY = pytest.StashKey[list[str]]()
 _database_counter = itertools.count()
@@ -51,12 +56,16 @@ def pg(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
     server.stop()
 
 
+def _new_database(pg: EmbeddedPostgres, prefix: str) -> str:
+    return pg.create_database(f"{prefix}_{os.getpid()}_{next(_database_counter)}")
+
+
 @pytest.fixture
 def fresh_database(pg):
     """Factory: a new, empty database on the session server; returns its URL."""
 
     def make(prefix: str = "t") -> str:
-        return pg.create_database(f"{prefix}_{os.getpid()}_{next(_database_counter)}")
+        return _new_database(pg, prefix)
 
     return make
 
@@ -187,3 +196,53 @@ async def service_client():
         engine = getattr(app.state, "engine", None)
         if engine is not None:
             await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def identity_process(
+    pg: EmbeddedPostgres, tmp_path_factory: pytest.TempPathFactory, report_session: Callable[[str], None]
+) -> Iterator[IdentityProcess]:
+    """Identity's API as a real process (`python -m identity api`) on a database of its own."""
+    from microblog_testkit.identity_process import IdentityProcess
+
+    log_path = tmp_path_factory.mktemp("identity") / "identity.log"
+    process = IdentityProcess(_new_database(pg, "identity"), log_path)
+    process.start()
+    report_session(f"identity: process answering in {process.start_seconds:.1f} s (migrations included)")
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def identity(identity_process: IdentityProcess) -> str:
+    """The base URL of a real identity process that knows no user yet."""
+    identity_process.empty()
+    return identity_process.url
+
+
+@pytest.fixture
+async def register(identity: str) -> AsyncIterator[Callable[[str], Awaitable[int]]]:
+    """`await register("susan")`: a real account in identity (POST /users); returns its id."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=identity) as client:
+
+        async def make(name: str) -> int:
+            account = {"username": name, "email": f"{name}@example.com", "password": "a long password"}
+            response = await client.post("/users", json=account)
+            assert response.status_code == 201, response.text
+            user_id: int = response.json()["id"]
+            return user_id
+
+        yield make
+
+
+@pytest.fixture
+async def unreachable_identity() -> AsyncIterator[IdentityUsers]:
+    """A directory of users asking an identity that nobody runs (a local port nobody listens on)."""
+    from microblog_shared.http.identity_client import IdentityUsers
+    from microblog_testkit.identity_process import unused_address
+
+    users = IdentityUsers.at(unused_address(), timeout_seconds=2)
+    yield users
+    await users.close()
