@@ -150,10 +150,16 @@ def package_of(frame: str) -> str:
 
 
 async def home_query_alone(database_url: str, readers: list[int], runs: int = 300) -> dict:
-    """The home timeline's SQL (timeline.home.home_timeline) from this process: no HTTP at all."""
+    """The home timeline's SQL from this process, with no HTTP at all (the read API is measured
+    apart, with wrk). The timeline publishes that query for tools as its `microblog.queries`
+    entry point `home_timeline`, so the bench times the real one without importing the service.
+    """
+    from importlib.metadata import entry_points
+
     from microblog_shared.http.pagination import PageParams
     from microblog_shared.runtime.db import create_engine
-    from timeline.home import home_timeline
+
+    (home_timeline,) = [point.load() for point in entry_points(group="microblog.queries", name="home_timeline")]
 
     engine = create_engine(database_url, pool_size=1)
     page, samples = PageParams(page=1, per_page=25), []

@@ -14,22 +14,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 PASSWORD = "bench-password"  # every seeded account's password (one argon2 hash for all)
+# PASSWORD hashed once with argon2-cffi's `PasswordHasher()` (identity's parameters): what
+# identity stores in `PasswordSet` and `users` for a new account with that password.
+PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$bWaw+yDB7tLX+C4X0eenMw$fdR95pPDW9zBpHzef4PUXRD5dbzYwtRx8fBraya68YI"
 
-# Short sentences in the UI's languages; post bodies are one of them plus a number, so the
-# language detector runs once per sentence, not once per post.
+# Short sentences in the UI's languages, each with the language posts' detector finds in it;
+# post bodies are one of them plus a number.
 SENTENCES = [
-    "Just finished a long run along the river, feeling great",
-    "Does anyone have a good recipe for lentil soup?",
-    "The new release fixes the bug we talked about yesterday",
-    "Reading a fascinating book about the history of maps",
-    "Coffee first, then the world",
-    "Our team shipped the feature two days early this week",
-    "Hoy hace un día precioso para pasear por el parque",
-    "¿Alguien sabe dónde comprar pan de centeno en el centro?",
-    "Terminé de leer la novela y me encantó el final",
-    "今天天气很好，我们去公园散步吧",
-    "我正在学习如何用 Python 写程序",
-    "这本书非常有意思，推荐给大家",
+    ("Just finished a long run along the river, feeling great", "en"),
+    ("Does anyone have a good recipe for lentil soup?", "en"),
+    ("The new release fixes the bug we talked about yesterday", "en"),
+    ("Reading a fascinating book about the history of maps", "en"),
+    ("Coffee first, then the world", "en"),
+    ("Our team shipped the feature two days early this week", "en"),
+    ("Hoy hace un día precioso para pasear por el parque", "es"),
+    ("¿Alguien sabe dónde comprar pan de centeno en el centro?", "es"),
+    ("Terminé de leer la novela y me encantó el final", "es"),
+    ("今天天气很好，我们去公园散步吧", "zh"),
+    ("我正在学习如何用 Python 写程序", "zh"),
+    ("这本书非常有意思，推荐给大家", "zh"),
 ]
 
 

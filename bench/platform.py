@@ -19,12 +19,11 @@ from sqlalchemy import text
 from microblog_dev.embedded_postgres import EmbeddedPostgres
 from microblog_ops.layout import SERVICES
 from microblog_shared.bus import TopicPartition, create_bus
+from microblog_shared.read.replay import projection_specs
 from microblog_shared.runtime.db import create_engine, database_url
 from microblog_shared.runtime.settings import Settings
 from microblog_testkit.devstack import DevStackProcess
 from microblog_testkit.kafka import LocalKafka, missing_tools
-from timeline.projection import NAME as TIMELINE
-from timeline.projection import TOPICS as TIMELINE_TOPICS
 
 DATABASES = tuple(s.database for s in SERVICES if s.database) + ("bus",)
 PARTITIONS = 4  # microblog dev's default --partitions
@@ -115,8 +114,15 @@ class Platform:
         return int(argv[argv.index("--port") + 1])
 
     async def wait_for_timeline(self, expected: int, progress: Progress, timeout: float = 3 * 3600) -> float:
-        """Seconds until the timeline projection has applied `expected` bus records (and all relayed)."""
-        return await self.wait_for_projection(TIMELINE, TIMELINE_TOPICS, "timeline", expected, progress, timeout)
+        """Seconds until the timeline projection has applied `expected` bus records (and all relayed).
+
+        Its name and topics come from its `microblog.projections` entry point, as for a replay.
+        """
+        spec = projection_specs()["timeline"]
+        timeline = spec.make(spec.settings_class(**self.bus_settings().model_dump()))
+        return await self.wait_for_projection(
+            timeline.name, list(timeline.topics), "timeline", expected, progress, timeout
+        )
 
     async def wait_for_projection(
         self,

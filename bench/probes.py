@@ -13,10 +13,9 @@ from rich.progress import Progress
 from bench.dataset import PASSWORD, SENTENCES, Dataset
 from bench.load import percentiles
 from bench.platform import Platform
-from bench.seed import BATCH, _advance, bulk_insert, chunks
+from bench.seed import BATCH, POST_COLUMNS, _advance, bulk_insert, chunks, post_created
 from microblog_shared.runtime.db import create_engine
 from microblog_shared.write.eventstore import EventStore
-from posts import domain as writing
 
 
 async def _badge(client: httpx.AsyncClient, token: str, since: float, wanted) -> float | None:
@@ -73,17 +72,16 @@ async def _seed_author(posts_database: str, author_id: int, count: int, first_id
     engine = create_engine(posts_database)
     store = EventStore(engine, producer="posts")
     numbered = [
-        (first_id + n, data.now - timedelta(minutes=count - n), SENTENCES[n % len(SENTENCES)]) for n in range(count)
+        (first_id + n, data.now - timedelta(minutes=count - n), SENTENCES[n % len(SENTENCES)][0]) for n in range(count)
     ]
-    columns = {"id": "bigint", "author_id": "bigint", "body": "text", "language": "text", "created_at": "timestamptz"}
     try:
         for batch in chunks(numbered, BATCH):
             appends, rows = [], []
             for post_id, at, sentence in batch:
-                event = writing.create_post(post_id, author_id, f"{sentence} #{post_id}", "", at)
-                appends.append((writing.stream_id(post_id), 0, [event], []))
-                rows.append((post_id, author_id, event.body, event.language, at))
-            await store.append_batch(appends, bulk_insert("posts", columns, rows))
+                body = f"{sentence} #{post_id}"
+                appends.append(post_created(post_id, author_id, body, "", at))
+                rows.append((post_id, author_id, body, "", at))
+            await store.append_batch(appends, bulk_insert("posts", POST_COLUMNS, rows))
         await _advance(store, "post_ids", numbered[-1][0])
     finally:
         await engine.dispose()

@@ -1,10 +1,10 @@
 """Seeding through the event log: the write services' own event stores, as their handlers write.
 
-Each fact is appended with the services' domain functions (the same events, stream ids and
-reservations as identity's, social-graph's and posts' handlers), many streams per transaction
-with `EventStore.append_batch`, and the state tables that handlers keep in the append's
-transaction (identity `users`, social-graph `edges`) are written in that same transaction. The
-id sequences are then moved past the seeded ids. The relays and the projector, already
+Each fact is appended as the kit's event contracts (`microblog_shared.events`): the events,
+stream ids and reservations identity's, social-graph's and posts' handlers record, many streams
+per transaction with `EventStore.append_batch`; the state tables that handlers keep in the
+append's transaction (identity `users`, social-graph `edges`) are written in that same
+transaction. The id sequences are then moved past the seeded ids. The relays and the projector, already
 running, carry the events to the bus and the read models like any others.
 """
 
@@ -12,21 +12,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from rich.progress import Progress
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bench.dataset import PASSWORD, SENTENCES, Dataset
-from identity import domain as accounts
-from identity.adapters.passwords import hash_password
+from bench.dataset import PASSWORD_HASH, SENTENCES, Dataset
+from microblog_shared.events import PasswordSet, PostCreated, UserFollowed, UserRegistered
 from microblog_shared.runtime.db import create_engine
-from microblog_shared.write.eventstore import EventStore, Reservation, StateUpdate
-from posts import domain as writing
-from posts.adapters.language import LanguageDetector
-from social_graph import domain as graph
+from microblog_shared.write.eventstore import BatchAppend, EventStore, Reservation, StateUpdate
 
 T = TypeVar("T")
 BATCH = 2_000  # streams per transaction
@@ -47,6 +43,15 @@ def bulk_insert(table: str, columns: dict[str, str], rows: list[tuple]) -> State
         await conn.execute(statement, {name: [row[i] for row in rows] for i, name in enumerate(names)})
 
     return update
+
+
+def post_created(post_id: int, author_id: int, body: str, language: str, at: datetime) -> BatchAppend:
+    """A post's stream `post-<id>` opening with its PostCreated, as posts' handler appends it."""
+    event = PostCreated(post_id=post_id, author_id=author_id, body=body, language=language, created_at=at)
+    return (f"post-{post_id}", 0, [event], [])
+
+
+POST_COLUMNS = {"id": "bigint", "author_id": "bigint", "body": "text", "language": "text", "created_at": "timestamptz"}
 
 
 async def _advance(store: EventStore, sequence: str, last: int) -> None:
@@ -91,29 +96,20 @@ class Seeder:
 
     async def users(self) -> None:
         """UserRegistered + PasswordSet per user, username and email reserved, `users` rows."""
-        password_hash = await hash_password(PASSWORD)  # one hash for every seeded account
         registered = self.data.now - timedelta(days=self.data.shape.days + 1)
 
         def prepare(ids: Sequence[int]):
             appends, rows = [], []
             for user_id in ids:
-                request = accounts.Registration(self.data.usernames[user_id], self.data.email(user_id), PASSWORD)
-                events = accounts.register(user_id, request, password_hash, registered + timedelta(seconds=user_id))
-                user = accounts.fold_user(events)
-                claims = [Reservation("username", user.username.lower()), Reservation("email", user.email.lower())]
-                appends.append((accounts.stream_id(user_id), 0, events, claims))
-                rows.append(
-                    (
-                        user.user_id,
-                        user.username,
-                        user.email,
-                        user.about_me,
-                        user.registered_at,
-                        user.password_hash,
-                        user.last_seen,
-                        user.version,
-                    )
-                )
+                username, email = self.data.usernames[user_id], self.data.email(user_id)
+                at = registered + timedelta(seconds=user_id)
+                events = [
+                    UserRegistered(user_id=user_id, username=username, email=email, about_me="", registered_at=at),
+                    PasswordSet(user_id=user_id, password_hash=PASSWORD_HASH),  # one hash for every account
+                ]
+                claims = [Reservation("username", username.lower()), Reservation("email", email.lower())]
+                appends.append((f"user-{user_id}", 0, events, claims))
+                rows.append((user_id, username, email, "", at, PASSWORD_HASH, None, len(events)))
             columns = {
                 "id": "bigint",
                 "username": "text",
@@ -137,8 +133,8 @@ class Seeder:
         def prepare(edges: Sequence[tuple]):
             appends, rows = [], []
             for follower, followee, at in edges:
-                events = graph.follow(graph.FollowEdge(), follower, followee, at)
-                appends.append((graph.stream_id(follower, followee), 0, events, []))
+                event = UserFollowed(follower_id=follower, followee_id=followee, followed_at=at)
+                appends.append((f"follow-{follower}-{followee}", 0, [event], []))
                 rows.append((follower, followee, at))
             columns = {"follower_id": "bigint", "followee_id": "bigint", "followed_at": "timestamptz"}
             return appends, bulk_insert("edges", columns, rows)
@@ -147,26 +143,17 @@ class Seeder:
         await store.engine.dispose()
 
     async def posts(self) -> None:
-        """One PostCreated per post and its `posts` row, ids in time order, languages detected as the handler does."""
-        detect = LanguageDetector()
-        languages = [detect(sentence) for sentence in SENTENCES]
+        """One PostCreated per post and its `posts` row, ids in time order, each sentence's language."""
         numbered = list(enumerate(self.data.posts, start=1))
 
         def prepare(batch: Sequence[tuple]):
             appends, rows = [], []
             for post_id, (author, created_at, sentence) in batch:
-                body = f"{SENTENCES[sentence]} #{post_id}"
-                event = writing.create_post(post_id, author, body, languages[sentence], created_at)
-                appends.append((writing.stream_id(post_id), 0, [event], []))
-                rows.append((post_id, author, event.body, event.language, created_at))
-            columns = {
-                "id": "bigint",
-                "author_id": "bigint",
-                "body": "text",
-                "language": "text",
-                "created_at": "timestamptz",
-            }
-            return appends, bulk_insert("posts", columns, rows)
+                words, language = SENTENCES[sentence]
+                body = f"{words} #{post_id}"
+                appends.append(post_created(post_id, author, body, language, created_at))
+                rows.append((post_id, author, body, language, created_at))
+            return appends, bulk_insert("posts", POST_COLUMNS, rows)
 
         store = await self._write("posts", "posts", "posts: posts", numbered, prepare)
         await _advance(store, "post_ids", len(numbered))

@@ -17,7 +17,7 @@ from gateway.sessions import RevokedSessions
 from gateway.settings import GatewaySettings
 from gateway.translation import TranslationUnavailable, Translator, translator_from
 from microblog_shared.bus import create_bus
-from microblog_shared.http.app import create_service_app
+from microblog_shared.http.app import ReadyCheck, create_service_app
 from microblog_shared.http.errors import Refusal, Refusals
 
 REFUSALS: Refusals = {TranslationUnavailable: Refusal(503)}
@@ -83,10 +83,11 @@ def create_app(
         if not revoked.loaded.is_set():
             raise RuntimeError("revoked sessions not loaded yet")
 
+    ready_checks: list[ReadyCheck] = [*(b.ready for b in backends.all()), revocations_loaded]
     app = create_service_app(
         "gateway",
         "microblog API",
-        [b.ready for b in backends.all()] + [revocations_loaded],
+        ready_checks,
         lifespan=lifespan,
         max_body_bytes=settings.max_body_bytes,
         middleware=[Middleware(ReportServerErrors, report=reporter.report)],

@@ -13,7 +13,7 @@ import os
 import socket
 from datetime import UTC, datetime
 
-from microblog_shared.bus import EventBus, TopicPartition
+from microblog_shared.bus import Consumer, EventBus, TopicPartition
 from microblog_shared.events import Envelope, SessionRevoked
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,10 @@ class RevokedSessions:
     async def follow(self, bus: EventBus, load_snapshot, stop: asyncio.Event) -> None:
         """Keep the set current until `stop`: the bus from its end, plus identity's snapshot."""
         topic = SessionRevoked.topic
-        consumer = None  # the one from_the_end seeks
+        consumer: Consumer | None = None  # the one from_the_end seeks
 
         async def from_the_end(partitions: set[TopicPartition]) -> None:
+            assert consumer is not None  # partitions are assigned only to a started consumer
             ends = await bus.end_offsets(sorted(partitions))
             for tp, offset in ends.items():
                 await consumer.seek(tp, offset)

@@ -5,7 +5,7 @@ Domain and handler errors become JSON errors as `app.py` maps them; routes only 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +22,9 @@ router = APIRouter()
 MISSING_FIELDS = "must include username, email and password fields"
 # Generous caps keep bodies small; the domain gives the precise limits and messages.
 TEXT_CAP = 1024
+# The default of a field that may be left out but not sent as null (its type refuses null);
+# `model_dump(exclude_unset=True)` never passes it on.
+UNSET: Any = None
 
 
 class NewUser(BaseModel):
@@ -36,9 +39,9 @@ class ProfileEdit(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(default=None, max_length=TEXT_CAP)
-    email: str = Field(default=None, max_length=TEXT_CAP)
-    about_me: str = Field(default=None, max_length=TEXT_CAP)
+    username: str = Field(default=UNSET, max_length=TEXT_CAP)
+    email: str = Field(default=UNSET, max_length=TEXT_CAP)
+    about_me: str = Field(default=UNSET, max_length=TEXT_CAP)
 
 
 class ResetRequest(BaseModel):
@@ -81,7 +84,7 @@ def profile(user: domain.User) -> dict:
 
 @router.post("/users", status_code=201)
 async def create_user(store: Store, now: Now, response: Response, body: Annotated[NewUser | None, Body()] = None):
-    if body is None or None in (body.username, body.email, body.password):
+    if body is None or body.username is None or body.email is None or body.password is None:
         raise HTTPException(400, MISSING_FIELDS)
     registration = domain.Registration(body.username, body.email, body.password, body.about_me)
     appended = await handlers.register_user(store, registration, now)

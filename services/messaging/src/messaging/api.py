@@ -40,9 +40,12 @@ async def send_message(
 async def received_messages(user_id: CallerIdInRange, page: Page, engine: Engine, store: Store) -> JSONResponse:
     """The caller's received messages, newest first; reading them marks them all read."""
     cursor = page.cursor()
-    if cursor is not None and (len(cursor) != 1 or not isinstance(cursor[0], int)):
-        raise HTTPException(400, "malformed cursor in 'after'")
-    rows, total = await messages.received(engine, user_id, page.per_page, page.offset, cursor[0] if cursor else None)
+    after: int | None = None
+    if cursor is not None:
+        if len(cursor) != 1 or not isinstance(cursor[0], int):
+            raise HTTPException(400, "malformed cursor in 'after'")
+        after = cursor[0]
+    rows, total = await messages.received(engine, user_id, page.per_page, page.offset, after)
     next_after = encode_cursor(rows[-1].id) if rows else None
     body = collection([messages.message_view(row) for row in rows], page, total, "/api/messages", next_after)
     read = await handlers.read_inbox(store, user_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -49,7 +50,7 @@ async def error_page(request: Request, status: int, message: str | None = None) 
     template = {404: "errors/404.html", 500: "errors/500.html", 503: "errors/503.html"}.get(status, "errors/error.html")
     visitor = await make_visitor(request)
     titles = {404: _("File Not Found"), 500: _("An unexpected error has occurred"), 503: _("Service unavailable")}
-    context = {"status_code": status, "message": message, "title": titles.get(status, _("Error"))}
+    context: dict[str, Any] = {"status_code": status, "message": message, "title": titles.get(status, _("Error"))}
     try:
         return await render(visitor, template, status=status, **context)
     except Exception:  # the gateway is down too, or the session is stale: a page without the badge

@@ -82,10 +82,10 @@ def translations(locale: str) -> NullTranslations:
     log.warning("%s is missing or older than its .po (run `microblog translations compile`)", mo)
     with po.open("rb") as source:
         catalog = read_po(source, locale=locale)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(compiled)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
 
 
 def gettext(message: str) -> str:

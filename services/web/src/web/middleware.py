@@ -44,7 +44,7 @@ class ReaderLocale:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers = {}
+        headers: dict[bytes, str] = {}
         for name, value in scope["headers"]:
             if name in (b"cookie", b"accept-language"):
                 headers[name] = headers.get(name, "") + value.decode("latin-1") + ("; " if name == b"cookie" else "")

@@ -151,7 +151,8 @@ def make_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    # jinja2.ext.i18n adds this method at runtime; Environment's annotations cannot know it.
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(fromnow=_fromnow, fulldate=_fulldate, avatar=avatar_url, identicon=identicon_url)
     env.globals.update(language_names=i18n.LANGUAGE_NAMES, same_language=i18n.same_language, html_lang=i18n.html_lang)
     return env
@@ -191,7 +192,8 @@ async def render(
     unread_count: int | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    unread, tasks, since = 0, [], 0.0
+    tasks: list[dict] = []
+    unread, since = 0, 0.0
     if with_notifications and visitor.user_id and visitor.session.get("token"):
         unread, tasks, since = await badge_and_tasks(visitor)
     unread = unread if unread_count is None else unread_count

@@ -45,13 +45,14 @@ class Refresher:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._refresh, self.remember, self.clock = refresh, remember, clock
-        self._flights: dict[str, tuple[asyncio.Future, float]] = {}
+        self._flights: dict[str, tuple[asyncio.Future[dict], float]] = {}
 
     async def refresh(self, refresh_token: str, *context) -> dict:
         """The new token pair for `refresh_token` (`context` goes to the first flight's call)."""
         now = self.clock()
         self._forget_older_than(now - self.remember)
         flight = self._flights.get(refresh_token)
+        future: asyncio.Future[dict]
         if flight is None:
             future = asyncio.ensure_future(self._refresh(refresh_token, *context))
             self._flights[refresh_token] = (future, now)

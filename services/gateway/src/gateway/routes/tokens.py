@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPBasic
+from starlette.requests import HTTPConnection
 
 from gateway.deps import AuthAttempt, Caller, Revoked, Services
 from gateway.schemas import Refresh, Tokens, checked, errors
@@ -13,7 +14,7 @@ class DocumentedBasic(HTTPBasic):
     """Shows HTTP Basic in the OpenAPI document but parses nothing: identity reads the header
     itself, as UTF-8 (FastAPI's HTTPBasic refuses passwords that are not ASCII)."""
 
-    async def __call__(self, request: Request) -> None:
+    async def __call__(self, request: HTTPConnection) -> None:
         return None
 
 

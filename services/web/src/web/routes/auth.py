@@ -32,7 +32,8 @@ async def login(request: Request, visitor: AnyVisitor):
         return redirect("/index")
     raw = await request.form()
     form = forms.login_form(raw)
-    next_path = safe_next(raw.get("next") if isinstance(raw.get("next"), str) else None, "")
+    given_next = raw.get("next")
+    next_path = safe_next(given_next if isinstance(given_next, str) else None, "")
     if form.valid:
         try:
             tokens = await visitor.gateway.create_tokens(visitor.caller, form.data["username"], form.data["password"])

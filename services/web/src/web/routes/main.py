@@ -107,7 +107,7 @@ async def choose_language(request: Request, visitor: AnyVisitor, settings: Setti
     locale = form.get("locale")
     back = form.get("next")
     response = redirect(safe_next(back if isinstance(back, str) else None, "/index"))
-    if locale in LOCALES:
+    if isinstance(locale, str) and locale in LOCALES:
         response.set_cookie(
             "locale",
             locale,

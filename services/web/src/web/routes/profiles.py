@@ -62,6 +62,7 @@ async def edit_profile_page(visitor: Member):
 @router.post("/edit_profile", dependencies=[CSRF])
 async def edit_profile(request: Request, visitor: Member):
     form = forms.profile_form(await request.form())
+    assert visitor.user_id is not None  # a Member is signed in
     if form.valid:
         try:
             changed = await visitor.gateway.update_user(
