@@ -8,7 +8,7 @@ redelivered event or a replay never queues a second one.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -65,7 +65,7 @@ async def claim_due(conn: AsyncConnection):
     ).first()
 
 
-async def mark_sent(conn: AsyncConnection, mail_id: int, recipients: tuple[str, ...]) -> datetime:
+async def mark_sent(conn: AsyncConnection, mail_id: int, recipients: tuple[str, ...]) -> timedelta:
     return await conn.scalar(
         text("""UPDATE public.mail_outbox SET status = 'sent', attempts = attempts + 1, sent_at = clock_timestamp(),
                        recipients = :to, last_error = NULL
@@ -113,7 +113,7 @@ async def mailed_recently(conn: AsyncConnection, kind: str, seconds: int) -> int
 async def figures(engine: AsyncEngine) -> dict:
     """What the mailer's /status shows: the queue, delivery latency over the last hour, failures."""
     async with engine.connect() as conn:
-        counts = dict(
+        counts: dict[str, int] = dict(
             (await conn.execute(text("SELECT status, count(*) FROM public.mail_outbox GROUP BY status"))).all()
         )
         queue = (

@@ -9,7 +9,9 @@ transaction, keyed by the event's id.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -35,6 +37,8 @@ NAME = "notifier"
 TOPICS = [UserRegistered.topic, PasswordResetRequested.topic, MessageSent.topic, ExportRequested.topic]
 UNREAD = "unread_message_count"
 TASK = "task_progress"
+# A handler of one event (of the type it is registered for).
+Handler = Callable[[AsyncConnection, Any, Envelope], Awaitable[None]]
 
 
 class NotifierProjection(Projection):
@@ -48,7 +52,7 @@ class NotifierProjection(Projection):
         # A replay rebuilds notifications without mailing anybody again (start_bulk/finish_bulk);
         # its tail, which the live projector may apply too, is deduplicated by the outbox's keys.
         self.mailing = True
-        self.handlers = {
+        self.handlers: dict[type[Event], Handler] = {
             UserRegistered: self._user,
             UserProfileUpdated: self._user,
             PasswordResetRequested: self._reset,

@@ -106,6 +106,7 @@ async def advance_export(store: PostsStore, task_id: str, chunk_size: int) -> li
     export = await load_export(store, task_id)
     if not export.exists or export.complete:
         return []
+    assert export.requested_at is not None  # ExportRequested, which makes it exist, sets it
     chunk = await store.next_posts(export.user_id, export.after_post_id, export.requested_at, chunk_size)
     events = exports.advance(export, [post.id for post in chunk], chunk_size, utcnow())
     return await store.append(

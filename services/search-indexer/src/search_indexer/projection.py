@@ -31,8 +31,8 @@ from search_indexer.settings import SearchIndexerSettings
 
 NAME = "search-indexer"
 TOPICS = [UserRegistered.topic, PostCreated.topic]
-POST_EVENTS = (PostCreated, PostEdited, PostDeleted)
-PROFILE_EVENTS = (UserRegistered, UserProfileUpdated)
+PostEvent = PostCreated | PostEdited | PostDeleted
+ProfileEvent = UserRegistered | UserProfileUpdated
 
 
 class SearchProjection(Projection):
@@ -50,21 +50,23 @@ class SearchProjection(Projection):
         await self.apply_many(conn, [(event, envelope)])
 
     async def apply_many(self, conn: AsyncConnection, events: list[tuple[Event, Envelope]]) -> None:
-        await _save_authors(conn, [(e, env.stream_version) for e, env in events if isinstance(e, PROFILE_EVENTS)])
-        posts = [(e, env.stream_version) for e, env in events if isinstance(e, POST_EVENTS)]
+        await _save_authors(conn, [(e, env.stream_version) for e, env in events if isinstance(e, ProfileEvent)])
+        posts = [(e, env.stream_version) for e, env in events if isinstance(e, PostEvent)]
         if posts:
             changed = await self.fold_posts(conn, posts)
             if changed:
                 await _save_posts(conn, changed)
                 await self.index.write(conn, changed)
 
-    async def fold_posts(self, conn: AsyncConnection, events: Sequence[tuple[Event, int]]) -> list[Post]:
+    async def fold_posts(self, conn: AsyncConnection, events: Sequence[tuple[PostEvent, int]]) -> list[Post]:
         """The states of the posts these events change (loaded, then folded in order)."""
         states = await _load_posts(conn, sorted({e.post_id for e, _ in events}))
         changed: dict[int, Post] = {}
         for event, version in events:
             before = states.get(event.post_id)
-            states[event.post_id] = after = fold(event, before, version)
+            after = fold(event, before, version)
+            assert after is not None  # a post event always leaves a post
+            states[event.post_id] = after
             if after != before:
                 changed[event.post_id] = after
         return list(changed.values())
@@ -76,7 +78,7 @@ class SearchProjection(Projection):
         await self.index.close()
 
 
-async def _save_authors(conn: AsyncConnection, events: Sequence[tuple[Event, int]]) -> None:
+async def _save_authors(conn: AsyncConnection, events: Sequence[tuple[ProfileEvent, int]]) -> None:
     latest = {e.user_id: (e, v) for e, v in events}  # an upsert takes one row per user
     if not latest:
         return

@@ -10,7 +10,7 @@ records the oldest key kept; older pages come from a fallback query (queries.py)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -118,7 +118,7 @@ class HomeTimelines:
             await self._trim(conn, users)
 
     async def _insert(
-        self, conn: AsyncConnection, select: str, params: dict, trim_at: int, trim_full: set[int] = frozenset()
+        self, conn: AsyncConnection, select: str, params: dict, trim_at: int, trim_full: Set[int] = frozenset()
     ) -> None:
         """Insert home entries; trim the homes past `trim_at`, and those of `trim_full` that hold the cap."""
         grown = await conn.execute(

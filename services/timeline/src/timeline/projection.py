@@ -9,8 +9,10 @@ no difference to what readers see).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from itertools import groupby
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,6 +33,9 @@ from microblog_shared.read.projection import Projection, ProjectionSpec
 from timeline.fanout import HomeTimelines
 from timeline.settings import TimelineSettings
 
+# A handler of a run of events of one type (the list is of the type it is registered for).
+RunHandler = Callable[[AsyncConnection, list[Any]], Awaitable[None]]
+
 NAME = "timeline"
 TOPICS = [UserRegistered.topic, UserFollowed.topic, PostCreated.topic]
 
@@ -45,7 +50,7 @@ class TimelineProjection(Projection):
         # (finish_bulk): a replay meets most posts before the follows, and keeping homes current
         # on the way would backfill and trim them over and over.
         self.bulk = False
-        self.handlers = {
+        self.handlers: dict[type[Event], RunHandler] = {
             UserRegistered: _registered,
             UserProfileUpdated: _profiles_updated,
             UserSeen: _seen,
@@ -182,7 +187,7 @@ async def _profiles_updated(conn: AsyncConnection, events: list[UserProfileUpdat
 
 
 async def _seen(conn: AsyncConnection, events: list[UserSeen]) -> None:
-    seen: dict[int, object] = {}
+    seen: dict[int, datetime] = {}
     for e in events:
         seen[e.user_id] = max(seen.get(e.user_id, e.last_seen), e.last_seen)
     await conn.execute(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from fastapi import HTTPException
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from microblog_shared.http.pagination import PageParams, encode_cursor
@@ -61,9 +63,10 @@ async def following_among(conn: AsyncConnection, viewer_id: int, user_ids: list[
     return {r.followee_id for r in rows}
 
 
-async def users(conn: AsyncConnection, page: PageParams) -> tuple[list, int, str | None]:
+async def users(conn: AsyncConnection, page: PageParams) -> tuple[Sequence[Row[Any]], int, str | None]:
+    cursor = page.cursor()
     try:
-        after = int(page.cursor()[0]) if page.after else 0
+        after = int(cursor[0]) if cursor is not None else 0
     except (ValueError, TypeError):
         raise HTTPException(400, "malformed cursor in 'after'") from None
     rows = (

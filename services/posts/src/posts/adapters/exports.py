@@ -163,7 +163,7 @@ async def next_posts(
                     WHERE author_id = :u AND id > :after AND created_at <= :by ORDER BY id LIMIT :n"""),
             {"u": user_id, "after": after_post_id, "by": written_by, "n": limit},
         )
-        return [PostRow(*row) for row in rows]
+        return [PostRow(row.id, row.body, row.language, row.created_at) for row in rows]
 
 
 @asynccontextmanager

@@ -106,27 +106,29 @@ class ElasticsearchSearchIndex:
 
     async def search(self, conn, request: SearchRequest) -> SearchHits:
         index = self.index_of(await schema_of(conn))
-        query = {
-            "index": index,
-            "query": {"match": {"terms": {"query": " ".join(request.terms), "operator": "and"}}},
-            "sort": [{"_score": {"order": "desc"}}, {"post_id": {"order": "desc"}}],
-            "from_": request.offset,
-            "size": request.per_page,
-            "track_total_hits": True,
-            "source": False,
-        }
         try:
             try:
-                found = await self.client.search(**query)
+                return await self._search(index, request)
             except ApiError as exc:
                 if exc.status_code != 503:
                     raise
                 # No shard of the index could answer: one just created (or recovering) has not
                 # started its primary yet. Wait for it once, then ask again.
                 await self.client.cluster.health(index=index, wait_for_status="yellow", timeout="10s")
-                found = await self.client.search(**query)
+                return await self._search(index, request)
         except NotFoundError:
             return SearchHits([], 0)  # nothing indexed in this version yet
+
+    async def _search(self, index: str, request: SearchRequest) -> SearchHits:
+        found = await self.client.search(
+            index=index,
+            query={"match": {"terms": {"query": " ".join(request.terms), "operator": "and"}}},
+            sort=[{"_score": {"order": "desc"}}, {"post_id": {"order": "desc"}}],
+            from_=request.offset,
+            size=request.per_page,
+            track_total_hits=True,
+            source=False,
+        )
         hits = found["hits"]
         return SearchHits([int(hit["_id"]) for hit in hits["hits"]], hits["total"]["value"])
 

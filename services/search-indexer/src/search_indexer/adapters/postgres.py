@@ -58,7 +58,7 @@ class PostgresSearchIndex:
 
     async def search(self, conn: AsyncConnection, request: SearchRequest) -> SearchHits:
         query = {"q": tsquery_literal(request.terms)}
-        ids = (
+        ids: Sequence[int] = (
             (
                 await conn.execute(
                     text("""SELECT post_id FROM post_terms WHERE terms @@ CAST(:q AS tsquery)
