@@ -158,7 +158,10 @@ async def test_an_edit_that_keeps_losing_races_is_a_409_after_one_retry(identity
 
 
 async def test_activity_is_recorded_at_most_once_a_minute(identity, signed_up):
-    susan = await signed_up("susan")
+    susan = await signed_up("susan")  # registering is the first sighting
+    assert (await identity.post(f"/users/{susan}/seen")).status_code == 204
+    assert [e.type for e in await identity.store.read_stream(f"user-{susan}")].count("UserSeen") == 0
+    identity.clock.advance(seconds=60)
     assert (await identity.post(f"/users/{susan}/seen")).status_code == 204
     first = identity.clock.now
     assert (await identity.get(f"/users/{susan}")).json()["last_seen"] == first.isoformat().replace("+00:00", "Z")

@@ -15,7 +15,7 @@ async def test_register_answers_201_with_location_the_profile_and_a_consistency_
         "username": "susan",
         "email": "susan@example.com",
         "about_me": "hi",
-        "last_seen": None,
+        "last_seen": body["registered_at"],  # as the seed: an account is seen when it is made
         "registered_at": body["registered_at"],
     }
     assert body["registered_at"] == identity.clock.now.isoformat().replace("+00:00", "Z")

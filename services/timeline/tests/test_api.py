@@ -79,6 +79,15 @@ async def test_a_user_reads_like_the_seed_api_with_email_only_for_themself(world
     assert by_name.json()["id"] == 1
 
 
+async def test_a_user_is_last_seen_when_registered_until_a_later_sighting(world):
+    await world.register(1, "susan")
+    registered = (await world.get("/users/1", viewer=1)).json()["last_seen"]
+    later = world.tick()
+    await world.seen(1, later)
+    assert registered == "2026-11-24T12:00:01Z"
+    assert (await world.get("/users/1", viewer=1)).json()["last_seen"] == later.isoformat().replace("+00:00", "Z")
+
+
 async def test_profile_changes_and_last_seen_reach_the_read_model(world):
     await world.register(1, "susan")
     await world.rename(1, "susan2", about_me="hello")

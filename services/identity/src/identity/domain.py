@@ -111,7 +111,9 @@ def evolve_user(event: Event, user: User | None) -> User:
 
 @evolve_user.register
 def _(event: UserRegistered, user: None) -> User:
-    return User(event.user_id, event.username, event.email, event.about_me, event.registered_at, version=1)
+    # As the seed: an account is seen when it is made (the event's registered_at is its first last_seen).
+    at = event.registered_at
+    return User(event.user_id, event.username, event.email, event.about_me, at, last_seen=at, version=1)
 
 
 @evolve_user.register

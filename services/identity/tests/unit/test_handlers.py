@@ -88,10 +88,11 @@ async def test_a_second_lost_race_in_a_row_surfaces(store):
 
 
 async def test_being_seen_is_recorded_at_most_once_a_minute(store):
-    susan = await register(store)
-    assert [e.type for e in await handlers.record_seen(store, susan, NOW)] == ["UserSeen"]
-    assert await handlers.record_seen(store, susan, NOW + timedelta(seconds=30)) == []
-    assert len(await handlers.record_seen(store, susan, NOW + timedelta(seconds=61))) == 1
+    susan = await register(store)  # registering is the first sighting
+    assert await handlers.record_seen(store, susan, NOW + timedelta(seconds=59)) == []
+    assert [e.type for e in await handlers.record_seen(store, susan, NOW + timedelta(seconds=60))] == ["UserSeen"]
+    assert await handlers.record_seen(store, susan, NOW + timedelta(seconds=90)) == []
+    assert len(await handlers.record_seen(store, susan, NOW + timedelta(seconds=121))) == 1
 
 
 async def test_an_unknown_user_is_refused(store):

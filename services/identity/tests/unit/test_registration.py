@@ -16,9 +16,9 @@ def test_registering_records_the_user_and_a_private_password_hash():
     assert PasswordSet.topic is None
 
 
-def test_a_registered_user_folds_from_its_events_at_version_two():
+def test_a_registered_user_folds_from_its_events_at_version_two_last_seen_when_registered():
     user = fold_user(register(7, Registration("susan", "susan@example.com", "long enough", "hi"), "HASH", NOW))
-    assert user == User(7, "susan", "susan@example.com", "hi", NOW, password_hash="HASH", version=2)
+    assert user == User(7, "susan", "susan@example.com", "hi", NOW, password_hash="HASH", last_seen=NOW, version=2)
 
 
 @pytest.mark.parametrize(

@@ -155,7 +155,9 @@ class TimelineProjection(Projection):
 async def _registered(conn: AsyncConnection, events: list[UserRegistered]) -> None:
     await _ensure_users(conn, [e.user_id for e in events])
     await conn.execute(
-        text("""UPDATE users u SET username = x.u, email = x.e, about_me = x.m, registered_at = x.t
+        # As the seed, an account is seen when it is made; a later sighting may have come first.
+        text("""UPDATE users u SET username = x.u, email = x.e, about_me = x.m, registered_at = x.t,
+                                   last_seen = greatest(u.last_seen, x.t)
                 FROM unnest(CAST(:id AS bigint[]), CAST(:u AS text[]), CAST(:e AS text[]), CAST(:m AS text[]),
                             CAST(:t AS timestamptz[])) x(id, u, e, m, t)
                 WHERE u.id = x.id"""),
