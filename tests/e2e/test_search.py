@@ -81,7 +81,7 @@ def test_searching_needs_a_token(client):
         {"q": "x" * 201},
         {"q": "x", "page": 0},
         {"q": "x", "page": "two"},
-        {"q": "x", "per_page": 101},
+        {"q": "x", "per_page": 0},
         {"q": "x", "page": 101, "per_page": 100},
     ],
 )

@@ -63,6 +63,12 @@ async def test_a_search_is_forwarded_with_the_caller_and_their_consistency_token
     ]
 
 
+async def test_per_page_above_100_is_asked_for_as_100(gateway, searches):
+    response = await gateway.get("/api/search", params={"q": "kafka", "per_page": 101}, headers=HEADERS)
+    assert response.status_code == 200, response.text
+    assert searches[1][0]["per_page"] == "100"
+
+
 async def test_a_search_needs_a_token(gateway, searches):
     response = await gateway.get("/api/search", params={"q": "kafka"})
     assert response.status_code == 401 and response.json()["error"] == "Unauthorized"
@@ -77,7 +83,7 @@ async def test_a_search_needs_a_token(gateway, searches):
         {"q": "x" * 201},
         {"q": "x", "page": 0},
         {"q": "x", "page": "a"},
-        {"q": "x", "per_page": 101},
+        {"q": "x", "per_page": 0},
         {"q": "x", "page": 10**20},
     ],
 )

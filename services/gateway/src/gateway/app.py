@@ -97,7 +97,7 @@ def create_app(
         redoc_url=None,
         description="The public API of the microblog platform. Errors are JSON: "
         '`{"error": <HTTP reason>, "message": <detail>}`. Writes answer `X-Consistency-Token`; send it back '
-        "on reads to see your own writes. Collections take `page` and `per_page` (≤ 100), or the keyset "
+        "on reads to see your own writes. Collections take `page` and `per_page` (above 100 is served as 100), or the keyset "
         "cursor `after` from `_meta.next_after`.",
     )
     app.state.settings = settings

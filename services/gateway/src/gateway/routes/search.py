@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from gateway.deps import Caller, Services
 from gateway.schemas import PostCollection, checked, errors
-from microblog_shared.http.pagination import MAX_PER_PAGE
+from microblog_shared.http.pagination import PerPage
+from microblog_shared.http.text import Text
 
 router = APIRouter(tags=["posts"])
 
@@ -28,9 +29,9 @@ async def search(
     request: Request,
     response: Response,
     services: Services,
-    q: Annotated[str, Query(min_length=1, max_length=200, examples=["kafka"])],
+    q: Annotated[Text, Query(min_length=1, max_length=200, examples=["kafka"])],
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 10,
+    per_page: PerPage = 10,
 ):
     return checked(
         await services.search_indexer.forward(

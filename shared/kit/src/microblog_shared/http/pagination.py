@@ -8,10 +8,17 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import HTTPException, Query
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 DEFAULT_PER_PAGE = 10
 MAX_PER_PAGE = 100
+
+# As the seed API: a page holds at most MAX_PER_PAGE items, and asking for more is served that many.
+PerPage = Annotated[
+    int,
+    Query(ge=1, description=f"items per page; values above {MAX_PER_PAGE} are treated as {MAX_PER_PAGE}"),
+    AfterValidator(lambda n: min(n, MAX_PER_PAGE)),
+]
 
 
 class PageParams(BaseModel):
@@ -32,7 +39,7 @@ class PageParams(BaseModel):
 
 async def page_params(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
+    per_page: PerPage = DEFAULT_PER_PAGE,
     after: Annotated[str | None, Query(max_length=200, description="keyset cursor from _meta.next_after")] = None,
 ) -> PageParams:
     params = PageParams(page=page, per_page=per_page, after=after or None)
