@@ -172,3 +172,31 @@ def test_a_session_the_gateway_no_longer_accepts_is_cleared_and_sent_to_login():
         assert answer.status_code == 303
         assert answer.headers["location"] == "/auth/login?next=/explore"
         assert client.get("/index", follow_redirects=False).headers["location"] == "/auth/login?next=/index"
+
+
+class LoginGateway(SignedInGateway):
+    """SignedInGateway that also signs susan in."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/tokens" and request.method == "POST":
+            return httpx.Response(200, json={"token": _jwt(9e9), "refresh_token": "first"})
+        if request.url.path == "/api/me":
+            return httpx.Response(200, json={"id": 1, "username": "susan"})
+        return super().__call__(request)
+
+
+def test_signing_in_renews_the_csrf_token():
+    settings = WebSettings(web_secret_key="test-secret", environment="test")
+    with TestClient(
+        create_app(settings, Gateway("http://gateway", transport=httpx.MockTransport(LoginGateway()))),
+        headers={"Accept": "text/html"},
+    ) as client:
+        before = csrf(client.get("/auth/login").text)
+        answer = client.post("/auth/login", data={"csrf_token": before, "username": "susan", "password": "pw"})
+        assert answer.status_code == 200 and answer.url.path == "/index"
+        after = csrf(answer.text)
+        assert after != before
+        stale = client.post("/language", data={"csrf_token": before, "locale": "es", "next": "/index"})
+        assert stale.status_code == 400 and "security token" in stale.text
+        fresh = client.post("/language", data={"csrf_token": after, "locale": "es", "next": "/index"})
+        assert fresh.status_code == 200 and fresh.url.path == "/index"

@@ -56,8 +56,8 @@ class Session(dict):
         return self.get("username")
 
     def sign_in(self, user_id: int, username: str, token: str, refresh_token: str, remember: bool) -> None:
-        kept = {k: self[k] for k in (CSRF_FIELD, "consistency", "flashes") if k in self}
-        self.clear()  # a fresh session on sign-in: only the CSRF token, consistency and flashes carry over
+        kept = {k: self[k] for k in ("consistency", "flashes") if k in self}
+        self.clear()  # a fresh session on sign-in, with a new CSRF token: only consistency and flashes carry over
         self.update(
             user_id=user_id, username=username, token=token, refresh_token=refresh_token, remember=remember, **kept
         )
