@@ -1,5 +1,7 @@
 """The gateway's own rules: bearer auth, error shapes, readiness, OpenAPI (backends are down here)."""
 
+import base64
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -130,3 +132,51 @@ async def test_huge_bodies_are_refused_before_anything_reads_them(gateway):
     response = await gateway.post("/api/posts", content=b"x" * 100_000, headers={"Content-Type": "application/json"})
     assert response.status_code == 413
     assert response.json()["error"] == "Request Entity Too Large"
+
+
+# --- what no service could store or have issued is refused at the edge ------------------
+
+SUSAN = bearer(issue_access_token(1, "s1", SECRET, 60))
+COLLECTIONS = [
+    "/api/users",
+    "/api/users/1/followers",
+    "/api/users/1/followed",
+    "/api/users/1/posts",
+    "/api/timeline",
+    "/api/explore",
+    "/api/messages",
+]
+
+
+def raw_cursor(value) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("POST", "/api/posts", {"body": "a\x00b"}),
+        ("PUT", "/api/posts/1", {"body": "a\x00b"}),
+        ("POST", "/api/users/2/messages", {"body": "a\x00b"}),
+        ("POST", "/api/users", {"username": "a\x00b", "email": "a@example.com", "password": "pw"}),
+        ("PUT", "/api/users/1", {"about_me": "bell\x07"}),
+        ("POST", "/api/translate", {"text": "a\x00b", "dest_language": "en"}),
+        ("POST", "/api/reset_password_request", {"email": "a\x00@example.com"}),
+        ("PUT", "/api/tokens", {"refresh_token": "a\x00b"}),
+        ("GET", "/api/users/by-name/a%00b", None),
+        ("GET", "/api/search?q=a%00b", None),
+    ],
+)
+async def test_a_control_character_in_any_text_is_400_before_any_service_is_called(gateway, method, path, body):
+    response = await gateway.request(method, path, json=body, headers=SUSAN)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "Bad Request"
+    assert "control characters are not allowed" in response.json()["message"]
+
+
+@pytest.mark.parametrize("cursor", [raw_cursor([True]), raw_cursor([10**30]), "c29tZSByYW5kb20gYnl0ZXM"])
+async def test_a_cursor_no_service_issued_is_400_on_every_collection(gateway, cursor):
+    for path in COLLECTIONS:
+        response = await gateway.get(path, params={"after": cursor}, headers=SUSAN)
+        assert response.status_code == 400, (path, response.text)
+        assert response.json() == {"error": "Bad Request", "message": "malformed cursor in 'after'"}

@@ -146,3 +146,23 @@ async def test_identity_unreachable_is_a_503(migrated_database, service_client, 
     response = await client.post("/users/2/messages", json={"body": "x"}, headers=as_user(1))
     assert response.status_code == 503
     assert response.json()["error"] == "Service Unavailable"
+
+
+@pytest.mark.parametrize(
+    "cursor", ["WyJ0cnVlIl0", "W3RydWVd", "WzEwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMF0", "WzEsMl0"]
+)
+async def test_a_cursor_the_inbox_did_not_issue_is_400(messaging, susan_john_and_mary, cursor):
+    _, john, _ = susan_john_and_mary
+    response = await messaging.get("/messages", params={"after": cursor}, headers=as_user(john))
+    assert response.status_code == 400, response.text
+    assert response.json() == {"error": "Bad Request", "message": "malformed cursor in 'after'"}
+
+
+@pytest.mark.parametrize("body", ["a\x00b", "bell\x07"])
+async def test_a_control_character_in_a_message_is_400_and_appends_nothing(messaging, susan_john_and_mary, body):
+    susan, john, _ = susan_john_and_mary
+    response = await messaging.post(f"/users/{john}/messages", json={"body": body}, headers=as_user(susan))
+    assert response.status_code == 400, response.text
+    assert await events_of(messaging, f"inbox-{john}") == []
+    sent = await messaging.post(f"/users/{john}/messages", json={"body": "hello"}, headers=as_user(susan))
+    assert sent.status_code == 201, sent.text

@@ -13,6 +13,8 @@ import orjson
 from fastapi import Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from microblog_shared.http.text import Text
+
 UserId = Annotated[int, Path(ge=1, le=2**62, description="a user's id")]
 PostId = Annotated[int, Path(ge=1, le=2**62, description="a post's id")]
 TaskId = Annotated[uuid.UUID, Path(description="a background task's id")]
@@ -24,17 +26,17 @@ class Error(BaseModel):
 
 
 class NewUser(BaseModel):
-    username: str | None = Field(default=None, examples=["susan"])
-    email: str | None = Field(default=None, examples=["susan@example.com"])
+    username: Text | None = Field(default=None, examples=["susan"])
+    email: Text | None = Field(default=None, examples=["susan@example.com"])
     password: str | None = None
-    about_me: str | None = Field(default=None, max_length=140)
+    about_me: Text | None = Field(default=None, max_length=140)
 
 
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str | None = None
-    email: str | None = None
-    about_me: str | None = Field(default=None, max_length=140)
+    username: Text | None = None
+    email: Text | None = None
+    about_me: Text | None = Field(default=None, max_length=140)
 
 
 class PasswordChange(BaseModel):
@@ -66,11 +68,11 @@ class Tokens(BaseModel):
 
 
 class Refresh(BaseModel):
-    refresh_token: str = Field(max_length=200)
+    refresh_token: Text = Field(max_length=200)
 
 
 class NewPost(BaseModel):
-    body: str = Field(max_length=1400, examples=["Hello, world!"])
+    body: Text = Field(max_length=1400, examples=["Hello, world!"])
 
 
 # A language tag as posts carry it ("en", "es", "zh-Hans"); empty source: let the translator detect it.
@@ -79,17 +81,17 @@ LANGUAGE_OR_EMPTY = r"^([A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*)?$"
 
 
 class TranslationRequest(BaseModel):
-    text: str = Field(min_length=1, max_length=1400, examples=["Hola, mundo"])
+    text: Text = Field(min_length=1, max_length=1400, examples=["Hola, mundo"])
     source_language: str = Field(default="", pattern=LANGUAGE_OR_EMPTY, max_length=35, examples=["es"])
     dest_language: str = Field(pattern=LANGUAGE, max_length=35, examples=["en"])
 
 
 class ResetRequest(BaseModel):
-    email: str = Field(min_length=1, max_length=320, examples=["susan@example.com"])
+    email: Text = Field(min_length=1, max_length=320, examples=["susan@example.com"])
 
 
 class PasswordReset(BaseModel):
-    token: str = Field(min_length=1, max_length=1024)
+    token: Text = Field(min_length=1, max_length=1024)
     password: str = Field(min_length=1, max_length=256)
 
 
@@ -140,7 +142,7 @@ class UserCollection(BaseModel):
 
 
 class NewMessage(BaseModel):
-    body: str = Field(max_length=1400, examples=["See you tomorrow?"])
+    body: Text = Field(max_length=1400, examples=["See you tomorrow?"])
 
 
 class Party(BaseModel):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from identity import domain, handlers, resets
 from identity.adapters import sessions
 from identity.deps import BasicCredentials, CallerId, CallerSessionId, Now, OwnUserId, Policy, Store
+from microblog_shared.http.text import Text
 from microblog_shared.http.views import iso
 from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER
 from microblog_shared.read.consistency import ConsistencyToken
@@ -28,10 +29,10 @@ UNSET: Any = None
 
 
 class NewUser(BaseModel):
-    username: str | None = Field(default=None, max_length=TEXT_CAP)
-    email: str | None = Field(default=None, max_length=TEXT_CAP)
+    username: Text | None = Field(default=None, max_length=TEXT_CAP)
+    email: Text | None = Field(default=None, max_length=TEXT_CAP)
     password: str | None = Field(default=None, max_length=TEXT_CAP)
-    about_me: str = Field(default="", max_length=TEXT_CAP)
+    about_me: Text = Field(default="", max_length=TEXT_CAP)
 
 
 class ProfileEdit(BaseModel):
@@ -39,21 +40,21 @@ class ProfileEdit(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(default=UNSET, max_length=TEXT_CAP)
-    email: str = Field(default=UNSET, max_length=TEXT_CAP)
-    about_me: str = Field(default=UNSET, max_length=TEXT_CAP)
+    username: Text = Field(default=UNSET, max_length=TEXT_CAP)
+    email: Text = Field(default=UNSET, max_length=TEXT_CAP)
+    about_me: Text = Field(default=UNSET, max_length=TEXT_CAP)
 
 
 class ResetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=1, max_length=TEXT_CAP)
+    email: Text = Field(min_length=1, max_length=TEXT_CAP)
 
 
 class PasswordReset(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(min_length=1, max_length=TEXT_CAP)
+    token: Text = Field(min_length=1, max_length=TEXT_CAP)
     password: str = Field(max_length=TEXT_CAP)
 
 
@@ -65,7 +66,7 @@ class PasswordChange(BaseModel):
 
 
 class RefreshRequest(BaseModel):
-    refresh_token: str = Field(min_length=1, max_length=TEXT_CAP)
+    refresh_token: Text = Field(min_length=1, max_length=TEXT_CAP)
 
 
 def profile(user: domain.User) -> dict:
@@ -116,7 +117,7 @@ async def change_password(
     store: Store,
     now: Now,
     policy: Policy,
-    x_session_id: Annotated[str | None, Header(max_length=64)] = None,
+    x_session_id: Annotated[Text | None, Header(max_length=64)] = None,
 ):
     await handlers.change_password(store, user_id, body.current_password, body.new_password, x_session_id, policy, now)
 
@@ -155,7 +156,7 @@ async def revoked_sessions(store: Store, now: Now):
 
 
 @router.get("/sessions/{session_id}")
-async def get_session(session_id: Annotated[str, Path(max_length=64)], store: Store, now: Now):
+async def get_session(session_id: Annotated[Text, Path(max_length=64)], store: Store, now: Now):
     session = await sessions.load(store.engine, session_id)
     if session is None:
         raise HTTPException(404, "no such session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -13,6 +13,7 @@ from messaging.adapters import messages
 from messaging.deps import CallerIdInRange, Engine, Store, Users
 from microblog_shared.http.auth import MAX_USER_ID
 from microblog_shared.http.pagination import PageParams, collection, encode_cursor, page_params
+from microblog_shared.http.text import Text
 from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER
 from microblog_shared.read.consistency import ConsistencyToken
 
@@ -23,7 +24,7 @@ Page = Annotated[PageParams, Depends(page_params)]
 
 
 class NewMessage(BaseModel):
-    body: str
+    body: Text
 
 
 @router.post("/users/{recipient_id}/messages", status_code=201)
@@ -39,13 +40,7 @@ async def send_message(
 @router.get("/messages")
 async def received_messages(user_id: CallerIdInRange, page: Page, engine: Engine, store: Store) -> JSONResponse:
     """The caller's received messages, newest first; reading them marks them all read."""
-    cursor = page.cursor()
-    after: int | None = None
-    if cursor is not None:
-        if len(cursor) != 1 or not isinstance(cursor[0], int):
-            raise HTTPException(400, "malformed cursor in 'after'")
-        after = cursor[0]
-    rows, total = await messages.received(engine, user_id, page.per_page, page.offset, after)
+    rows, total = await messages.received(engine, user_id, page.per_page, page.offset, page.after_id())
     next_after = encode_cursor(rows[-1].id) if rows else None
     body = collection([messages.message_view(row) for row in rows], page, total, "/api/messages", next_after)
     read = await handlers.read_inbox(store, user_id)

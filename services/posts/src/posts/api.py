@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from microblog_shared.http.text import Text
 from microblog_shared.http.views import iso
 from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER
 from microblog_shared.read.consistency import ConsistencyToken
@@ -24,7 +25,7 @@ TaskId = Annotated[uuid.UUID, Path(description="an export task's id")]
 
 
 class PostBody(BaseModel):
-    body: str = Field(max_length=10 * domain.MAX_BODY)  # the domain gives the precise message
+    body: Text = Field(max_length=10 * domain.MAX_BODY)  # the domain gives the precise message
 
 
 @router.post("/posts", status_code=201)

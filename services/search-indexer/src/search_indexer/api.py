@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from microblog_shared.http.pagination import MAX_PER_PAGE, PageParams, collection
 from microblog_shared.http.readapi import answer, consistent
+from microblog_shared.http.text import Text
 from microblog_shared.http.views import post_view
 from search_indexer import queries
 from search_indexer.deps import Index, Reads
@@ -21,7 +22,7 @@ async def search(
     request: Request,
     reads: Reads,
     index: Index,
-    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, description="words to find, all of them")],
+    q: Annotated[Text, Query(min_length=1, max_length=MAX_QUERY_LENGTH, description="words to find, all of them")],
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 10,
 ):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from microblog_shared.http.pagination import PageParams, collection
 from microblog_shared.http.readapi import answer, consistent
+from microblog_shared.http.text import Text
 from timeline import queries
 from timeline.deps import CallerId, CallerIdIfAny, Page, Reads
 from timeline.home import home_timeline
@@ -42,7 +43,7 @@ async def list_users(request: Request, page: Page, viewer: CallerIdIfAny, reads:
 
 @router.get("/users/by-name/{username}")
 async def get_user_by_name(
-    username: Annotated[str, Path(max_length=64)], request: Request, viewer: CallerIdIfAny, reads: Reads
+    username: Annotated[Text, Path(max_length=64)], request: Request, viewer: CallerIdIfAny, reads: Reads
 ):
     async with reads.connect() as conn:
         row = await queries.user_by_name(conn, username)

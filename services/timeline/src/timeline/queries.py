@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from fastapi import HTTPException
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,13 +18,10 @@ POSTS = """SELECT p.id, p.body, p.language, p.created_at, p.edited_at, p.author_
 
 def keyset(page: PageParams) -> dict:
     """SQL parameters `kt`, `ki` of a (timestamp, id) keyset cursor; no cursor starts at the newest."""
-    cursor = page.cursor()
-    if cursor is None:
+    after = page.after_time_and_id()
+    if after is None:
         return {"kt": "infinity", "ki": 2**62}
-    try:
-        return {"kt": datetime.fromisoformat(str(cursor[0])), "ki": int(cursor[1])}
-    except (ValueError, IndexError, TypeError):
-        raise HTTPException(400, "malformed cursor in 'after'") from None
+    return {"kt": after[0], "ki": after[1]}
 
 
 def next_post_cursor(rows) -> str | None:
@@ -64,11 +59,7 @@ async def following_among(conn: AsyncConnection, viewer_id: int, user_ids: list[
 
 
 async def users(conn: AsyncConnection, page: PageParams) -> tuple[Sequence[Row[Any]], int, str | None]:
-    cursor = page.cursor()
-    try:
-        after = int(cursor[0]) if cursor is not None else 0
-    except (ValueError, TypeError):
-        raise HTTPException(400, "malformed cursor in 'after'") from None
+    after = page.after_id() or 0
     rows = (
         await conn.execute(
             text(f"{USERS} WHERE u.registered_at IS NOT NULL AND u.id > :after ORDER BY u.id LIMIT :n OFFSET :o"),

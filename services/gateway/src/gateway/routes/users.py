@@ -17,6 +17,7 @@ from gateway.schemas import (
     errors,
 )
 from microblog_shared.http.pagination import PageParams
+from microblog_shared.http.text import Text
 
 router = APIRouter(tags=["users"])
 
@@ -66,7 +67,7 @@ async def me(caller: Caller, request: Request, response: Response, services: Ser
     summary="A user by username (case-insensitive)",
 )
 async def user_by_name(
-    username: Annotated[str, Path(max_length=64)],
+    username: Annotated[Text, Path(max_length=64)],
     caller: Caller,
     request: Request,
     response: Response,

@@ -7,14 +7,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from microblog_shared.http.errors import Refusals, install_error_handlers
+from microblog_shared.http.errors import Refusals, crashed, install_error_handlers
 from microblog_shared.runtime import context
 
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -102,21 +102,29 @@ class Correlate:
         given = next((value for name, value in scope["headers"] if name == self.header), b"").decode("latin-1")
         correlation = (given or context.new_correlation_id())[:64]
         token = context.correlation_id.set(correlation)
-        started, status = time.perf_counter(), 500
+        started_at, status, started = time.perf_counter(), 500, False
 
         async def send_tagged(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 message["headers"] = [*message.get("headers", ()), (self.header, correlation.encode("latin-1"))]
             await send(message)
 
         try:
             await self.app(scope, receive, send_tagged)
+        except Exception as exc:
+            if started:
+                raise  # too late for an answer: the server drops the connection
+            # Answered here rather than by Starlette's outermost handler, which re-raises after its
+            # 500: uvicorn then closes the keep-alive connection under the gateway's pool.
+            await (await crashed(Request(scope), exc))(scope, receive, send_tagged)
         finally:
             context.correlation_id.reset(token)
             route = getattr(scope.get("route"), "path", "unmatched")
-            REQUEST_SECONDS.labels(self.service, scope["method"], route, status).observe(time.perf_counter() - started)
+            REQUEST_SECONDS.labels(self.service, scope["method"], route, status).observe(
+                time.perf_counter() - started_at
+            )
 
 
 def database_check(engine: AsyncEngine) -> ReadyCheck:

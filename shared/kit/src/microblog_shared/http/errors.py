@@ -89,7 +89,8 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     return error_response(503, "the database is unavailable, try again shortly", {"Retry-After": "1"})
 
 
-async def _crashed(request: Request, exc: Exception) -> JSONResponse:
+async def crashed(request: Request, exc: Exception) -> JSONResponse:
+    """The bare 500 of an unexpected error, its traceback logged."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500)
 
@@ -101,7 +102,7 @@ def install_error_handlers(app: FastAPI, refusals: Refusals | None = None) -> No
     app.add_exception_handler(ReservationTaken, _taken)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
-    app.add_exception_handler(Exception, _crashed)
+    app.add_exception_handler(Exception, crashed)
     for error, refusal in {**KIT_REFUSALS, **(refusals or {})}.items():
         app.add_exception_handler(error, _refused_with(refusal))
 

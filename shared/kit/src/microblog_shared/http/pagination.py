@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import HTTPException, Query
 from pydantic import AfterValidator, BaseModel
 
+from microblog_shared.http.text import has_controls
+
 DEFAULT_PER_PAGE = 10
 MAX_PER_PAGE = 100
+MAX_CURSOR_KEYS = 2  # a cursor holds a row's sort keys: an id, or a time and an id
 
 # As the seed API: a page holds at most MAX_PER_PAGE items, and asking for more is served that many.
 PerPage = Annotated[
@@ -36,6 +40,27 @@ class PageParams(BaseModel):
         """The decoded `after` cursor (a list of key values), or None."""
         return decode_cursor(self.after) if self.after else None
 
+    def after_id(self) -> int | None:
+        """The `after` cursor of a collection in id order, `encode_cursor(id)`; None without one."""
+        match self.cursor():
+            case None:
+                return None
+            case [int() as key]:
+                return key
+        raise _malformed()
+
+    def after_time_and_id(self) -> tuple[datetime, int] | None:
+        """The `after` cursor of a collection in (time, id) order, `encode_cursor(time.isoformat(), id)`."""
+        match self.cursor():
+            case None:
+                return None
+            case [str() as at, int() as key]:
+                try:
+                    return datetime.fromisoformat(at), key
+                except ValueError:
+                    pass
+        raise _malformed()
+
 
 async def page_params(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
@@ -54,13 +79,25 @@ def encode_cursor(*values: Any) -> str:
 
 
 def decode_cursor(raw: str) -> list[str | int]:
+    """The values `encode_cursor` was given; a 400 for anything it could not have issued."""
     try:
         values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (ValueError, UnicodeDecodeError):
-        raise HTTPException(400, "malformed cursor in 'after'") from None
-    if not isinstance(values, list) or not values or not all(isinstance(v, (str, int)) for v in values):
-        raise HTTPException(400, "malformed cursor in 'after'")
+        raise _malformed() from None
+    if not isinstance(values, list) or not 1 <= len(values) <= MAX_CURSOR_KEYS or not all(map(_issuable, values)):
+        raise _malformed()
     return values
+
+
+def _issuable(value: object) -> bool:
+    """A key `encode_cursor` issues: a bigint (never a bool, which JSON tells apart) or a plain string."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, str) and not has_controls(value)
+
+
+def _malformed() -> HTTPException:
+    return HTTPException(400, "malformed cursor in 'after'")
 
 
 def collection(
