@@ -5,6 +5,8 @@ import jwt
 import pytest
 from sqlalchemy import text
 
+from microblog_shared.http.auth import REVOKED_SESSIONS_HEADER, parse_revoked_sessions
+
 
 def claims_of(identity, token: str) -> dict:
     return jwt.decode(token, identity.app.state.settings.jwt_secret, algorithms=["HS256"])
@@ -80,6 +82,9 @@ async def test_reusing_a_rotated_refresh_token_revokes_every_session_of_the_user
     reuse = await identity.put("/tokens", json={"refresh_token": stolen["refresh_token"]})
     assert (reuse.status_code, reuse.json()["error"]) == (401, "Unauthorized")
     assert "already used" in reuse.json()["message"]
+    ended, until = parse_revoked_sessions(reuse.headers[REVOKED_SESSIONS_HEADER])  # for the gateway that asked
+    assert set(ended) == {claims_of(identity, pair["token"])["sid"] for pair in (stolen, other)}
+    assert until == identity.clock.now + timedelta(hours=1)  # when their access tokens die anyway
     assert [(await session_of(identity, pair))["active"] for pair in (stolen, other, bobs)] == [False, False, True]
     revoked = await identity.store.read_stream(f"session-{claims_of(identity, other['token'])['sid']}")
     assert (revoked[-1].type, revoked[-1].payload["reason"]) == ("SessionRevoked", "refresh token reuse")

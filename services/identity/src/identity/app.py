@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from identity import domain, handlers
 from identity.adapters.store import IdentityEventStore
 from identity.api import router
 from identity.deps import Clock
+from microblog_shared.http.auth import REVOKED_SESSIONS_HEADER, revoked_sessions
 from microblog_shared.http.errors import Refusal, Refusals
 from microblog_shared.runtime.db import create_engine
 from microblog_shared.runtime.service import write_service_app
@@ -32,4 +34,13 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, store: EventStore |
     store = store or IdentityEventStore(create_engine(settings.database_url), settings.service_name)
     app = write_service_app(settings, router, refusals=REFUSALS, store=store)
     app.state.clock = clock
+    app.add_exception_handler(handlers.ReuseEndedSessions, _reuse_refused)
     return app
+
+
+async def _reuse_refused(request: Request, exc: Exception) -> JSONResponse:
+    """The usual 401, telling the gateway that asked which sessions to refuse before it answers."""
+    assert isinstance(exc, handlers.ReuseEndedSessions)  # the only type it is registered for
+    response = REFUSALS[domain.RefreshRejected].response(exc)
+    response.headers[REVOKED_SESSIONS_HEADER] = revoked_sessions(exc.session_ids, exc.tokens_expire_at)
+    return response

@@ -29,6 +29,14 @@ class Forbidden(PermissionError):
     pass
 
 
+class ReuseEndedSessions(domain.RefreshTokenReused):
+    """A reused refresh token's refusal, naming the sessions it ended and when their access tokens expire."""
+
+    def __init__(self, message: str, session_ids: list[str], tokens_expire_at: datetime) -> None:
+        super().__init__(message)
+        self.session_ids, self.tokens_expire_at = session_ids, tokens_expire_at
+
+
 class IdentityStore(EventStore, Protocol):
     """The event store port, plus what identity's state tables answer (adapters.store in production)."""
 
@@ -192,9 +200,10 @@ async def refresh(store: IdentityStore, presented: str, policy: TokenPolicy, now
     refresh_token, refresh_hash = sessions.new_refresh_token()
     try:
         events = domain.rotate_refresh_token(session, issued.generation, refresh_hash, now)
-    except domain.RefreshTokenReused:
-        await revoke_all_sessions(store, session.user_id, "refresh token reuse", policy, now)
-        raise
+    except domain.RefreshTokenReused as reused:
+        ended = await revoke_all_sessions(store, session.user_id, "refresh token reuse", policy, now)
+        family = list(dict.fromkeys([session.session_id, *ended]))  # its own, even if it had ended before
+        raise ReuseEndedSessions(str(reused), family, now + policy.access_lifetime) from None
     # Never decided again: a racing rotation made this token an old one, so it must not win too.
     await _save_session(store, session, events)
     access = issue_access_token(session.user_id, session.session_id, policy.secret, policy.access_minutes)
@@ -219,11 +228,12 @@ async def revoke_session(
 
 async def revoke_all_sessions(
     store: IdentityStore, user_id: int, reason: str, policy: TokenPolicy, now: datetime, keep: str | None = None
-) -> None:
-    """End every live session of the user except `keep`."""
-    for session_id in await store.live_session_ids(user_id, now):
-        if session_id != keep:
-            await revoke_session(store, session_id, reason, policy, now)
+) -> list[str]:
+    """End every live session of the user except `keep`; the ids of those it ended."""
+    ended = [session_id for session_id in await store.live_session_ids(user_id, now) if session_id != keep]
+    for session_id in ended:
+        await revoke_session(store, session_id, reason, policy, now)
+    return ended
 
 
 async def _save_session(store: EventStore, session: domain.Session | None, events: Sequence[Event]) -> None:

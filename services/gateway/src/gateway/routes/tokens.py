@@ -4,8 +4,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPBasic
 from starlette.requests import HTTPConnection
 
+from gateway.backends import relay
 from gateway.deps import AuthAttempt, Caller, Revoked, Services
 from gateway.schemas import Refresh, Tokens, checked, errors
+from microblog_shared.http.auth import REVOKED_SESSIONS_HEADER, parse_revoked_sessions
 
 router = APIRouter(tags=["tokens"])
 
@@ -41,8 +43,14 @@ async def create_tokens(request: Request, response: Response, services: Services
     dependencies=[AuthAttempt],
     summary="Rotate a refresh token into a new pair; reusing a rotated one signs the user out everywhere",
 )
-async def refresh_tokens(body: Refresh, request: Request, response: Response, services: Services):
-    return checked(await services.identity.forward("PUT", "/tokens", request, json=body.model_dump()), response)
+async def refresh_tokens(body: Refresh, request: Request, response: Response, services: Services, revoked: Revoked):
+    answer = await services.identity.call("PUT", "/tokens", request, json=body.model_dump())
+    ended = answer.headers.get(REVOKED_SESSIONS_HEADER)
+    if ended:  # a reused token: its user's tokens are refused here before the 401 goes out, not once the bus says
+        session_ids, tokens_expire_at = parse_revoked_sessions(ended)
+        for session_id in session_ids:
+            revoked.revoke(session_id, tokens_expire_at)
+    return checked(relay(answer), response)
 
 
 @router.delete(

@@ -13,6 +13,9 @@ from fastapi import Depends, Header, HTTPException
 # Set by the gateway after it verified the caller's token; services are never exposed directly.
 USER_HEADER = "X-User-Id"
 SESSION_HEADER = "X-Session-Id"
+# Set by identity on the 401 for a reused refresh token, for the gateway that asked: the sessions it
+# ended, which that gateway refuses before it answers (the others learn it from the bus).
+REVOKED_SESSIONS_HEADER = "X-Revoked-Sessions"
 
 
 class InvalidAccessToken(Exception):
@@ -37,6 +40,17 @@ def issue_access_token(user_id: int, session_id: str, secret: str, minutes: int)
         "jti": uuid.uuid4().hex,
     }
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def revoked_sessions(session_ids: list[str], tokens_expire_at: datetime) -> str:
+    """The REVOKED_SESSIONS_HEADER value: when the sessions' access tokens expire, then their ids."""
+    return " ".join([tokens_expire_at.isoformat(), *session_ids])
+
+
+def parse_revoked_sessions(value: str) -> tuple[list[str], datetime]:
+    """The session ids and expiry a `revoked_sessions` value holds."""
+    expires, *session_ids = value.split()
+    return session_ids, datetime.fromisoformat(expires)
 
 
 def verify_access_token(token: str, secret: str) -> AccessClaims:
