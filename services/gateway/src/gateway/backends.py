@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import aiohttp
 import orjson
@@ -22,11 +21,6 @@ log = logging.getLogger(__name__)
 
 # Headers a backend may pass on to the public client.
 PASSED_BACK = ("Location", CONSISTENCY_HEADER, "WWW-Authenticate", "X-Consistency-Reached", "Retry-After")
-
-
-def segment(value: str) -> str:
-    """`value` as one path segment of a backend URL: '/', '%', '?', '#' and even '.' or '..' stay inside it."""
-    return quote(value, safe="").replace(".", "%2E")  # "%2E": dot segments aren't removed when it is decoded
 
 
 @dataclass(frozen=True)
@@ -91,7 +85,7 @@ class Backend:
             headers["Authorization"] = request.headers["authorization"]
         limit = aiohttp.ClientTimeout(total=timeout) if timeout is not None else None
         try:
-            # encoded=True: the path is sent as built (with `segment`), never re-quoted or dot-normalised.
+            # encoded=True: the path goes as built (with microblog_shared.http.paths.segment), not re-normalised.
             url = URL(path, encoded=True)
             async with self.session.request(method, url, headers=headers, timeout=limit, **kwargs) as answer:
                 return Upstream(answer.status, answer.headers, await answer.read())
