@@ -20,6 +20,7 @@ from microblog_shared.runtime import context
 log = logging.getLogger(__name__)
 
 # Headers a backend may pass on to the public client.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 PASSED_BACK = ("Location", CONSISTENCY_HEADER, "WWW-Authenticate", "X-Consistency-Reached", "Retry-After")
 
 
@@ -70,10 +71,13 @@ class Backend:
         consistency: str | None = None,
         wait: float | None = None,
         timeout: float | None = None,
+        idempotency_key: str | None = None,
         **kwargs,
     ) -> Upstream:
         """Call the backend on behalf of the caller, passing the correlation id and consistency token."""
         headers = {CORRELATION_HEADER: context.correlation_id.get() or ""}
+        if idempotency_key is not None:
+            headers[IDEMPOTENCY_HEADER] = idempotency_key
         if caller is not None:
             headers[USER_HEADER] = str(caller.user_id)
             headers[SESSION_HEADER] = caller.session_id
