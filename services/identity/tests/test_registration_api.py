@@ -67,6 +67,9 @@ async def test_racing_registrations_of_one_name_leave_exactly_one_account(identi
     "change, message",
     [
         ({"username": "bad name"}, "username must be 1 to 64"),
+        ({"username": "."}, "username must be 1 to 64"),
+        ({"username": ".."}, "username must be 1 to 64"),
+        ({"username": "a/b"}, "username must be 1 to 64"),
         ({"email": "nope"}, "email is not a valid address"),
         ({"password": "short"}, "password must have at least 8"),
         ({"about_me": "x" * 141}, "about_me must have at most 140"),

@@ -10,6 +10,7 @@ import orjson
 from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from microblog_shared.http.app import CORRELATION_HEADER
 from microblog_shared.http.auth import SESSION_HEADER, USER_HEADER, AccessClaims
@@ -19,6 +20,7 @@ from microblog_shared.runtime import context
 log = logging.getLogger(__name__)
 
 # Headers a backend may pass on to the public client.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 PASSED_BACK = ("Location", CONSISTENCY_HEADER, "WWW-Authenticate", "X-Consistency-Reached", "Retry-After")
 
 
@@ -69,10 +71,13 @@ class Backend:
         consistency: str | None = None,
         wait: float | None = None,
         timeout: float | None = None,
+        idempotency_key: str | None = None,
         **kwargs,
     ) -> Upstream:
         """Call the backend on behalf of the caller, passing the correlation id and consistency token."""
         headers = {CORRELATION_HEADER: context.correlation_id.get() or ""}
+        if idempotency_key is not None:
+            headers[IDEMPOTENCY_HEADER] = idempotency_key
         if caller is not None:
             headers[USER_HEADER] = str(caller.user_id)
             headers[SESSION_HEADER] = caller.session_id
@@ -84,7 +89,9 @@ class Backend:
             headers["Authorization"] = request.headers["authorization"]
         limit = aiohttp.ClientTimeout(total=timeout) if timeout is not None else None
         try:
-            async with self.session.request(method, path, headers=headers, timeout=limit, **kwargs) as answer:
+            # encoded=True: the path goes as built (with microblog_shared.http.paths.segment), not re-normalised.
+            url = URL(path, encoded=True)
+            async with self.session.request(method, url, headers=headers, timeout=limit, **kwargs) as answer:
                 return Upstream(answer.status, answer.headers, await answer.read())
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("%s is unavailable: %r", self.name, exc)
@@ -160,12 +167,20 @@ class Backends:
     ) -> Response:
         """Answer a successful write with the read model's view of it, once that view includes it.
 
-        If the projection is slower than `wait`, answer with what the write service returned.
+        If the projection is slower than `wait`, or the timeline can't be had within a second more,
+        answer with what the write service returned and `X-Consistency-Reached: false`: the write is
+        stored, so it is never reported as failed (a client would retry it and write it twice).
         """
         token = write.headers.get(CONSISTENCY_HEADER)
         if write.status_code >= 300 or not token:
             return relay(write)
-        view = await self.timeline.call("GET", read_path, caller=caller, consistency=token, wait=wait)
-        reached = view.status_code == 200 and view.headers.get("X-Consistency-Reached") == "true"
         extra = {h: write.headers[h] for h in ("Location", CONSISTENCY_HEADER) if h in write.headers}
-        return relay(view if reached else write, status=status, extra_headers=extra)
+        try:
+            view = await self.timeline.call(
+                "GET", read_path, caller=caller, consistency=token, wait=wait, timeout=wait + 1.0
+            )
+        except HTTPException:
+            view = None
+        if view is not None and view.status_code == 200 and view.headers.get("X-Consistency-Reached") == "true":
+            return relay(view, status=status, extra_headers=extra)
+        return relay(write, status=status, extra_headers={**extra, "X-Consistency-Reached": "false"})

@@ -180,6 +180,7 @@ ERRORS = {
     403: {"model": Error, "description": "Not yours to change"},
     404: {"model": Error, "description": "Not found"},
     409: {"model": Error, "description": "Conflicting concurrent change"},
+    422: {"model": Error, "description": "An Idempotency-Key sent again with another body, or after 24 hours"},
     429: {"model": Error, "description": "Too many attempts"},
     503: {"model": Error, "description": "A service behind the gateway is unavailable"},
 }

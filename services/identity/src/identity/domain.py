@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -23,7 +24,11 @@ from microblog_shared.events import (
     UserSeen,
 )
 
+# Any name an account may have, including ones registered before NEW_USERNAME (lookups accept these).
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# A name given now: letters, digits and '_', with '.' or '-' only inside, so it is never '.', '..' or
+# anything a URL path would take apart ('/', '%', '?', '#'), and never blank or a control character.
+NEW_USERNAME = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?$")
 EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]{2,}$")
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")  # uuid4().hex
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # newlines and tabs are fine in about_me
@@ -194,8 +199,20 @@ class ProfileChanges:
     about_me: str | None = None
 
 
+def _username(given: str) -> str:
+    """A given name as it is checked and kept: NFKC-normalised (fullwidth 'ｓｕｓａｎ' is 'susan'), trimmed."""
+    return unicodedata.normalize("NFKC", given).strip()
+
+
+def username_key(username: str) -> str:
+    """What makes two usernames the same one: NFKC, then case-folded (so look-alikes collide)."""
+    return unicodedata.normalize("NFKC", username).casefold()
+
+
 def _username_problem(username: str) -> str | None:
-    return None if USERNAME.match(username) else "username must be 1 to 64 letters, digits, '.', '_' or '-'"
+    if NEW_USERNAME.match(username):
+        return None
+    return "username must be 1 to 64 letters, digits or '_', with '.' or '-' only between them"
 
 
 def _email_problem(email: str) -> str | None:
@@ -217,7 +234,7 @@ def password_problem(password: str) -> str | None:
 
 def register(user_id: int, request: Registration, password_hash: str, now: datetime) -> list:
     """A person signs up: the facts to record, or InvalidRegistration."""
-    username, email = request.username.strip(), request.email.strip()
+    username, email = _username(request.username), request.email.strip()
     problem = (
         _username_problem(username)
         or _email_problem(email)
@@ -237,11 +254,11 @@ def update_profile(user: User, changes: ProfileChanges, now: datetime) -> list[U
 
     An edit that changes nothing is still recorded, so every accepted edit has a token to wait on.
     """
-    username = user.username if changes.username is None else changes.username.strip()
+    username = user.username if changes.username is None else _username(changes.username)
     email = user.email if changes.email is None else changes.email.strip()
     about_me = user.about_me if changes.about_me is None else changes.about_me
     problem = (
-        (changes.username is not None and _username_problem(username))
+        (username != user.username and _username_problem(username))  # an older odd name may stay
         or (changes.email is not None and _email_problem(email))
         or _about_me_problem(about_me)
     )

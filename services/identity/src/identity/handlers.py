@@ -163,11 +163,11 @@ async def save_user(
 
 
 def _uniqueness_claims(before: domain.User | None, after: domain.User) -> tuple[list[Reservation], list[Reservation]]:
-    """The (reserve, release) lists for the user's lower-cased username and email."""
+    """The (reserve, release) lists for the user's username key (NFKC, case-folded) and lower-cased email."""
     reserve, release = [], []
-    for kind in ("username", "email"):
-        new = getattr(after, kind).lower()
-        old = getattr(before, kind).lower() if before else None
+    for kind, key in (("username", domain.username_key), ("email", str.lower)):
+        new = key(getattr(after, kind))
+        old = key(getattr(before, kind)) if before else None
         if new != old:
             reserve.append(Reservation(kind, new))
             if old is not None:

@@ -62,6 +62,16 @@ async def test_a_username_or_email_taken_in_any_case_refuses_the_registration(st
     assert [s for s in store.streams if s.startswith("user-")] == ["user-1"]
 
 
+async def test_a_look_alike_of_a_taken_username_is_refused(store):
+    await register(store, "susan")
+    with pytest.raises(domain.InvalidRegistration, match="different username"):
+        await register(store, "\uff33\uff55\uff53\uff41\uff4e", "other@example.com")  # fullwidth "Ｓusan"
+
+
+def test_the_username_reservation_key_is_nfkc_casefolded():
+    assert domain.username_key("\uff33\uff55\uff53\uff41\uff4e") == domain.username_key("SUSAN") == "susan"
+
+
 async def test_a_new_username_releases_the_old_one_for_others(store):
     susan = await register(store, "susan")
     user, appended = await handlers.update_profile(store, susan, domain.ProfileChanges(username="sue"), NOW)

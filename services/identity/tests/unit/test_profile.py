@@ -36,6 +36,8 @@ def test_a_change_of_case_is_a_change():
     [
         (ProfileChanges(username=""), "username"),
         (ProfileChanges(username="two words"), "username"),
+        (ProfileChanges(username=".."), "username"),
+        (ProfileChanges(username="a/b"), "username"),
         (ProfileChanges(email="not-an-address"), "email"),
         (ProfileChanges(about_me="x" * 141), "about_me"),
     ],
@@ -87,3 +89,9 @@ def test_activity_within_a_minute_of_the_last_record_is_not_recorded_again():
 def test_a_user_fold_refuses_events_of_another_aggregate():
     with pytest.raises(TypeError):
         domain.fold_user(domain.start_session("a" * 32, 1, "H", NOW), SUSAN)
+
+
+def test_a_name_from_before_the_username_rules_is_kept_when_the_edit_leaves_it_as_it_is():
+    odd = User(2, "..", "odd@example.com", "", NOW, version=2)
+    [event] = domain.update_profile(odd, ProfileChanges(username="..", about_me="still me"), NOW)
+    assert (event.username, event.about_me) == ("..", "still me")

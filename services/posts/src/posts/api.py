@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -29,8 +29,15 @@ class PostBody(BaseModel):
 
 
 @router.post("/posts", status_code=201)
-async def create_post(new: PostBody, user_id: CallerId, store: Store, detect_language: Detector, response: Response):
-    written = await handlers.write_post(store, detect_language, user_id, new.body)
+async def create_post(
+    new: PostBody,
+    user_id: CallerId,
+    store: Store,
+    detect_language: Detector,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(pattern=r"^[\x20-\x7e]{1,255}$")] = None,
+):
+    written = await handlers.write_post(store, detect_language, user_id, new.body, idempotency_key)
     return _answer(written, response)
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import reduce, singledispatch
 
 from microblog_shared.events import Event, PostCreated, PostDeleted, PostEdited
 
 MAX_BODY = 140
+# How long an Idempotency-Key names the post it first wrote.
+KEY_LIFETIME = timedelta(hours=24)
 
 
 class InvalidPost(ValueError):
@@ -26,6 +28,10 @@ class PostNotFound(LookupError):
 
 class NotYourPost(PermissionError):
     """Only a post's author may change it."""
+
+
+class KeyReused(ValueError):
+    """An Idempotency-Key sent again with another body, or after its 24 hours."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,15 @@ def replay(events: Iterable[Event], post: Post = Post()) -> Post:
 def create_post(post_id: int, author_id: int, body: str, language: str, now: datetime) -> PostCreated:
     """An author writes a post of 1 to 140 characters (blank ones say nothing)."""
     return PostCreated(post_id=post_id, author_id=author_id, body=_valid_body(body), language=language, created_at=now)
+
+
+def retry_post(first: Post, body: str, now: datetime) -> Post:
+    """The post a retry with the same Idempotency-Key answers: the first one, if the body is the same."""
+    if _valid_body(body) != first.body:
+        raise KeyReused("this Idempotency-Key was sent with another body; send a new key for a new post")
+    if first.created_at is None or now - first.created_at > KEY_LIFETIME:
+        raise KeyReused("this Idempotency-Key is more than 24 hours old; send a new key")
+    return first
 
 
 def edit_post(post: Post, editor_id: int, body: str, language: str, now: datetime) -> list[PostEdited]:

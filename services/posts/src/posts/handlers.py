@@ -11,7 +11,7 @@ from typing import Protocol
 
 from microblog_shared.events import Envelope, Event, registry
 from microblog_shared.write.handling import execute, utcnow
-from microblog_shared.write.port import EventStore
+from microblog_shared.write.port import EventStore, Reservation, ReservationTaken
 from posts import domain, exports
 from posts.adapters import exports as export_tables
 from posts.adapters import posts as posts_table
@@ -40,15 +40,43 @@ class Written:
     last_event: Envelope
 
 
-async def write_post(store: EventStore, detect_language: DetectLanguage, author_id: int, body: str) -> Written:
-    """A new post, its language detected."""
+async def write_post(
+    store: EventStore, detect_language: DetectLanguage, author_id: int, body: str, key: str | None = None
+) -> Written:
+    """A new post, its language detected.
+
+    With an Idempotency-Key, the author's key is reserved for the post's stream in the append's
+    transaction: a retry (even one racing the first request) answers the post the key wrote first.
+    """
+    claim = Reservation("idempotency-key", f"{author_id} {key}") if key is not None else None
+    if claim is not None and (earlier := await _written_with(store, claim, body)) is not None:
+        return earlier
     language = await _language_of(detect_language, body)
     post_id = await store.next_id("post_ids")
     created = domain.create_post(post_id, author_id, body, language, utcnow())
-    (appended,) = await store.append(
-        domain.stream_id(post_id), 0, [created], update_state=posts_table.record([created])
-    )
+    try:
+        (appended,) = await store.append(
+            domain.stream_id(post_id),
+            0,
+            [created],
+            reserve=[claim] if claim is not None else (),
+            update_state=posts_table.record([created]),
+        )
+    except ReservationTaken:  # a request with the same key appended first
+        assert claim is not None
+        earlier = await _written_with(store, claim, body)
+        assert earlier is not None  # a reservation is never released
+        return earlier
     return Written(domain.replay([created]), appended)
+
+
+async def _written_with(store: EventStore, claim: Reservation, body: str) -> Written | None:
+    """The post an Idempotency-Key wrote, as first written (KeyReused if `body` differs or the key expired)."""
+    owner = await store.owner_of(claim.kind, claim.value)
+    if owner is None:
+        return None
+    first = (await store.read_stream(owner))[0]
+    return Written(domain.retry_post(domain.replay([registry.decode(first)]), body, utcnow()), first)
 
 
 async def edit_post(

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
+from microblog_shared.http.paths import segment
 from microblog_shared.runtime import context
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ class Gateway:
         return (await self._call("GET", "/api/me", caller)).json()
 
     async def user_by_name(self, caller: Caller, username: str) -> Json:
-        return (await self._call("GET", f"/api/users/by-name/{quote(username, safe='')}", caller)).json()
+        return (await self._call("GET", f"/api/users/by-name/{segment(username)}", caller)).json()
 
     async def user(self, caller: Caller, user_id: int) -> Json:
         return (await self._call("GET", f"/api/users/{user_id}", caller)).json()

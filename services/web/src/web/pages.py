@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 
+from microblog_shared.http.paths import segment
 from web import i18n
 from web.gateway import Caller, Gateway, Unauthorized
 from web.session import CSRF_FIELD, CSRF_HEADER, Session, csrf_token, csrf_valid, flash, pop_flashes
@@ -153,7 +154,9 @@ def make_environment() -> Environment:
     )
     # jinja2.ext.i18n adds this method at runtime; Environment's annotations cannot know it.
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(fromnow=_fromnow, fulldate=_fulldate, avatar=avatar_url, identicon=identicon_url)
+    env.filters.update(
+        fromnow=_fromnow, fulldate=_fulldate, avatar=avatar_url, identicon=identicon_url, segment=segment
+    )
     env.globals.update(language_names=i18n.LANGUAGE_NAMES, same_language=i18n.same_language, html_lang=i18n.html_lang)
     return env
 

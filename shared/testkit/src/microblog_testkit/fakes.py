@@ -48,6 +48,9 @@ class InMemoryEventStore:
         self.reservations = held
         return appended
 
+    async def owner_of(self, kind: str, value: str) -> str | None:
+        return self.reservations.get((kind, value))
+
     def append_now(self, stream_id: str, expected_version: int, events: Sequence[Event]) -> list[Envelope]:
         """Append at once, without reservations or the concurrent writers: what a racer does."""
         self._check_version(stream_id, expected_version)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from gateway.deps import Caller, Page, Services
+from gateway.deps import Caller, IdempotencyKey, Page, Services
 from gateway.schemas import NewPost, Post, PostCollection, PostId, checked, errors
 
 router = APIRouter(tags=["posts"])
@@ -13,11 +13,22 @@ router = APIRouter(tags=["posts"])
     status_code=201,
     response_model=Post,
     response_model_exclude_unset=True,
-    responses=errors(400, 401),
+    responses=errors(400, 401, 422),
     summary="Write a post (1 to 140 characters); answers with X-Consistency-Token",
+    description="A retry with the same `Idempotency-Key` (1 to 255 printable ASCII characters) within 24 hours "
+    "answers the post the key first wrote and writes nothing; the same key with another body is a 422.",
 )
-async def create_post(body: NewPost, caller: Caller, request: Request, response: Response, services: Services):
-    write = await services.posts.call("POST", "/posts", caller=caller, json=body.model_dump())
+async def create_post(
+    body: NewPost,
+    caller: Caller,
+    request: Request,
+    response: Response,
+    services: Services,
+    idempotency_key: IdempotencyKey = None,
+):
+    write = await services.posts.call(
+        "POST", "/posts", caller=caller, json=body.model_dump(), idempotency_key=idempotency_key
+    )
     read_path = f"/posts/{write.json()['id']}" if write.status_code == 201 else ""
     return checked(await services.written(request, write, read_path, caller, status=201), response)
 

@@ -17,6 +17,7 @@ from gateway.schemas import (
     errors,
 )
 from microblog_shared.http.pagination import PageParams
+from microblog_shared.http.paths import segment
 from microblog_shared.http.text import Text
 
 router = APIRouter(tags=["users"])
@@ -73,7 +74,9 @@ async def user_by_name(
     response: Response,
     services: Services,
 ):
-    return checked(await services.timeline.forward("GET", f"/users/by-name/{username}", request, caller), response)
+    return checked(
+        await services.timeline.forward("GET", f"/users/by-name/{segment(username)}", request, caller), response
+    )
 
 
 @router.get(

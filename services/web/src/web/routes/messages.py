@@ -6,6 +6,7 @@ import asyncio
 
 from fastapi import APIRouter, Request
 
+from microblog_shared.http.paths import segment
 from web import forms
 from web.deps import Settings
 from web.gateway import GatewayError, Invalid
@@ -34,7 +35,7 @@ async def send_message(username: str, request: Request, visitor: Member):
             form.error("message", refused.message or _("Please check what you entered."))
         else:
             visitor.flash(_("Your message has been sent."), "success")
-            return redirect(f"/user/{recipient['username']}")
+            return redirect(f"/user/{segment(recipient['username'])}")
     return await render(
         visitor, "send_message.html", status=400, title=_("Send Message"), recipient=recipient, form=form
     )

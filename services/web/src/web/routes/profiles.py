@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from microblog_shared.http.paths import segment
 from web import forms
 from web.deps import Settings, Templates
 from web.forms import USERNAME
@@ -39,7 +40,7 @@ async def user(username: str, request: Request, visitor: Member, settings: Setti
         user=person,
         posts=posts["items"],
         pages=pager(posts, page),
-        base_path=f"/user/{person['username']}",
+        base_path=f"/user/{segment(person['username'])}",
     )
 
 
@@ -98,14 +99,14 @@ async def _follow(visitor: Visitor, username: str, following: bool):
         return redirect("/index")
     if person["id"] == visitor.user_id:
         visitor.flash(_("You cannot follow yourself!") if following else _("You cannot unfollow yourself!"), "warning")
-        return redirect(f"/user/{person['username']}")
+        return redirect(f"/user/{segment(person['username'])}")
     if following:
         await visitor.gateway.follow(visitor.caller, person["id"])
         visitor.flash(_("You are following %(username)s!", username=person["username"]), "success")
     else:
         await visitor.gateway.unfollow(visitor.caller, person["id"])
         visitor.flash(_("You are not following %(username)s.", username=person["username"]), "info")
-    return redirect(f"/user/{person['username']}")
+    return redirect(f"/user/{segment(person['username'])}")
 
 
 @router.post("/export_posts", dependencies=[CSRF])
@@ -121,4 +122,4 @@ async def export_posts(visitor: Member):
         else:
             visitor.session["watched_task"] = task["id"]
             visitor.flash(_("Exporting your posts: they will be emailed to you when the export is done."), "success")
-    return redirect(f"/user/{visitor.username}")
+    return redirect(f"/user/{segment(visitor.username or '')}")

@@ -76,3 +76,7 @@ class EventStore(Protocol):
     async def next_id(self, sequence: str) -> int:
         """The next integer id from a named sequence."""
         ...
+
+    async def owner_of(self, kind: str, value: str) -> str | None:
+        """The stream holding a reservation, if any."""
+        ...
