@@ -9,7 +9,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from gateway.app import create_app
-from gateway.settings import GatewaySettings
 from microblog_dev.embedded_postgres import free_port
 
 SECRET = "k" * 40
@@ -38,16 +37,11 @@ async def identity():
 
 
 @pytest.fixture
-def gateway(service_client, identity):
+def gateway(gateway_settings, service_client, identity):
     async def make(trusted_proxy_secret: str):
-        nowhere = f"http://127.0.0.1:{free_port()}"
-        settings = GatewaySettings(
-            environment="test",
+        settings = gateway_settings(
             jwt_secret=SECRET,
             identity_url=identity[0],
-            posts_url=nowhere,
-            timeline_url=nowhere,
-            social_graph_url=nowhere,
             auth_attempts_per_minute=LIMIT,
             trusted_proxy_secret=trusted_proxy_secret,
         )
@@ -123,7 +117,7 @@ async def test_a_trusted_request_without_a_usable_forwarded_address_counts_for_t
     assert statuses == [202] * LIMIT + [429]
 
 
-async def test_a_served_gateway_ignores_forwarded_for_from_a_local_client(identity, monkeypatch):
+async def test_a_served_gateway_ignores_forwarded_for_from_a_local_client(gateway_settings, identity, monkeypatch):
     """Served as `python -m gateway api` serves it: uvicorn must not believe the header either."""
     import asyncio
 
@@ -133,16 +127,8 @@ async def test_a_served_gateway_ignores_forwarded_for_from_a_local_client(identi
     from microblog_shared.runtime.service import server_options
 
     monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
-    nowhere = f"http://127.0.0.1:{free_port()}"
-    settings = GatewaySettings(
-        environment="test",
-        jwt_secret=SECRET,
-        identity_url=identity[0],
-        posts_url=nowhere,
-        timeline_url=nowhere,
-        social_graph_url=nowhere,
-        auth_attempts_per_minute=LIMIT,
-        trusted_proxy_secret=PROXY_SECRET,
+    settings = gateway_settings(
+        jwt_secret=SECRET, identity_url=identity[0], auth_attempts_per_minute=LIMIT, trusted_proxy_secret=PROXY_SECRET
     )
     port = free_port()
     config = uvicorn.Config(

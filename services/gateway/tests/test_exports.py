@@ -8,8 +8,6 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway.app import backends_from, create_app
 from gateway.backends import Backend, Upstream
-from gateway.settings import GatewaySettings
-from microblog_dev.embedded_postgres import free_port
 from microblog_shared.http.auth import issue_access_token
 
 SECRET = "e" * 40
@@ -51,17 +49,8 @@ def posts() -> AnsweringPosts:
 
 
 @pytest.fixture
-async def gateway(service_client, posts):
-    nowhere = f"http://127.0.0.1:{free_port()}"
-    settings = GatewaySettings(
-        environment="test",
-        jwt_secret=SECRET,
-        identity_url=nowhere,
-        posts_url=nowhere,
-        timeline_url=nowhere,
-        social_graph_url=nowhere,
-        messaging_url=nowhere,
-    )
+async def gateway(gateway_settings, service_client, posts):
+    settings = gateway_settings(jwt_secret=SECRET)
     backends = backends_from(settings)
     backends.posts = posts
     app = create_app(settings, backends=backends)

@@ -9,24 +9,14 @@ import jwt
 import pytest
 
 from gateway.app import create_app
-from gateway.settings import GatewaySettings
-from microblog_dev.embedded_postgres import free_port
 from microblog_shared.http.auth import issue_access_token
 
 SECRET = "k" * 40
 
 
 @pytest.fixture
-async def gateway(service_client):
-    nowhere = f"http://127.0.0.1:{free_port()}"
-    settings = GatewaySettings(
-        environment="test",
-        jwt_secret=SECRET,
-        identity_url=nowhere,
-        posts_url=nowhere,
-        timeline_url=nowhere,
-        social_graph_url=nowhere,
-    )
+async def gateway(gateway_settings, service_client):
+    settings = gateway_settings(jwt_secret=SECRET)
     return await service_client(create_app(settings))
 
 
@@ -90,17 +80,8 @@ async def test_the_openapi_document_describes_the_public_api(gateway):
     assert (await gateway.get("/api/docs")).status_code == 200
 
 
-async def test_login_and_registration_attempts_are_rate_limited(service_client):
-    nowhere = f"http://127.0.0.1:{free_port()}"
-    settings = GatewaySettings(
-        environment="test",
-        jwt_secret=SECRET,
-        identity_url=nowhere,
-        posts_url=nowhere,
-        timeline_url=nowhere,
-        social_graph_url=nowhere,
-        auth_attempts_per_minute=3,
-    )
+async def test_login_and_registration_attempts_are_rate_limited(gateway_settings, service_client):
+    settings = gateway_settings(jwt_secret=SECRET, auth_attempts_per_minute=3)
     gateway = await service_client(create_app(settings))
     statuses = [(await gateway.post("/api/tokens", auth=("a", "b"))).status_code for _ in range(4)]
     assert statuses == [503, 503, 503, 429]

@@ -7,8 +7,6 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway.app import backends_from, create_app
 from gateway.backends import Backend, Upstream
-from gateway.settings import GatewaySettings
-from microblog_dev.embedded_postgres import free_port
 from microblog_shared.http.auth import issue_access_token
 
 SECRET = "i" * 40
@@ -30,9 +28,8 @@ class KeyedPosts(Backend):
 
 
 @pytest.fixture
-async def gateway(service_client):
-    nowhere = f"http://127.0.0.1:{free_port()}"
-    settings = GatewaySettings(environment="test", jwt_secret=SECRET, identity_url=nowhere, timeline_url=nowhere)
+async def gateway(gateway_settings, service_client):
+    settings = gateway_settings(jwt_secret=SECRET)
     backends = backends_from(settings)
     backends.posts = KeyedPosts()
     client = await service_client(create_app(settings, backends=backends))

@@ -4,7 +4,6 @@ import pytest
 from aiohttp import web
 
 from gateway.app import create_app
-from gateway.settings import GatewaySettings
 from microblog_dev.embedded_postgres import free_port
 from microblog_shared.http.auth import issue_access_token
 
@@ -33,16 +32,8 @@ async def timeline():
 
 
 @pytest.fixture
-async def gateway(service_client, timeline):
-    nowhere = f"http://127.0.0.1:{free_port()}"
-    settings = GatewaySettings(
-        environment="test",
-        jwt_secret=SECRET,
-        identity_url=nowhere,
-        posts_url=nowhere,
-        timeline_url=timeline[0],
-        social_graph_url=nowhere,
-    )
+async def gateway(gateway_settings, service_client, timeline):
+    settings = gateway_settings(jwt_secret=SECRET, timeline_url=timeline[0])
     return await service_client(create_app(settings))
 
 

@@ -7,23 +7,13 @@ nothing but identity's answer can tell it which sessions ended.
 import pytest
 
 from gateway.app import create_app
-from gateway.settings import GatewaySettings
-from microblog_dev.embedded_postgres import free_port
 
 IDENTITY_SECRET = "s" * 40  # the test kit's identity process signs with this
 
 
 @pytest.fixture
-async def gateway(service_client, identity):
-    nowhere = f"http://127.0.0.1:{free_port()}"
-    settings = GatewaySettings(
-        environment="test",
-        jwt_secret=IDENTITY_SECRET,
-        identity_url=identity,
-        posts_url=nowhere,
-        timeline_url=nowhere,
-        social_graph_url=nowhere,
-    )
+async def gateway(gateway_settings, service_client, identity):
+    settings = gateway_settings(jwt_secret=IDENTITY_SECRET, identity_url=identity)
     return await service_client(create_app(settings))
 
 

@@ -5,7 +5,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from gateway.app import create_app
-from gateway.settings import GatewaySettings
 from microblog_shared.http.auth import issue_access_token
 
 SECRET = "k" * 40
@@ -41,9 +40,9 @@ async def searches():
 
 
 @pytest.fixture
-async def gateway(service_client, searches):
+async def gateway(gateway_settings, service_client, searches):
     server, _ = searches
-    settings = GatewaySettings(environment="test", jwt_secret=SECRET, search_indexer_url=str(server.make_url("/")))
+    settings = gateway_settings(jwt_secret=SECRET, search_indexer_url=str(server.make_url("/")))
     app = create_app(settings)
     yield await service_client(app)
     await app.state.backends.search_indexer.close()

@@ -6,9 +6,7 @@ import httpx
 import pytest
 
 from gateway.app import create_app
-from gateway.settings import GatewaySettings
 from gateway.translation import MicrosoftTranslator
-from microblog_dev.embedded_postgres import free_port
 from microblog_shared.http.auth import issue_access_token
 
 SECRET = "t" * 40
@@ -16,18 +14,10 @@ AUTH = {"Authorization": f"Bearer {issue_access_token(7, 's7', SECRET, 60)}"}
 
 
 @pytest.fixture
-async def make_gateway(service_client):
+async def make_gateway(gateway_settings, service_client):
     async def make(translator=None):
-        nowhere = f"http://127.0.0.1:{free_port()}"
         app = create_app(
-            GatewaySettings(
-                environment="test",
-                jwt_secret=SECRET,
-                identity_url=nowhere,
-                posts_url=nowhere,
-                timeline_url=nowhere,
-                social_graph_url=nowhere,
-            ),
+            gateway_settings(jwt_secret=SECRET),
             translator=translator,
         )
         return await service_client(app)

@@ -8,7 +8,6 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway.app import backends_from, create_app
 from gateway.backends import Backend, Upstream
-from gateway.settings import GatewaySettings
 from microblog_dev.embedded_postgres import free_port
 from microblog_shared.http.auth import issue_access_token
 
@@ -42,17 +41,8 @@ async def silent_timeline():
     server.close()
 
 
-async def gateway_with(service_client, timeline_url):
-    nowhere = f"http://127.0.0.1:{free_port()}"
-    settings = GatewaySettings(
-        environment="test",
-        jwt_secret=SECRET,
-        identity_url=nowhere,
-        posts_url=nowhere,
-        timeline_url=timeline_url,
-        social_graph_url=nowhere,
-        messaging_url=nowhere,
-    )
+async def gateway_with(gateway_settings, service_client, timeline_url):
+    settings = gateway_settings(jwt_secret=SECRET, timeline_url=timeline_url)
     backends = backends_from(settings)
     backends.posts = StoringPosts()
     return await service_client(create_app(settings, backends=backends))
@@ -68,14 +58,18 @@ def assert_answered_from_the_write(response, status):
 
 
 @pytest.mark.parametrize(("method", "path", "status"), [("POST", "/api/posts", 201), ("PUT", "/api/posts/42", 200)])
-async def test_a_stored_post_is_answered_from_the_write_when_the_timeline_is_down(service_client, method, path, status):
-    gateway = await gateway_with(service_client, f"http://127.0.0.1:{free_port()}")
+async def test_a_stored_post_is_answered_from_the_write_when_the_timeline_is_down(
+    gateway_settings, service_client, method, path, status
+):
+    gateway = await gateway_with(gateway_settings, service_client, f"http://127.0.0.1:{free_port()}")
     response = await gateway.request(method, path, json={"body": "hi"}, headers=AUTH)
     assert_answered_from_the_write(response, status)
 
 
-async def test_a_stored_post_is_answered_from_the_write_soon_when_the_timeline_hangs(service_client, silent_timeline):
-    gateway = await gateway_with(service_client, silent_timeline)
+async def test_a_stored_post_is_answered_from_the_write_soon_when_the_timeline_hangs(
+    gateway_settings, service_client, silent_timeline
+):
+    gateway = await gateway_with(gateway_settings, service_client, silent_timeline)
     started = asyncio.get_running_loop().time()
     response = await gateway.post("/api/posts", json={"body": "hi"}, headers=AUTH)
     assert_answered_from_the_write(response, 201)
