@@ -55,10 +55,11 @@ class Notifier:
     def __init__(self, app, client, events: EventPublisher, sink: MailSink, exports: Exports) -> None:
         self.app, self.client, self.events, self.sink, self.exports = app, client, events, sink, exports
         self.last_token: str | None = None
+        self.stream_tokens: dict[str, str] = {}
 
     async def emit(self, stream_id: str, event):
         envelope = await self.events.emit(stream_id, event)
-        self.last_token = EventPublisher.token(envelope)
+        self.last_token = self.stream_tokens[stream_id] = EventPublisher.token(envelope)
         return envelope
 
     async def register(self, user_id: int, name: str) -> None:
@@ -86,8 +87,10 @@ class Notifier:
         return response
 
     async def settled(self) -> None:
-        """The projection has applied the last event emitted."""
-        assert (await self.notifications(0)).status_code == 200
+        """The projection has applied every event emitted: the last one of each stream, since on
+        Kafka the streams' topics are consumed side by side and one can run ahead of another."""
+        for token in self.stream_tokens.values():
+            assert (await self.notifications(0, token=token)).status_code == 200
 
     async def mails(self, count: int, timeout: float = 15.0) -> list:
         deadline = time.monotonic() + timeout
