@@ -71,7 +71,8 @@ async def gateway(service_client, behind):
     await app.state.backends.notifier.close()
 
 
-HEADERS = {"Authorization": f"Bearer {issue_access_token(7, 's7', SECRET, 5)}"}
+# Made at import: valid for a day, so it holds however long the session runs before these tests.
+HEADERS = {"Authorization": f"Bearer {issue_access_token(7, 's7', SECRET, 24 * 60)}"}
 
 
 async def test_notifications_are_read_from_the_notifier_for_the_caller(gateway, behind):

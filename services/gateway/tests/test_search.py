@@ -8,7 +8,8 @@ from gateway.app import create_app
 from microblog_shared.http.auth import issue_access_token
 
 SECRET = "k" * 40
-HEADERS = {"Authorization": f"Bearer {issue_access_token(7, 's7', SECRET, 5)}"}
+# Made at import: valid for a day, so it holds however long the session runs before these tests.
+HEADERS = {"Authorization": f"Bearer {issue_access_token(7, 's7', SECRET, 24 * 60)}"}
 EMPTY_PAGE = {
     "items": [],
     "_meta": {"page": 2, "per_page": 5, "total_pages": 0, "total_items": 0, "next_after": None},
