@@ -117,7 +117,7 @@ def test_password_guesses_are_limited_per_account(client):
 
 
 def test_a_huge_requested_consistency_wait_is_capped(client):
-    user_id, auth = sign_up(client)
+    _, auth = sign_up(client)
     post = client.post("/api/posts", json={"body": "waited for"}, headers=auth)
     topic, stream, _ = post.headers["X-Consistency-Token"].rsplit(":", 2)
     started = time.monotonic()

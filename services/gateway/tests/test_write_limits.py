@@ -139,7 +139,10 @@ async def test_password_guesses_are_limited_per_account(gateway):
     refused = await client.post("/api/users/7/password", json=change, headers=bearer(7))
     assert refused.status_code == 429
     assert 0 < int(refused.headers["Retry-After"]) <= 60
-    assert refused.json()["message"] == f"too many password attempts, try again in {refused.headers['Retry-After']} seconds"
+    assert (
+        refused.json()["message"]
+        == f"too many password attempts, try again in {refused.headers['Retry-After']} seconds"
+    )
     assert "X-RateLimit-Remaining" in refused.headers
     assert (await client.put("/api/users/7", json=with_password, headers=bearer(7))).status_code == 429
     assert [path for _, path, _ in client.identity.writes].count("/users/7/password") == 3
@@ -160,7 +163,9 @@ async def test_password_guesses_are_limited_per_address(gateway):
     # Guesses without a valid token count against the address as well.
     assert (await client.post("/api/users/4/password", json=change)).status_code == 429
     browser = {"X-Microblog-Proxy-Secret": PROXY_SECRET, "X-Forwarded-For": "2001:db8::1"}
-    assert (await client.post("/api/users/4/password", json=change, headers={**bearer(4), **browser})).status_code == 400
+    assert (
+        await client.post("/api/users/4/password", json=change, headers={**bearer(4), **browser})
+    ).status_code == 400
 
 
 async def test_the_openapi_document_declares_429_and_the_headers_on_every_write(gateway):
@@ -175,7 +180,12 @@ async def test_the_openapi_document_declares_429_and_the_headers_on_every_write(
     assert len(writes) >= 15
     for path, method, operation in writes:
         limited = operation["responses"]["429"]
-        assert set(limited["headers"]) == {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"}
+        assert set(limited["headers"]) == {
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+            "Retry-After",
+        }
         assert limited["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
         for code, response in operation["responses"].items():
             if code not in ("413", "500"):

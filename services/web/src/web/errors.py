@@ -116,7 +116,9 @@ def install(app: FastAPI) -> None:
     async def rate_limited(request: Request, exc: gateway.RateLimited):
         seconds = max(exc.retry_after, 1)
         message = ngettext(
-            "Too many requests, try again in %(num)d second.", "Too many requests, try again in %(num)d seconds.", seconds
+            "Too many requests, try again in %(num)d second.",
+            "Too many requests, try again in %(num)d seconds.",
+            seconds,
         ) % {"num": seconds}
         page = await error_page(request, 429, message)
         page.headers["Retry-After"] = str(seconds)
