@@ -206,7 +206,11 @@ class LimitedGateway(SignedInGateway):
     """SignedInGateway whose write budget is spent: posting and following answer 429."""
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "POST" and request.url.path in ("/api/posts", "/api/translate"):
+        if (request.method, request.url.path) in {
+            ("POST", "/api/posts"),
+            ("POST", "/api/translate"),
+            ("DELETE", "/api/tokens"),
+        }:
             message = "too many writes, try again in 42 seconds"
             headers = {"Retry-After": "42", "X-RateLimit-Remaining": "0"}
             return httpx.Response(429, json={"error": "Too Many Requests", "message": message}, headers=headers)
@@ -236,3 +240,14 @@ def test_a_write_over_the_gateways_limit_is_a_translated_429_page_saying_when_to
         )
         assert translate.status_code == 429
         assert translate.json() == {"error": "Too Many Requests", "message": text}
+
+
+def test_signing_out_over_the_limit_still_forgets_the_session():
+    with _signed_in_client(LimitedGateway(), _jwt(9e9)) as client:
+        token = csrf(client.get("/index").text)
+        answer = client.post("/auth/logout", data={"csrf_token": token}, follow_redirects=False)
+        assert answer.status_code == 303
+        from web.session import COOKIE, SessionCodec
+
+        cookie = answer.headers["set-cookie"].removeprefix(f"{COOKIE}=").split(";")[0]
+        assert "token" not in SessionCodec("test-secret").loads(cookie)
