@@ -200,3 +200,54 @@ def test_signing_in_renews_the_csrf_token():
         assert stale.status_code == 400 and "security token" in stale.text
         fresh = client.post("/language", data={"csrf_token": after, "locale": "es", "next": "/index"})
         assert fresh.status_code == 200 and fresh.url.path == "/index"
+
+
+class LimitedGateway(SignedInGateway):
+    """SignedInGateway whose write budget is spent: posting and following answer 429."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if (request.method, request.url.path) in {
+            ("POST", "/api/posts"),
+            ("POST", "/api/translate"),
+            ("DELETE", "/api/tokens"),
+        }:
+            message = "too many writes, try again in 42 seconds"
+            headers = {"Retry-After": "42", "X-RateLimit-Remaining": "0"}
+            return httpx.Response(429, json={"error": "Too Many Requests", "message": message}, headers=headers)
+        return super().__call__(request)
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "Too many requests, try again in 42 seconds."),
+        ("es", "Demasiadas solicitudes, inténtalo de nuevo dentro de 42 segundos."),
+        ("zh-CN", "请求过多，请在 42 秒后重试。"),
+    ],
+)
+def test_a_write_over_the_gateways_limit_is_a_translated_429_page_saying_when_to_retry(language, text):
+    with _signed_in_client(LimitedGateway(), _jwt(9e9)) as client:
+        client.headers["Accept-Language"] = language
+        token = csrf(client.get("/index").text)
+        answer = client.post("/index", data={"csrf_token": token, "post": "one too many"})
+        assert answer.status_code == 429
+        assert answer.headers["Retry-After"] == "42"
+        assert text in answer.text and "<html" in answer.text
+        translate = client.post(
+            "/translate",
+            json={"text": "hola", "source_language": "es", "dest_language": "en"},
+            headers={"Accept": "application/json", "X-CSRF-Token": token},
+        )
+        assert translate.status_code == 429
+        assert translate.json() == {"error": "Too Many Requests", "message": text}
+
+
+def test_signing_out_over_the_limit_still_forgets_the_session():
+    with _signed_in_client(LimitedGateway(), _jwt(9e9)) as client:
+        token = csrf(client.get("/index").text)
+        answer = client.post("/auth/logout", data={"csrf_token": token}, follow_redirects=False)
+        assert answer.status_code == 303
+        from web.session import COOKIE, SessionCodec
+
+        cookie = answer.headers["set-cookie"].removeprefix(f"{COOKIE}=").split(";")[0]
+        assert "token" not in SessionCodec("test-secret").loads(cookie)

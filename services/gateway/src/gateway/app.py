@@ -16,6 +16,7 @@ from gateway.routes import exports, messages, notifications, posts, resets, sear
 from gateway.sessions import RevokedSessions
 from gateway.settings import GatewaySettings
 from gateway.translation import TranslationUnavailable, Translator, translator_from
+from gateway.writelimits import WriteLimits, document
 from microblog_shared.bus import create_bus
 from microblog_shared.http.app import ReadyCheck, create_service_app
 from microblog_shared.http.errors import Refusal, Refusals
@@ -90,7 +91,10 @@ def create_app(
         ready_checks,
         lifespan=lifespan,
         max_body_bytes=settings.max_body_bytes,
-        middleware=[Middleware(ReportServerErrors, report=reporter.report)],
+        middleware=[
+            Middleware(WriteLimits, settings=settings, revoked=revoked),
+            Middleware(ReportServerErrors, report=reporter.report),
+        ],
         refusals=REFUSALS,
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
@@ -98,7 +102,9 @@ def create_app(
         description="The public API of the microblog platform. Errors are JSON: "
         '`{"error": <HTTP reason>, "message": <detail>}`. Writes answer `X-Consistency-Token`; send it back '
         "on reads to see your own writes. Collections take `page` and `per_page` (above 100 is served as 100), or the keyset "
-        "cursor `after` from `_meta.next_after`.",
+        "cursor `after` from `_meta.next_after`. Every write (POST, PUT, PATCH, DELETE) counts against "
+        "the caller's account and address budgets and answers `X-RateLimit-Limit`, `X-RateLimit-Remaining` and "
+        "`X-RateLimit-Reset` (seconds until the window ends); over a budget it is a 429 with `Retry-After`.",
     )
     app.state.settings = settings
     app.state.backends = backends
@@ -111,4 +117,5 @@ def create_app(
     for module in (users, tokens, posts, messages, resets, translate, exports, notifications, search):
         api.include_router(module.router)
     app.include_router(api)
+    document(app)
     return app

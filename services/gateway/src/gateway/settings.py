@@ -14,6 +14,14 @@ class GatewaySettings(Settings):
     backend_timeout_seconds: float = 10.0
     # Login, token refresh and registration attempts per client address and minute.
     auth_attempts_per_minute: int = Field(default=30, ge=1)
+    # Every POST, PUT, PATCH and DELETE under /api, per account (a valid bearer token's user) and
+    # per client address, in fixed windows of write_window_seconds (see gateway.writelimits).
+    writes_per_account: int = Field(default=300, ge=1)
+    writes_per_address: int = Field(default=600, ge=1)
+    write_window_seconds: float = Field(default=300.0, gt=0)
+    # Password changes, and profile changes carrying a password, per account and per address and minute.
+    password_attempts_per_minute: int = Field(default=5, ge=1)
+    password_attempts_per_minute_per_address: int = Field(default=30, ge=1)
     # Shared with the web UI, which calls on behalf of browsers: a request carrying it in
     # X-Microblog-Proxy-Secret is keyed by its X-Forwarded-For. Empty: trust no proxy.
     trusted_proxy_secret: str = ""

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from web import gateway
-from web.i18n import _
+from web.i18n import _, ngettext
 from web.pages import CSRFFailed, LoginRequired, login_redirect, render
 from web.pages import visitor as make_visitor
 from web.session import flash
@@ -112,9 +112,21 @@ def install(app: FastAPI) -> None:
     async def unavailable(request: Request, exc: gateway.Unavailable):
         return await error_page(request, 503, _("The service is temporarily unavailable. Please try again shortly."))
 
+    @app.exception_handler(gateway.RateLimited)
+    async def rate_limited(request: Request, exc: gateway.RateLimited):
+        seconds = max(exc.retry_after, 1)
+        message = ngettext(
+            "Too many requests, try again in %(num)d second.",
+            "Too many requests, try again in %(num)d seconds.",
+            seconds,
+        ) % {"num": seconds}
+        page = await error_page(request, 429, message)
+        page.headers["Retry-After"] = str(seconds)
+        return page
+
     @app.exception_handler(gateway.GatewayError)
     async def gateway_error(request: Request, exc: gateway.GatewayError):
-        if exc.status in (400, 403, 404, 409, 429):
+        if exc.status in (400, 403, 404, 409):
             return await error_page(request, exc.status, exc.message or None)
         log.error("the gateway answered %s on %s %s: %s", exc.status, request.method, request.url.path, exc.message)
         return await error_page(request, 500)

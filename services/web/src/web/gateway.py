@@ -62,7 +62,13 @@ class Conflict(GatewayError):
 
 
 class RateLimited(GatewayError):
+    """Too many writes or attempts: `retry_after` is the gateway's Retry-After, in seconds."""
+
     status = 429
+
+    def __init__(self, message: str = "", status: int | None = None, retry_after: int = 60) -> None:
+        super().__init__(message, status)
+        self.retry_after = retry_after
 
 
 class Unavailable(GatewayError):
@@ -78,7 +84,6 @@ ERRORS: dict[int, type[GatewayError]] = {
     404: NotFound,
     409: Conflict,
     422: Invalid,
-    429: RateLimited,
 }
 
 
@@ -89,6 +94,9 @@ def _raise_for(response: httpx.Response) -> None:
         message = response.json().get("message") or ""
     except ValueError:
         message = ""
+    if response.status_code == 429:
+        retry = response.headers.get("Retry-After", "")
+        raise RateLimited(message, 429, int(retry) if retry.isdigit() else 60)
     kind = ERRORS.get(response.status_code)
     if kind is None:
         kind = Unavailable if response.status_code in (502, 503, 504) else GatewayError

@@ -59,7 +59,7 @@ async def logout(visitor: AnyVisitor):
     if visitor.session.get("token"):
         try:
             await visitor.gateway.revoke_tokens(visitor.caller)
-        except (Unauthorized, Unavailable):
+        except (Unauthorized, Unavailable, RateLimited):
             pass  # the session is forgotten here either way
     visitor.session.sign_out()
     return redirect("/index")
