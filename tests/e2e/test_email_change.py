@@ -46,7 +46,10 @@ def test_the_new_address_is_confirmed_by_the_mailed_link_and_then_takes_resets(c
     susan.consistency = done.headers["X-Consistency-Token"]
     assert susan.get("/api/me").json()["email"] == new
     reused = client.post("/api/email_confirmation", json={"token": token})
-    assert (reused.status_code, reused.json()["message"]) == (400, "the email confirmation link is invalid, used or expired")
+    assert (reused.status_code, reused.json()["message"]) == (
+        400,
+        "the email confirmation link is invalid, used or expired",
+    )
 
     # The old address no longer resets the password; the new one does.
     assert client.post("/api/reset_password_request", json={"email": old}).status_code == 202

@@ -68,7 +68,10 @@ async def test_an_email_change_needs_the_password_is_pending_and_the_link_applie
         assert done.status_code == 204, done.text
         assert (await direct.get(f"/users/{susan}")).json()["email"] == "new@example.com"
     again = await gateway.post("/api/email_confirmation", json={"token": token})
-    assert (again.status_code, again.json()["message"]) == (400, "the email confirmation link is invalid, used or expired")
+    assert (again.status_code, again.json()["message"]) == (
+        400,
+        "the email confirmation link is invalid, used or expired",
+    )
 
 
 @pytest.mark.parametrize("body", [{}, {"token": ""}, {"token": "x" * 1025}, {"token": "a\x00b"}, {"token": 5}])

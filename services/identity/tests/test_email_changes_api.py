@@ -57,7 +57,11 @@ async def test_a_requested_change_is_pending_and_the_profile_keeps_the_old_addre
     answer = await ask_for(identity, susan, " new@example.com ", about_me="moving")
     assert answer.status_code == 202
     body = answer.json()
-    assert (body["email"], body["pending_email"], body["about_me"]) == ("susan@example.com", "new@example.com", "moving")
+    assert (body["email"], body["pending_email"], body["about_me"]) == (
+        "susan@example.com",
+        "new@example.com",
+        "moving",
+    )
     assert answer.headers["X-Consistency-Token"] == f"identity.users:user-{susan}:3"
     assert (await identity.get(f"/users/{susan}")).json()["email"] == "susan@example.com"
     (requested,) = await requests_of(identity, susan)
@@ -92,9 +96,12 @@ async def test_the_link_applies_the_change_once(identity, signed_up):
     updated = [e for e in await identity.store.read_stream(f"user-{susan}") if e.type == "UserProfileUpdated"]
     assert updated[-1].payload["email"] == "new@example.com"
     again = await confirm(identity, token)
-    assert (again.status_code, again.json()["message"]) == (400, "the email confirmation link is invalid, used or expired")
+    assert (again.status_code, again.json()["message"]) == (
+        400,
+        "the email confirmation link is invalid, used or expired",
+    )
     # The old address is free for others now; the new one is taken.
-    assert (await identity.post("/users", json={"username": "bob", "email": "SUSAN@example.com", "password": PASSWORD}))
+    assert await identity.post("/users", json={"username": "bob", "email": "SUSAN@example.com", "password": PASSWORD})
     taken = await identity.post("/users", json={"username": "eve", "email": "NEW@example.com", "password": PASSWORD})
     assert taken.json()["message"] == "please use a different email address"
 

@@ -55,7 +55,9 @@ async def test_taking_someone_elses_username_or_email_asks_for_another(identity,
     bob = await signed_up("bob")
     name = await identity.put(f"/users/{bob}", json={"username": "SUSAN"}, headers=as_user(bob))
     email = await identity.put(
-        f"/users/{bob}", json={"email": "Susan@Example.com", "current_password": "a long password"}, headers=as_user(bob)
+        f"/users/{bob}",
+        json={"email": "Susan@Example.com", "current_password": "a long password"},
+        headers=as_user(bob),
     )
     assert (name.status_code, name.json()["message"]) == (400, "please use a different username")
     assert (email.status_code, email.json()["message"]) == (400, "please use a different email address")

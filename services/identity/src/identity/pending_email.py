@@ -92,15 +92,16 @@ def confirm(
     user: domain.User, verified: dict, token: str, now: datetime
 ) -> list[UserProfileUpdated | EmailChangeConfirmed]:
     """A verified token's claims against the user now: the change applied, or InvalidEmailChangeToken."""
+    email = user.pending_email
     if (
-        verified.get("purpose") != EMAIL_CHANGE_PURPOSE
+        email is None
+        or verified.get("purpose") != EMAIL_CHANGE_PURPOSE
         or user.pending_token_hash != token_hash(token)
-        or verified.get("email") != user.pending_email
+        or verified.get("email") != email
         or not isinstance(verified.get("exp"), int)
         or verified["exp"] <= now.timestamp()
     ):
         raise InvalidEmailChangeToken(INVALID_LINK)
-    email = user.pending_email
     return [
         UserProfileUpdated(
             user_id=user.user_id, username=user.username, email=email, about_me=user.about_me, updated_at=now

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from identity import domain, pending_email  # pending_email: its events' fold cases must be registered
+from identity import domain, pending_email  # noqa: F401  (registers the fold cases of its events)
 from identity.adapters.streams import events_after
 from microblog_shared.events import PasswordResetRequested
 from microblog_shared.write.port import StateUpdate

@@ -58,7 +58,9 @@ async def user_popup(username: str, visitor: Member, templates: Templates):
 @router.get("/edit_profile")
 async def edit_profile_page(visitor: Member):
     me = await visitor.gateway.me(visitor.caller)
-    form = forms.Form({"username": me["username"], "email": me.get("email") or "", "about_me": me.get("about_me") or ""})
+    form = forms.Form(
+        {"username": me["username"], "email": me.get("email") or "", "about_me": me.get("about_me") or ""}
+    )
     return await render(visitor, "edit_profile.html", title=_("Edit Profile"), form=form)
 
 

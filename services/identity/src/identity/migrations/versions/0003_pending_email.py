@@ -14,4 +14,3 @@ depends_on = None
 def upgrade() -> None:
     # No reservation for the pending address: asking for an address must not keep its owner from it.
     op.execute("ALTER TABLE users ADD COLUMN pending_email text, ADD COLUMN pending_token_hash text")
-
