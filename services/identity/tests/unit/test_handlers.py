@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from identity import domain, email_changes, handlers, resets
+from identity import domain, email_changes, handlers, pending_email, resets
 from microblog_shared.events import UserProfileUpdated, UserSeen
 from microblog_shared.write.port import ConcurrencyError
 
@@ -178,3 +178,19 @@ async def test_a_reset_link_is_mailed_once_a_minute_and_works_once(store):
     with pytest.raises(domain.InvalidResetToken):
         await resets.reset(store, token, "yet another one", POLICY, now)
     assert types(store, f"user-{susan}")[-2:] == ["PasswordResetRequested", "PasswordSet"]
+
+
+async def test_a_new_email_is_only_asked_for_and_the_newest_link_applies_it(store):
+    susan = await register(store)
+    with pytest.raises(pending_email.PasswordRequired):
+        await edit(store, susan, domain.ProfileChanges(email="new@example.com"))
+    user, appended, pending = await edit(store, susan, domain.ProfileChanges(email="new@example.com"), PASSWORD)
+    assert (user.email, pending) == ("susan@example.com", "new@example.com")
+    assert [e.type for e in appended] == ["UserProfileUpdated", "EmailChangeRequested"]
+    confirmed = await email_changes.confirm(store, appended[-1].payload["token"], POLICY.secret, NOW)
+    assert [e.type for e in confirmed] == ["UserProfileUpdated", "EmailChangeConfirmed"]
+    assert (await handlers.load_user(store, susan)).email == "new@example.com"
+    assert ("email", "new@example.com") in store.reservations and (
+        "email",
+        "susan@example.com",
+    ) not in store.reservations
