@@ -219,6 +219,38 @@ def test_a_password_is_reset_through_the_emailed_link(web, mailbox):
     assert "/auth/reset_password" not in again.page.url
 
 
+def test_an_email_change_needs_the_password_and_is_confirmed_through_the_emailed_link(web, mailbox):
+    from microblog_dev.mailsink import bodies
+
+    mover = web().join("mover")
+    old, new = f"{mover.username}@example.com", f"moved-{mover.username}@example.com"
+    mover.go("/edit_profile")
+    expect(mover.page.locator("[name=email]")).to_have_value(old)
+    mover.page.fill("[name=email]", new)
+    mover.submit("#profile-form")
+    expect(mover.page.locator("#field-current_password.is-invalid")).to_be_visible()
+    mover.page.fill("[name=current_password]", PASSWORD)
+    screenshot(mover.page, "edit-profile-email")
+    mover.submit("#profile-form")
+    assert f"A confirmation link was sent to {new}. Your email address changes when you open it." in mover.flashes()
+    expect(mover.page.locator("[name=email]")).to_have_value(old)  # not changed yet
+
+    text, _ = bodies(mailbox.wait_for(new, "[Microblog] Confirm Your New Email Address"))
+    link = re.search(r"https?://\S+/confirm_email/[A-Za-z0-9._-]+", text)[0]
+    mailbox.wait_for(old, "[Microblog] Your Email Address Is Being Changed")
+    path = "/" + link.split("/", 3)[3]
+    mover.go(path)
+    screenshot(mover.page, "confirm-email")
+    mover.go(path)  # opening the link twice changes nothing: only the button does
+    mover.submit("#confirm-email-form")
+    assert "Your email address has been changed." in mover.flashes()
+    expect(mover.page.locator("[name=email]")).to_have_value(new)
+
+    mover.go(path)  # the link works once
+    mover.submit("#confirm-email-form")
+    assert "The email confirmation link is invalid or has expired." in mover.flashes()
+
+
 def test_the_ui_speaks_spanish_and_chinese_and_translates_posts(web):
     escritor = web(locale="es-ES").join("escritor")
     assert escritor.page.get_attribute("html", "lang") == "es"

@@ -246,14 +246,19 @@ def test_own_profile_edit_and_unknown_profiles(browser):
     assert 'id="edit-profile"' in mine.text and 'id="export-form"' in mine.text
     assert 'class="avatar' in mine.text and 'width="128"' in mine.text
     assert f'value="{person.username}"' in person.get("/edit_profile").text  # pre-filled
+    email = f"{person.username}@example.com"
     saved = person.post(
-        "/edit_profile", {"username": person.username, "about_me": "I like rivers"}, csrf_from="/edit_profile"
+        "/edit_profile",
+        {"username": person.username, "email": email, "about_me": "I like rivers"},
+        csrf_from="/edit_profile",
     )
     assert "Your changes have been saved." in flashes(person.follow(saved))
     assert '<p class="about-me mb-2">I like rivers</p>' in person.get(f"/user/{person.username}").text
     assert (
         person.post(
-            "/edit_profile", {"username": person.username, "about_me": "x" * 141}, csrf_from="/edit_profile"
+            "/edit_profile",
+            {"username": person.username, "email": email, "about_me": "x" * 141},
+            csrf_from="/edit_profile",
         ).status_code
         == 400
     )

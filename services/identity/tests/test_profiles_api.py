@@ -37,11 +37,9 @@ async def test_only_the_user_themself_may_edit_a_profile(identity, signed_up):
 
 async def test_a_rename_frees_the_old_name_and_claims_the_new_one(identity, signed_up, new_user):
     susan = await signed_up("susan")
-    renamed = await identity.put(
-        f"/users/{susan}", json={"username": "Sue", "email": "sue@example.com"}, headers=as_user(susan)
-    )
-    assert renamed.status_code == 200 and renamed.json()["email"] == "sue@example.com"
-    assert (await identity.post("/users", json=new_user("susan"))).status_code == 201
+    renamed = await identity.put(f"/users/{susan}", json={"username": "Sue"}, headers=as_user(susan))
+    assert renamed.status_code == 200 and renamed.json()["username"] == "Sue"
+    assert (await identity.post("/users", json={**new_user("susan"), "email": "s2@example.com"})).status_code == 201
     taken = await identity.post("/users", json={**new_user("SUE"), "email": "SUE@example.com"})
     assert taken.json()["message"] == "please use a different username"
 
@@ -56,7 +54,11 @@ async def test_taking_someone_elses_username_or_email_asks_for_another(identity,
     await signed_up("susan")
     bob = await signed_up("bob")
     name = await identity.put(f"/users/{bob}", json={"username": "SUSAN"}, headers=as_user(bob))
-    email = await identity.put(f"/users/{bob}", json={"email": "Susan@Example.com"}, headers=as_user(bob))
+    email = await identity.put(
+        f"/users/{bob}",
+        json={"email": "Susan@Example.com", "current_password": "a long password"},
+        headers=as_user(bob),
+    )
     assert (name.status_code, name.json()["message"]) == (400, "please use a different username")
     assert (email.status_code, email.json()["message"]) == (400, "please use a different email address")
     assert (await identity.get(f"/users/{bob}")).json()["username"] == "bob"
@@ -136,12 +138,12 @@ async def test_an_edit_that_loses_a_race_is_retried_once_and_both_edits_land(ide
     slow = asyncio.create_task(identity.put(f"/users/{susan}", json={"about_me": "racing"}, headers=as_user(susan)))
     while not loads:
         await asyncio.sleep(0.01)
-    fast = await identity.put(f"/users/{susan}", json={"email": "new@example.com"}, headers=as_user(susan))
+    fast = await identity.put(f"/users/{susan}", json={"username": "sue"}, headers=as_user(susan))
     other_edit_done.set()
     assert [fast.status_code, (await slow).status_code] == [200, 200]
     assert conflicts == [f"user-{susan}"] and len(loads) == 3
     profile = (await identity.get(f"/users/{susan}")).json()
-    assert (profile["about_me"], profile["email"]) == ("racing", "new@example.com")
+    assert (profile["about_me"], profile["username"]) == ("racing", "sue")
 
 
 async def test_an_edit_that_keeps_losing_races_is_a_409_after_one_retry(identity, signed_up, monkeypatch):

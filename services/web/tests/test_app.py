@@ -251,3 +251,74 @@ def test_signing_out_over_the_limit_still_forgets_the_session():
 
         cookie = answer.headers["set-cookie"].removeprefix(f"{COOKIE}=").split(";")[0]
         assert "token" not in SessionCodec("test-secret").loads(cookie)
+
+
+class EmailChangeGateway(SignedInGateway):
+    """SignedInGateway where susan's profile can be edited and email links confirmed; it records the writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[tuple[str, str, dict]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        import json
+
+        me = {"id": 1, "username": "susan", "email": "susan@example.com", "about_me": ""}
+        if request.url.path == "/api/me":
+            return httpx.Response(200, json=me)
+        if request.method in ("PUT", "POST") and request.url.path in ("/api/users/1", "/api/email_confirmation"):
+            body = json.loads(request.content)
+            self.writes.append((request.method, request.url.path, body))
+            if request.url.path == "/api/email_confirmation":
+                if body["token"] != "good.token":
+                    message = "the email confirmation link is invalid, used or expired"
+                    return httpx.Response(400, json={"error": "Bad Request", "message": message})
+                return httpx.Response(204)
+            if "email" in body:
+                return httpx.Response(202, json={**me, "pending_email": body["email"]})
+            return httpx.Response(200, json={**me, "about_me": body.get("about_me", "")})
+        return super().__call__(request)
+
+
+def test_changing_the_email_on_the_profile_needs_the_current_password_and_says_a_link_was_sent():
+    fake = EmailChangeGateway()
+    with _signed_in_client(fake, _jwt(9e9)) as client:
+        page = client.get("/edit_profile")
+        assert 'value="susan@example.com"' in page.text and 'name="current_password"' in page.text
+        moving = {"csrf_token": csrf(page.text), "username": "susan", "email": "new@example.com", "about_me": ""}
+        refused = client.post("/edit_profile", data=moving)
+        assert refused.status_code == 400 and "Enter your current password" in refused.text
+        assert fake.writes == []
+        sent = client.post("/edit_profile", data={**moving, "current_password": "a long password"})
+        assert sent.status_code == 200 and sent.url.path == "/edit_profile"
+        assert "A confirmation link was sent to new@example.com" in sent.text
+        assert fake.writes == [
+            (
+                "PUT",
+                "/api/users/1",
+                {
+                    "username": "susan",
+                    "about_me": "",
+                    "email": "new@example.com",
+                    "current_password": "a long password",
+                },
+            )
+        ]
+        kept = client.post("/edit_profile", data={**moving, "email": "susan@example.com", "about_me": "hi"})
+        assert "Your changes have been saved." in kept.text
+        assert fake.writes[-1][2] == {"username": "susan", "about_me": "hi"}  # no email, no password sent
+
+
+def test_the_confirmation_page_changes_nothing_until_its_button_is_pressed():
+    fake = EmailChangeGateway()
+    with _signed_in_client(fake, _jwt(9e9)) as client:
+        page = client.get("/confirm_email/good.token")
+        assert page.status_code == 200 and 'action="/confirm_email/good.token"' in page.text
+        assert fake.writes == []  # a GET (a mail scanner's, say) confirms nothing
+        done = client.post("/confirm_email/good.token", data={"csrf_token": csrf(page.text)})
+        assert done.url.path == "/edit_profile" and "Your email address has been changed." in done.text
+        assert fake.writes == [("POST", "/api/email_confirmation", {"token": "good.token"})]
+        page = client.get("/confirm_email/used.token")
+        refused = client.post("/confirm_email/used.token", data={"csrf_token": csrf(page.text)})
+        assert "The email confirmation link is invalid or has expired." in refused.text
+        assert client.post("/confirm_email/good.token", data={}).status_code == 400  # no CSRF token

@@ -21,10 +21,26 @@ def test_posts_and_messages_take_1_to_140_characters():
     assert forms.message_form({"message": "see you"}).valid
 
 
+SUSAN = {"username": "susan", "email": "susan@example.com"}
+
+
 def test_about_me_is_optional_up_to_140_characters():
-    assert forms.profile_form({"username": "susan", "about_me": ""}).valid
-    assert "about_me" in forms.profile_form({"username": "susan", "about_me": "x" * 141}).errors
-    assert "username" in forms.profile_form({"username": "", "about_me": "hi"}).errors
+    assert forms.profile_form({**SUSAN, "about_me": ""}, "susan@example.com").valid
+    assert "about_me" in forms.profile_form({**SUSAN, "about_me": "x" * 141}, "susan@example.com").errors
+    assert "username" in forms.profile_form({**SUSAN, "username": "", "about_me": "hi"}, "susan@example.com").errors
+
+
+def test_a_new_email_needs_the_current_password_and_the_same_one_does_not():
+    moving = {**SUSAN, "email": "new@example.com"}
+    assert forms.profile_form(SUSAN, "susan@example.com").valid
+    refused = forms.profile_form(moving, "susan@example.com")
+    assert set(refused.errors) == {"current_password"}
+    assert "current password" in refused.errors["current_password"]
+    assert forms.profile_form({**moving, "current_password": " a long password "}, "susan@example.com").valid
+    assert set(forms.profile_form({**SUSAN, "email": "nope"}, "susan@example.com").errors) == {
+        "email",
+        "current_password",
+    }
 
 
 def test_fields_that_are_not_text_count_as_missing():

@@ -12,7 +12,18 @@ from gateway.auth import Activity
 from gateway.backends import Backend, Backends
 from gateway.errors import ErrorReporter, ReportServerErrors
 from gateway.ratelimit import RateLimiter
-from gateway.routes import exports, messages, notifications, posts, resets, search, tokens, translate, users
+from gateway.routes import (
+    email_changes,
+    exports,
+    messages,
+    notifications,
+    posts,
+    resets,
+    search,
+    tokens,
+    translate,
+    users,
+)
 from gateway.sessions import RevokedSessions
 from gateway.settings import GatewaySettings
 from gateway.translation import TranslationUnavailable, Translator, translator_from
@@ -114,7 +125,7 @@ def create_app(
     app.state.translator = translator
 
     api = APIRouter(prefix="/api")
-    for module in (users, tokens, posts, messages, resets, translate, exports, notifications, search):
+    for module in (users, tokens, posts, messages, resets, email_changes, translate, exports, notifications, search):
         api.include_router(module.router)
     app.include_router(api)
     document(app)

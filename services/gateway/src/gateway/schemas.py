@@ -35,8 +35,11 @@ class NewUser(BaseModel):
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: Text | None = None
-    email: Text | None = None
+    email: Text | None = Field(
+        default=None, description="a new address waits for the link mailed to it (the answer is then 202)"
+    )
     about_me: Text | None = Field(default=None, max_length=140)
+    current_password: str | None = Field(default=None, max_length=256, description="required to change the email")
 
 
 class PasswordChange(BaseModel):
@@ -59,6 +62,9 @@ class User(BaseModel):
     followed_count: int
     email: str | None = Field(default=None, description="only when users read themselves")
     is_following: bool | None = Field(default=None, description="whether the caller follows this user")
+    pending_email: str | None = Field(
+        default=None, description="in a 202 to an email change: the new address, applied once its link is used"
+    )
     links: Links = Field(alias="_links")
 
 
@@ -93,6 +99,10 @@ class ResetRequest(BaseModel):
 class PasswordReset(BaseModel):
     token: Text = Field(min_length=1, max_length=1024)
     password: str = Field(min_length=1, max_length=256)
+
+
+class EmailConfirmation(BaseModel):
+    token: Text = Field(min_length=1, max_length=1024, description="from the link mailed to the new address")
 
 
 class Translated(BaseModel):

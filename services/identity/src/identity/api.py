@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from identity import domain, handlers, resets
+from identity import domain, email_changes, handlers, resets
 from identity.adapters import sessions
 from identity.deps import BasicCredentials, CallerId, CallerSessionId, Now, OwnUserId, Policy, Store
 from microblog_shared.http.text import Text
@@ -43,6 +43,13 @@ class ProfileEdit(BaseModel):
     username: Text = Field(default=UNSET, max_length=TEXT_CAP)
     email: Text = Field(default=UNSET, max_length=TEXT_CAP)
     about_me: Text = Field(default=UNSET, max_length=TEXT_CAP)
+    current_password: str = Field(default=UNSET, max_length=TEXT_CAP)  # needed (only) to change the email
+
+
+class EmailConfirmation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: Text = Field(min_length=1, max_length=TEXT_CAP)
 
 
 class ResetRequest(BaseModel):
@@ -101,13 +108,24 @@ async def get_user(user_id: int, store: Store):
 
 
 @router.put("/users/{user_id}")
-async def edit_user(user_id: OwnUserId, body: ProfileEdit, store: Store, now: Now, response: Response):
-    if not body.model_fields_set:
+async def edit_user(user_id: OwnUserId, body: ProfileEdit, store: Store, now: Now, policy: Policy, response: Response):
+    """200 with the profile; 202 when a new email waits for its link (the profile keeps the old one)."""
+    if not body.model_fields_set - {"current_password"}:
         raise HTTPException(400, "send at least one of username, email, about_me")
-    changes = domain.ProfileChanges(**body.model_dump(exclude_unset=True))
-    user, appended = await handlers.update_profile(store, user_id, changes, now)
-    response.headers[CONSISTENCY_HEADER] = str(ConsistencyToken.of(appended[-1]))
-    return profile(user)
+    changes = domain.ProfileChanges(**body.model_dump(exclude_unset=True, exclude={"current_password"}))
+    password = body.current_password if "current_password" in body.model_fields_set else None
+    user, appended, pending = await email_changes.edit_profile(store, user_id, changes, password, policy.secret, now)
+    response.headers[CONSISTENCY_HEADER] = str(ConsistencyToken.of(appended[0]))  # the UserProfileUpdated
+    if pending is None:
+        return profile(user)
+    response.status_code = 202
+    return {**profile(user), "pending_email": pending}
+
+
+@router.post("/email-changes/confirm", status_code=204)
+async def confirm_email(body: EmailConfirmation, store: Store, now: Now, policy: Policy, response: Response):
+    appended = await email_changes.confirm(store, body.token, policy.secret, now)
+    response.headers[CONSISTENCY_HEADER] = str(ConsistencyToken.of(appended[0]))
 
 
 @router.post("/users/{user_id}/password", status_code=204)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from identity import domain, handlers
+from identity import domain, handlers, pending_email
 from identity.adapters.store import IdentityEventStore
 from identity.api import router
 from identity.deps import Clock
@@ -23,6 +23,8 @@ REFUSALS: Refusals = {
     domain.InvalidPassword: Refusal(400),
     domain.WrongPassword: Refusal(400),
     domain.InvalidResetToken: Refusal(400),
+    pending_email.PasswordRequired: Refusal(400),
+    pending_email.InvalidEmailChangeToken: Refusal(400),
     domain.RefreshRejected: Refusal(401),
     handlers.Forbidden: Refusal(403),
     handlers.UnknownUser: Refusal(404, "no such user"),

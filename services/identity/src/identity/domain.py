@@ -92,6 +92,9 @@ class User:
     password_hash: str = ""
     last_seen: datetime | None = None
     version: int = 0  # the stream version this state was folded up to
+    # An email change waiting for its link (see pending_email.py): the address, and which link confirms it.
+    pending_email: str | None = None
+    pending_token_hash: str | None = None
 
 
 @dataclass(frozen=True)

@@ -33,5 +33,15 @@ class RefreshTokenRotated(Event):
     expires_at: datetime
 
 
-for _contract in (SessionStarted, RefreshTokenRotated):
+class EmailChangeConfirmed(Event):
+    """The new address's link was used: the pending change is done (UserProfileUpdated says the new address)."""
+
+    topic = None
+
+    user_id: int
+    email: str
+    confirmed_at: datetime
+
+
+for _contract in (SessionStarted, RefreshTokenRotated, EmailChangeConfirmed):
     registry.register(_contract)

@@ -91,19 +91,6 @@ async def load_user(store: IdentityStore, user_id: int) -> domain.User:
     return user
 
 
-async def update_profile(
-    store: IdentityStore, user_id: int, changes: domain.ProfileChanges, now: datetime
-) -> tuple[domain.User, list[Envelope]]:
-    """The edited user and its appended event."""
-
-    async def attempt() -> tuple[domain.User, list[Envelope]]:
-        user = await load_user(store, user_id)
-        events = domain.update_profile(user, changes, now)
-        return domain.fold_user(events, user) or user, await save_user(store, user, events)
-
-    return await retrying(store, attempt)
-
-
 async def change_password(
     store: IdentityStore,
     user_id: int,

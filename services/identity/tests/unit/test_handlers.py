@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from identity import domain, handlers, resets
+from identity import domain, email_changes, handlers, pending_email, resets
 from microblog_shared.events import UserProfileUpdated, UserSeen
 from microblog_shared.write.port import ConcurrencyError
 
@@ -18,6 +18,10 @@ async def register(store, name="susan", email=None):
     request = domain.Registration(name, email or f"{name}@example.com", PASSWORD)
     appended = await handlers.register_user(store, request, NOW)
     return appended[0].payload["user_id"]
+
+
+async def edit(store, user_id, changes, current_password=None):
+    return await email_changes.edit_profile(store, user_id, changes, current_password, POLICY.secret, NOW)
 
 
 def types(store, stream):
@@ -74,7 +78,7 @@ def test_the_username_reservation_key_is_nfkc_casefolded():
 
 async def test_a_new_username_releases_the_old_one_for_others(store):
     susan = await register(store, "susan")
-    user, appended = await handlers.update_profile(store, susan, domain.ProfileChanges(username="sue"), NOW)
+    user, appended, _ = await edit(store, susan, domain.ProfileChanges(username="sue"))
     assert (user.username, user.version, appended[-1].stream_version) == ("sue", 3, 3)
     assert appended[-1].type == "UserProfileUpdated"
     assert ("username", "susan") not in store.reservations
@@ -84,7 +88,7 @@ async def test_a_new_username_releases_the_old_one_for_others(store):
 async def test_a_profile_edit_that_lost_a_race_is_decided_again_on_the_new_version(store):
     susan = await register(store)
     store.before_next_appends.append(someone_sees(susan, NOW))
-    user, appended = await handlers.update_profile(store, susan, domain.ProfileChanges(about_me="hi"), NOW)
+    user, appended, _ = await edit(store, susan, domain.ProfileChanges(about_me="hi"))
     assert (user.about_me, user.last_seen, appended[-1].stream_version) == ("hi", NOW, 4)
     assert types(store, f"user-{susan}") == ["UserRegistered", "PasswordSet", "UserSeen", "UserProfileUpdated"]
 
@@ -93,7 +97,7 @@ async def test_a_second_lost_race_in_a_row_surfaces(store):
     susan = await register(store)
     store.before_next_appends += [someone_sees(susan, NOW), someone_sees(susan, NOW + timedelta(minutes=2))]
     with pytest.raises(ConcurrencyError):
-        await handlers.update_profile(store, susan, domain.ProfileChanges(about_me="hi"), NOW)
+        await edit(store, susan, domain.ProfileChanges(about_me="hi"))
     assert not any(isinstance(e, UserProfileUpdated) for e in store.streams[f"user-{susan}"])
 
 
@@ -174,3 +178,19 @@ async def test_a_reset_link_is_mailed_once_a_minute_and_works_once(store):
     with pytest.raises(domain.InvalidResetToken):
         await resets.reset(store, token, "yet another one", POLICY, now)
     assert types(store, f"user-{susan}")[-2:] == ["PasswordResetRequested", "PasswordSet"]
+
+
+async def test_a_new_email_is_only_asked_for_and_the_newest_link_applies_it(store):
+    susan = await register(store)
+    with pytest.raises(pending_email.PasswordRequired):
+        await edit(store, susan, domain.ProfileChanges(email="new@example.com"))
+    user, appended, pending = await edit(store, susan, domain.ProfileChanges(email="new@example.com"), PASSWORD)
+    assert (user.email, pending) == ("susan@example.com", "new@example.com")
+    assert [e.type for e in appended] == ["UserProfileUpdated", "EmailChangeRequested"]
+    confirmed = await email_changes.confirm(store, appended[-1].payload["token"], POLICY.secret, NOW)
+    assert [e.type for e in confirmed] == ["UserProfileUpdated", "EmailChangeConfirmed"]
+    assert (await handlers.load_user(store, susan)).email == "new@example.com"
+    assert ("email", "new@example.com") in store.reservations and (
+        "email",
+        "susan@example.com",
+    ) not in store.reservations

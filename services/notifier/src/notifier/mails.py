@@ -15,6 +15,8 @@ from html import escape
 
 RESET_SUBJECT = "[Microblog] Reset Your Password"
 EXPORT_SUBJECT = "[Microblog] Your blog posts"
+CONFIRM_EMAIL_SUBJECT = "[Microblog] Confirm Your New Email Address"
+EMAIL_CHANGE_NOTICE_SUBJECT = "[Microblog] Your Email Address Is Being Changed"
 FAILURE_SUBJECT = "Microblog Failure"
 EXPORT_FILENAME = "posts.json"
 
@@ -30,7 +32,7 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Mail:
-    kind: str  # password_reset, posts_export, admin_error
+    kind: str  # password_reset, email_confirmation, email_change_notice, posts_export, admin_error
     to: tuple[str, ...]
     subject: str
     text: str
@@ -63,6 +65,51 @@ def password_reset_mail(username: str, email: str, token: str, expires_at: datet
         "<p>Sincerely,</p><p>The Microblog Team</p>"
     )
     return Mail("password_reset", (email,), RESET_SUBJECT, text, html)
+
+
+def email_confirmation_mail(username: str, new_email: str, token: str, expires_at: datetime, public_url: str) -> Mail:
+    """To the new address: the link that applies the change (nothing changes until it is used)."""
+    link = f"{public_url.rstrip('/')}/confirm_email/{token}"
+    text = (
+        f"Dear {username},\n\n"
+        "To make this your Microblog account's email address, click on the following link:\n\n"
+        f"{link}\n\n"
+        f"The link works once, until {_when(expires_at)}.\n\n"
+        "If you have not asked for this, simply ignore this message: nothing changes.\n\n"
+        "Sincerely,\n\nThe Microblog Team\n"
+    )
+    html = (
+        f"<p>Dear {escape(username)},</p>"
+        f'<p>To make this your Microblog account\'s email address <a href="{escape(link)}">click here</a>.</p>'
+        "<p>Alternatively, you can paste the following link in your browser's address bar:</p>"
+        f"<p>{escape(link)}</p>"
+        f"<p>The link works once, until {_when(expires_at)}.</p>"
+        "<p>If you have not asked for this, simply ignore this message: nothing changes.</p>"
+        "<p>Sincerely,</p><p>The Microblog Team</p>"
+    )
+    return Mail("email_confirmation", (new_email,), CONFIRM_EMAIL_SUBJECT, text, html)
+
+
+def email_change_notice_mail(username: str, old_email: str, new_email: str, public_url: str) -> Mail:
+    """To the old address: a change was asked for, and what to do if it wasn't them."""
+    reset = f"{public_url.rstrip('/')}/auth/reset_password_request"
+    text = (
+        f"Dear {username},\n\n"
+        f"Someone signed in to your Microblog account asked to change its email address to {new_email}.\n"
+        "The change happens only if the link mailed to that address is used.\n\n"
+        "If this was not you, reset your password now, so that your current password stops working:\n\n"
+        f"{reset}\n\n"
+        "Sincerely,\n\nThe Microblog Team\n"
+    )
+    html = (
+        f"<p>Dear {escape(username)},</p>"
+        f"<p>Someone signed in to your Microblog account asked to change its email address to "
+        f"<b>{escape(new_email)}</b>. The change happens only if the link mailed to that address is used.</p>"
+        f'<p>If this was not you, <a href="{escape(reset)}">reset your password now</a>, '
+        "so that your current password stops working.</p>"
+        "<p>Sincerely,</p><p>The Microblog Team</p>"
+    )
+    return Mail("email_change_notice", (old_email,), EMAIL_CHANGE_NOTICE_SUBJECT, text, html)
 
 
 def posts_export_mail(username: str, email: str | None, user_id: int, task_id: str, post_count: int) -> Mail:

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from microblog_shared.events import (
+    EmailChangeRequested,
     Envelope,
     Event,
     ExportCompleted,
@@ -30,11 +31,17 @@ from microblog_shared.events import (
 )
 from microblog_shared.read.projection import Projection, ProjectionSpec
 from notifier import outbox
-from notifier.mails import password_reset_mail, posts_export_mail
+from notifier.mails import email_change_notice_mail, email_confirmation_mail, password_reset_mail, posts_export_mail
 from notifier.settings import NotifierSettings
 
 NAME = "notifier"
-TOPICS = [UserRegistered.topic, PasswordResetRequested.topic, MessageSent.topic, ExportRequested.topic]
+TOPICS = [
+    UserRegistered.topic,
+    PasswordResetRequested.topic,
+    EmailChangeRequested.topic,
+    MessageSent.topic,
+    ExportRequested.topic,
+]
 UNREAD = "unread_message_count"
 TASK = "task_progress"
 # A handler of one event (of the type it is registered for).
@@ -44,7 +51,7 @@ Handler = Callable[[AsyncConnection, Any, Envelope], Awaitable[None]]
 class NotifierProjection(Projection):
     name = NAME
     topics = TOPICS
-    # Identity's user streams are on two of our topics (users and password resets).
+    # Identity's user streams are on three of our topics (users, password resets, email changes).
     streams_span_topics = True
 
     def __init__(self, public_url: str = "http://127.0.0.1:5000") -> None:
@@ -56,6 +63,7 @@ class NotifierProjection(Projection):
             UserRegistered: self._user,
             UserProfileUpdated: self._user,
             PasswordResetRequested: self._reset,
+            EmailChangeRequested: self._email_change,
             MessageSent: self._message_sent,
             MessagesRead: self._messages_read,
             ExportRequested: self._export_requested,
@@ -94,6 +102,14 @@ class NotifierProjection(Projection):
             envelope,
             password_reset_mail(event.username, event.email, event.token, event.expires_at, self.public_url),
         )
+
+    async def _email_change(self, conn: AsyncConnection, event: EmailChangeRequested, envelope: Envelope) -> None:
+        if event.expires_at <= datetime.now(UTC):
+            return  # as for resets: a dead link would only confuse
+        link = email_confirmation_mail(event.username, event.new_email, event.token, event.expires_at, self.public_url)
+        await self._mail(conn, envelope, link)
+        notice = email_change_notice_mail(event.username, event.old_email, event.new_email, self.public_url)
+        await self._mail(conn, envelope, notice, key_suffix=":notice")
 
     async def _message_sent(self, conn: AsyncConnection, event: MessageSent, _: Envelope) -> None:
         await conn.execute(
@@ -136,9 +152,9 @@ class NotifierProjection(Projection):
             ),
         )
 
-    async def _mail(self, conn: AsyncConnection, envelope: Envelope, mail) -> None:
+    async def _mail(self, conn: AsyncConnection, envelope: Envelope, mail, key_suffix: str = "") -> None:
         if self.mailing:
-            await outbox.queue(conn, mail, f"event:{envelope.event_id}", envelope.correlation_id)
+            await outbox.queue(conn, mail, f"event:{envelope.event_id}{key_suffix}", envelope.correlation_id)
 
 
 async def _notify(conn: AsyncConnection, user_id: int, name: str, data, at: datetime) -> None:

@@ -123,8 +123,20 @@ def message_form(raw: Mapping) -> Form:
     return form
 
 
-def profile_form(raw: Mapping) -> Form:
-    form = Form({"username": _text(raw, "username"), "about_me": _text(raw, "about_me")})
+def profile_form(raw: Mapping, current_email: str) -> Form:
+    """The profile edit; a new email (anything but `current_email`) needs the current password too."""
+    form = Form(
+        {
+            "username": _text(raw, "username"),
+            "email": _text(raw, "email"),
+            "about_me": _text(raw, "about_me"),
+            "current_password": _text(raw, "current_password", strip=False),
+        }
+    )
     _username(form)
+    if _required(form, "email") and (len(form.data["email"]) > MAX_EMAIL or not EMAIL.match(form.data["email"])):
+        form.error("email", _("Enter a valid email address."))
+    if form.data["email"] != current_email and not form.data["current_password"]:
+        form.error("current_password", _("Enter your current password to change your email address."))
     _short_text(form, "about_me", required=False)
     return form

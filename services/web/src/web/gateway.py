@@ -179,6 +179,9 @@ class Gateway:
     async def update_user(self, caller: Caller, user_id: int, **changes: str) -> Json:
         return (await self._call("PUT", f"/api/users/{user_id}", caller, json=changes)).json()
 
+    async def confirm_email(self, caller: Caller, token: str) -> None:
+        await self._call("POST", "/api/email_confirmation", caller, json={"token": token})
+
     async def request_password_reset(self, caller: Caller, email: str) -> None:
         await self._call("POST", "/api/reset_password_request", caller, json={"email": email})
 

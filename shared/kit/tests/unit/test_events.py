@@ -55,6 +55,7 @@ def test_every_public_contract_has_a_topic_and_private_ones_none():
         "identity.users",
         "identity.sessions",
         "identity.password-resets",
+        "identity.email-changes",
         "social.follows",
         "posts.posts",
         "messaging.messages",

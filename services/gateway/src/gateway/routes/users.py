@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 
 from gateway.deps import AuthAttempt, Caller, Page, Services
@@ -93,8 +94,13 @@ async def get_user(user_id: UserId, caller: Caller, request: Request, response: 
 @router.put(
     "/users/{user_id}",
     response_model=User,
-    responses=errors(400, 401, 403, 409),
+    responses={
+        202: {"model": User, "description": "A new email waits for its link; the rest is changed"},
+        **errors(400, 401, 403, 409),
+    },
     summary="Change your username, email or about me (only the fields given)",
+    description="A new email needs `current_password`: the address is mailed a link "
+    "(POST /api/email_confirmation applies it) and the old one a notice; until then the profile keeps the old one.",
 )
 async def update_user(user_id: UserId, body: UserUpdate, caller: Caller, request: Request, services: Services):
     if caller.user_id != user_id:
@@ -102,7 +108,10 @@ async def update_user(user_id: UserId, body: UserUpdate, caller: Caller, request
     write = await services.identity.call(
         "PUT", f"/users/{user_id}", caller=caller, json=body.model_dump(exclude_none=True)
     )
-    return await services.written(request, write, f"/users/{user_id}", caller, status=200)
+    if write.status_code != 202:
+        return await services.written(request, write, f"/users/{user_id}", caller, status=200)
+    answer = await services.written(request, write, f"/users/{user_id}", caller, status=202)
+    return with_pending_email(answer, write.json()["pending_email"])
 
 
 @router.post(
@@ -179,6 +188,13 @@ async def user_posts(
         await services.timeline.forward("GET", f"/users/{user_id}/posts", request, caller, params=page_query(page)),
         response,
     )
+
+
+def with_pending_email(answer: Response, pending_email: str) -> Response:
+    """The profile answer, saying which address waits for its link (the read model doesn't know)."""
+    body = {**orjson.loads(answer.body), "pending_email": pending_email}
+    headers = {name: value for name, value in answer.headers.items() if name not in ("content-length", "content-type")}
+    return Response(orjson.dumps(body), status_code=answer.status_code, headers=headers, media_type="application/json")
 
 
 def page_query(page: PageParams) -> dict:

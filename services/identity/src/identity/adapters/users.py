@@ -11,13 +11,15 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from identity import domain
+from identity import domain, pending_email  # noqa: F401  (registers the fold cases of its events)
 from identity.adapters.streams import events_after
 from microblog_shared.events import PasswordResetRequested
 from microblog_shared.write.port import StateUpdate
 
 MAX_ID = 2**63 - 1  # bigint: larger ids can't exist, and PostgreSQL would refuse them
-_COLUMNS = "id, username, email, about_me, registered_at, password_hash, last_seen, version"
+_COLUMNS = (
+    "id, username, email, about_me, registered_at, password_hash, last_seen, version, pending_email, pending_token_hash"
+)
 
 
 def save(user: domain.User) -> StateUpdate:
@@ -26,10 +28,12 @@ def save(user: domain.User) -> StateUpdate:
     async def update(conn: AsyncConnection) -> None:
         await conn.execute(
             text(f"""INSERT INTO users ({_COLUMNS})
-                     VALUES (:id, :username, :email, :about_me, :registered_at, :password_hash, :last_seen, :version)
+                     VALUES (:id, :username, :email, :about_me, :registered_at, :password_hash, :last_seen, :version,
+                             :pending_email, :pending_token_hash)
                      ON CONFLICT (id) DO UPDATE SET username = excluded.username, email = excluded.email,
                          about_me = excluded.about_me, password_hash = excluded.password_hash,
-                         last_seen = excluded.last_seen, version = excluded.version"""),
+                         last_seen = excluded.last_seen, version = excluded.version,
+                         pending_email = excluded.pending_email, pending_token_hash = excluded.pending_token_hash"""),
             {
                 "id": user.user_id,
                 "username": user.username,
@@ -39,6 +43,8 @@ def save(user: domain.User) -> StateUpdate:
                 "password_hash": user.password_hash,
                 "last_seen": user.last_seen,
                 "version": user.version,
+                "pending_email": user.pending_email,
+                "pending_token_hash": user.pending_token_hash,
             },
         )
 
@@ -97,4 +103,6 @@ def _user(row) -> domain.User:
         password_hash=fields["password_hash"],
         last_seen=fields["last_seen"],
         version=fields["version"],
+        pending_email=fields["pending_email"],
+        pending_token_hash=fields["pending_token_hash"],
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
@@ -9,9 +11,9 @@ from microblog_shared.http.paths import segment
 from web import forms
 from web.deps import Settings, Templates
 from web.forms import USERNAME
-from web.gateway import Conflict, Invalid, NotFound
+from web.gateway import Conflict, Invalid, NotFound, RateLimited
 from web.i18n import _
-from web.pages import CSRF, Member, Visitor, badge_and_tasks, redirect, render, running_export
+from web.pages import CSRF, AnyVisitor, Member, Visitor, badge_and_tasks, redirect, render, running_export
 from web.routes.main import page_of, pager
 from web.session import csrf_token
 
@@ -56,29 +58,67 @@ async def user_popup(username: str, visitor: Member, templates: Templates):
 @router.get("/edit_profile")
 async def edit_profile_page(visitor: Member):
     me = await visitor.gateway.me(visitor.caller)
-    form = forms.Form({"username": me["username"], "about_me": me.get("about_me") or ""})
+    form = forms.Form(
+        {"username": me["username"], "email": me.get("email") or "", "about_me": me.get("about_me") or ""}
+    )
     return await render(visitor, "edit_profile.html", title=_("Edit Profile"), form=form)
 
 
 @router.post("/edit_profile", dependencies=[CSRF])
 async def edit_profile(request: Request, visitor: Member):
-    form = forms.profile_form(await request.form())
+    current_email = (await visitor.gateway.me(visitor.caller)).get("email") or ""
+    form = forms.profile_form(await request.form(), current_email)
     assert visitor.user_id is not None  # a Member is signed in
     if form.valid:
+        changes = {"username": form.data["username"], "about_me": form.data["about_me"]}
+        if form.data["email"] != current_email:
+            changes |= {"email": form.data["email"], "current_password": form.data["current_password"]}
         try:
-            changed = await visitor.gateway.update_user(
-                visitor.caller, visitor.user_id, username=form.data["username"], about_me=form.data["about_me"]
-            )
+            changed = await visitor.gateway.update_user(visitor.caller, visitor.user_id, **changes)
         except (Invalid, Conflict) as refused:
             if "username" in refused.message:
                 form.error("username", _("Please use a different username."))
+            elif "password" in refused.message:
+                form.error("current_password", _("Invalid password."))
+            elif "email" in refused.message:
+                form.error("email", _("Please use a different email address."))
             else:
                 form.error("about_me", _("Please check what you entered."))
         else:
             visitor.session["username"] = changed.get("username", form.data["username"])
-            visitor.flash(_("Your changes have been saved."), "success")
+            if changed.get("pending_email"):
+                message = _(
+                    "A confirmation link was sent to %(email)s. Your email address changes when you open it.",
+                    email=changed["pending_email"],
+                )
+                visitor.flash(message, "info")
+            else:
+                visitor.flash(_("Your changes have been saved."), "success")
             return redirect("/edit_profile")
     return await render(visitor, "edit_profile.html", status=400, title=_("Edit Profile"), form=form)
+
+
+@router.get("/confirm_email/{token}")
+async def confirm_email_page(token: str, visitor: AnyVisitor):
+    """Only a button: opening the link (or a mail scanner fetching it) changes nothing."""
+    return await render(visitor, "confirm_email.html", title=_("Confirm Your Email Address"), token=token)
+
+
+@router.post("/confirm_email/{token}", dependencies=[CSRF])
+async def confirm_email(token: str, visitor: AnyVisitor):
+    try:
+        await visitor.gateway.confirm_email(visitor.caller, token[:1024])
+    except Invalid as refused:
+        if "different email" in refused.message:
+            visitor.flash(_("This email address is now used by another account."), "danger")
+        else:
+            visitor.flash(_("The email confirmation link is invalid or has expired."), "danger")
+        return redirect("/index")
+    except RateLimited:
+        visitor.flash(_("Too many attempts. Please wait a minute and try again."), "warning")
+        return redirect(f"/confirm_email/{quote(token, safe='')}")
+    visitor.flash(_("Your email address has been changed."), "success")
+    return redirect("/edit_profile" if visitor.user_id else "/auth/login")
 
 
 @router.post("/follow/{username}", dependencies=[CSRF])

@@ -1,4 +1,5 @@
 from microblog_shared.events.contracts import (
+    EmailChangeRequested,
     Event,
     ExportCompleted,
     ExportProgressed,
@@ -21,6 +22,7 @@ from microblog_shared.events.envelope import Envelope, uuid7
 from microblog_shared.events.registry import EventRegistry, UnknownEventType, registry
 
 __all__ = [
+    "EmailChangeRequested",
     "Envelope",
     "Event",
     "EventRegistry",

@@ -86,6 +86,24 @@ class PasswordResetRequested(Event):
     expires_at: datetime
 
 
+class EmailChangeRequested(Event):
+    """A person asked to move their account to `new_email` (their password checked): nothing changes yet.
+
+    The notifier mails `new_email` the signed confirmation link and `old_email` a notice. The token
+    confirms only while this request is the user's newest pending one (see identity's ADR 8), so,
+    like a reset, it travels on a topic of its own that only the notifier reads.
+    """
+
+    topic = "identity.email-changes"
+
+    user_id: int
+    username: str
+    old_email: str
+    new_email: str
+    token: str
+    expires_at: datetime
+
+
 class SessionRevoked(Event):
     """Every access token of the session is dead; gateways drop them until `tokens_expire_at`."""
 

@@ -60,6 +60,7 @@ for _contract in (
     contracts.UserSeen,
     contracts.PasswordSet,
     contracts.PasswordResetRequested,
+    contracts.EmailChangeRequested,
     contracts.SessionRevoked,
     contracts.UserFollowed,
     contracts.UserUnfollowed,
