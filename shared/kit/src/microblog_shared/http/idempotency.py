@@ -18,10 +18,3 @@ IdempotencyKey = Annotated[
     str | None, Header(alias=HEADER, pattern=PATTERN, description="1 to 255 printable ASCII characters")
 ]
 """A route's optional Idempotency-Key (declare it `idempotency_key: IdempotencyKey = None`)."""
-
-# What the public API says about a key on a write that stores it.
-STORED = (
-    "A retry with the same `Idempotency-Key` (1 to 255 printable ASCII characters) from the same caller "
-    "within 24 hours answers what the key first answered and writes nothing; the same key with another "
-    "body (or after 24 hours) is a 422."
-)
