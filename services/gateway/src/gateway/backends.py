@@ -14,13 +14,13 @@ from yarl import URL
 
 from microblog_shared.http.app import CORRELATION_HEADER
 from microblog_shared.http.auth import SESSION_HEADER, USER_HEADER, AccessClaims
+from microblog_shared.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER
 from microblog_shared.runtime import context
 
 log = logging.getLogger(__name__)
 
 # Headers a backend may pass on to the public client.
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 PASSED_BACK = ("Location", CONSISTENCY_HEADER, "WWW-Authenticate", "X-Consistency-Reached", "Retry-After")
 
 
@@ -77,7 +77,7 @@ class Backend:
         """Call the backend on behalf of the caller, passing the correlation id and consistency token."""
         headers = {CORRELATION_HEADER: context.correlation_id.get() or ""}
         if idempotency_key is not None:
-            headers[IDEMPOTENCY_HEADER] = idempotency_key
+            headers[IDEMPOTENCY_HEADER] = idempotency_key  # the write service keeps it
         if caller is not None:
             headers[USER_HEADER] = str(caller.user_id)
             headers[SESSION_HEADER] = caller.session_id

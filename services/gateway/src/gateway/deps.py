@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.auth import Activity
@@ -25,10 +25,6 @@ Services = Annotated[Backends, Depends(collaborator("backends"))]
 Revoked = Annotated[RevokedSessions, Depends(collaborator("revoked"))]
 Translator = Annotated[TranslatorService, Depends(collaborator("translator"))]
 Page = Annotated[PageParams, Depends(page_params)]
-# A client's name for one write: its retries answer the first answer (the write service keeps it).
-IdempotencyKey = Annotated[
-    str | None, Header(pattern=r"^[\x20-\x7e]{1,255}$", description="1 to 255 printable ASCII characters")
-]
 
 
 async def verified_caller(

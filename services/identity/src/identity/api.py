@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from identity import domain, email_changes, handlers, resets
 from identity.adapters import sessions
 from identity.deps import BasicCredentials, CallerId, CallerSessionId, Now, OwnUserId, Policy, Store
+from microblog_shared.http.idempotency import IdempotencyKey
 from microblog_shared.http.text import Text
 from microblog_shared.http.views import iso
 from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER
@@ -91,11 +92,18 @@ def profile(user: domain.User) -> dict:
 
 
 @router.post("/users", status_code=201)
-async def create_user(store: Store, now: Now, response: Response, body: Annotated[NewUser | None, Body()] = None):
+async def create_user(
+    store: Store,
+    now: Now,
+    response: Response,
+    body: Annotated[NewUser | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+):
+    """Register a user; a retry with the same Idempotency-Key and username answers the user the key made."""
     if body is None or body.username is None or body.email is None or body.password is None:
         raise HTTPException(400, MISSING_FIELDS)
     registration = domain.Registration(body.username, body.email, body.password, body.about_me)
-    appended = await handlers.register_user(store, registration, now)
+    appended = await handlers.register_user(store, registration, now, idempotency_key)
     user_id = appended[0].payload["user_id"]
     response.headers["Location"] = f"/api/users/{user_id}"
     response.headers[CONSISTENCY_HEADER] = str(ConsistencyToken.of(appended[0]))
@@ -182,9 +190,14 @@ async def get_session(session_id: Annotated[Text, Path(max_length=64)], store: S
 
 
 @router.post("/password-resets", status_code=202)
-async def request_password_reset(body: ResetRequest, store: Store, now: Now, policy: Policy):
-    """202 whether or not an account has this address: nobody learns which addresses are known."""
-    await resets.request(store, body.email, policy.secret, now)
+async def request_password_reset(
+    body: ResetRequest, store: Store, now: Now, policy: Policy, idempotency_key: IdempotencyKey = None
+):
+    """202 whether or not an account has this address: nobody learns which addresses are known.
+
+    A retry with the same Idempotency-Key and address mails nothing more.
+    """
+    await resets.request(store, body.email, policy.secret, now, idempotency_key)
 
 
 @router.post("/password-resets/confirm", status_code=204)

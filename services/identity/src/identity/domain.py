@@ -252,6 +252,15 @@ def register(user_id: int, request: Registration, password_hash: str, now: datet
     ]
 
 
+def same_registration(first: UserRegistered, retry: Registration) -> bool:
+    """Whether a registration sent again asks for what `first` recorded (the password is checked apart)."""
+    return (
+        username_key(_username(retry.username)) == username_key(first.username)
+        and retry.email.strip().lower() == first.email.lower()
+        and retry.about_me == first.about_me
+    )
+
+
 def update_profile(user: User, changes: ProfileChanges, now: datetime) -> list[UserProfileUpdated]:
     """A person edits their profile: one event with every current value.
 

@@ -13,8 +13,9 @@ from uuid import uuid4
 
 from identity import domain
 from identity.adapters import passwords, sessions, users
-from microblog_shared.events import Envelope, Event
+from microblog_shared.events import Envelope, Event, PasswordSet, UserRegistered, registry
 from microblog_shared.http.auth import issue_access_token
+from microblog_shared.write import idempotency
 from microblog_shared.write.handling import retrying
 from microblog_shared.write.port import EventStore, Reservation, ReservationTaken
 
@@ -76,11 +77,43 @@ class TokenPair:
 # --- users ----------------------------------------------------------------------------
 
 
-async def register_user(store: IdentityStore, request: domain.Registration, now: datetime) -> list[Envelope]:
-    """A new user with a unique (case-insensitive) username and email; InvalidRegistration otherwise."""
+async def register_user(
+    store: IdentityStore, request: domain.Registration, now: datetime, key: str | None = None
+) -> list[Envelope]:
+    """A new user with a unique (case-insensitive) username and email; InvalidRegistration otherwise.
+
+    With an Idempotency-Key (scoped by the key and the username), a retry answers the user the key
+    registered (KeyReused if sent with another body): the key is reserved in the append's transaction.
+    """
+    claim = Reservation("registration-key", f"{domain.username_key(request.username.strip())} {key}") if key else None
+    if claim is not None and (earlier := await _registered_with(store, claim, request, now)):
+        return earlier
     password_hash = await passwords.hash_password(request.password)
     events = domain.register(await store.next_id("user_ids"), request, password_hash, now)
-    return await save_user(store, None, events, refusal=domain.InvalidRegistration)
+    try:
+        return await save_user(store, None, events, refusal=domain.InvalidRegistration, claims=[claim] if claim else [])
+    except ReservationTaken:  # a request with the same key registered first
+        assert claim is not None
+        earlier = await _registered_with(store, claim, request, now)
+        assert earlier  # a reservation is never released
+        return earlier
+
+
+async def _registered_with(
+    store: EventStore, claim: Reservation, request: domain.Registration, now: datetime
+) -> list[Envelope] | None:
+    """The first events of the user a registration key made (KeyReused if the retry differs or is too late)."""
+    owner = await store.owner_of(claim.kind, claim.value)
+    if owner is None:
+        return None
+    first = await store.read_stream(owner)
+    registered, password = registry.decode(first[0]), registry.decode(first[1])
+    assert isinstance(registered, UserRegistered) and isinstance(password, PasswordSet)
+    same = domain.same_registration(registered, request) and await passwords.verify_password(
+        password.password_hash, request.password
+    )
+    idempotency.check_retry(same, registered.registered_at, now)
+    return first[:2]
 
 
 async def load_user(store: IdentityStore, user_id: int) -> domain.User:
@@ -126,15 +159,18 @@ async def save_user(
     user: domain.User | None,
     events: Sequence[Event],
     refusal: type[ValueError] = domain.InvalidProfile,
+    claims: Sequence[Reservation] = (),
 ) -> list[Envelope]:
     """Append the user's new events at its version, with its state row and its unique names.
 
     A username or email another user holds is refused with `refusal`; no events append nothing.
+    `claims` (Idempotency-Keys) are reserved first: one already held raises ReservationTaken.
     """
     updated = domain.fold_user(events, user)
     if updated is None or not events:
         return []
     reserve, release = _uniqueness_claims(user, updated)
+    reserve = [*claims, *reserve]
     try:
         appended = await store.append(
             domain.stream_id(updated.user_id),
@@ -145,6 +181,8 @@ async def save_user(
             update_state=users.save(updated),
         )
     except ReservationTaken as taken:
+        if taken.kind not in TAKEN:
+            raise
         raise refusal(TAKEN[taken.kind]) from None
     return appended
 

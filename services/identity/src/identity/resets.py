@@ -11,10 +11,18 @@ from identity import domain
 from identity.adapters import passwords
 from identity.handlers import IdentityStore, TokenPolicy, UnknownUser, load_user, revoke_all_sessions, save_user
 from microblog_shared.write.handling import retrying
+from microblog_shared.write.port import Reservation, ReservationTaken
 
 
-async def request(store: IdentityStore, email: str, secret: str, now: datetime) -> None:
-    """Mail a reset link if an account has this address; the caller learns nothing either way."""
+async def request(store: IdentityStore, email: str, secret: str, now: datetime, key: str | None = None) -> None:
+    """Mail a reset link if an account has this address; the caller learns nothing either way.
+
+    With an Idempotency-Key (scoped by the key and the address), a retry mails nothing: the key is
+    reserved for the user in the transaction that appends the mail's event.
+    """
+    claim = Reservation("reset-key", f"{email.strip().lower()} {key}") if key is not None else None
+    if claim is not None and await store.owner_of(claim.kind, claim.value) is not None:
+        return
     user_id = await store.user_with_email(email)
     if user_id is None:
         return
@@ -22,9 +30,13 @@ async def request(store: IdentityStore, email: str, secret: str, now: datetime) 
     async def attempt() -> None:
         user = await load_user(store, user_id)
         token = jwt.encode(domain.reset_claims(user, now, secrets.token_urlsafe(12)), secret, algorithm="HS256")
-        await save_user(store, user, domain.request_reset(user, token, now, await store.last_reset_request(user_id)))
+        events = domain.request_reset(user, token, now, await store.last_reset_request(user_id))
+        await save_user(store, user, events, claims=[claim] if claim is not None else [])
 
-    await retrying(store, attempt)
+    try:
+        await retrying(store, attempt)
+    except ReservationTaken:  # a request with the same key mailed first
+        pass
 
 
 async def reset(store: IdentityStore, token: str, new_password: str, policy: TokenPolicy, now: datetime) -> None:

@@ -12,6 +12,7 @@ from messaging import handlers
 from messaging.adapters import messages
 from messaging.deps import CallerIdInRange, Engine, Store, Users
 from microblog_shared.http.auth import MAX_USER_ID
+from microblog_shared.http.idempotency import IdempotencyKey
 from microblog_shared.http.pagination import PageParams, collection, encode_cursor, page_params
 from microblog_shared.http.text import Text
 from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER
@@ -29,10 +30,18 @@ class NewMessage(BaseModel):
 
 @router.post("/users/{recipient_id}/messages", status_code=201)
 async def send_message(
-    recipient_id: UserId, message: NewMessage, sender_id: CallerIdInRange, store: Store, users: Users
+    recipient_id: UserId,
+    message: NewMessage,
+    sender_id: CallerIdInRange,
+    store: Store,
+    users: Users,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """The caller sends the recipient a private message: 201 with the message and its consistency token."""
-    sent = await handlers.send_message(store, users, sender_id, recipient_id, message.body)
+    """The caller sends the recipient a private message: 201 with the message and its consistency token.
+
+    A retry with the same Idempotency-Key answers the message the key first sent.
+    """
+    sent = await handlers.send_message(store, users, sender_id, recipient_id, message.body, idempotency_key)
     view = messages.message_view(sent.message, sent.sender_name, sent.recipient_name)
     return JSONResponse(view, status_code=201, headers={CONSISTENCY_HEADER: str(ConsistencyToken.of(sent.last_event))})
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from microblog_shared.events import MessageSent, MessagesRead
+from microblog_shared.write import idempotency
 
 MAX_BODY = 140
 
@@ -39,6 +40,12 @@ def send_message(message_id: int, sender_id: int, recipient_id: int, body: str, 
     if len(body) > MAX_BODY:
         raise InvalidMessage(f"a message has at most {MAX_BODY} characters")
     return MessageSent(message_id=message_id, sender_id=sender_id, recipient_id=recipient_id, body=body, sent_at=now)
+
+
+def retry_message(first: MessageSent, recipient_id: int, body: str, now: datetime) -> MessageSent:
+    """The message a retry with the same Idempotency-Key answers: the first one, if sent the same way."""
+    idempotency.check_retry(first.recipient_id == recipient_id and first.body == body.strip(), first.sent_at, now)
+    return first
 
 
 def read_inbox(user_id: int, newest_unread_id: int | None, now: datetime) -> list[MessagesRead]:

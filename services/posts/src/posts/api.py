@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Path, Response
+from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from microblog_shared.http.idempotency import IdempotencyKey
 from microblog_shared.http.text import Text
 from microblog_shared.http.views import iso
 from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER
@@ -35,7 +36,7 @@ async def create_post(
     store: Store,
     detect_language: Detector,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(pattern=r"^[\x20-\x7e]{1,255}$")] = None,
+    idempotency_key: IdempotencyKey = None,
 ):
     written = await handlers.write_post(store, detect_language, user_id, new.body, idempotency_key)
     return _answer(written, response)
@@ -56,9 +57,12 @@ async def delete_post(post_id: PostId, user_id: CallerId, store: Store):
 
 
 @router.post("/exports", status_code=202)
-async def request_export(user_id: CallerId, store: Store, response: Response):
-    """Start exporting the caller's posts: 202 with the task; 409 while their last export runs."""
-    export, requested = await handlers.request_export(store, user_id)
+async def request_export(user_id: CallerId, store: Store, response: Response, idempotency_key: IdempotencyKey = None):
+    """Start exporting the caller's posts: 202 with the task; 409 while their last export runs.
+
+    A retry with the same Idempotency-Key answers the task the key started, running or not.
+    """
+    export, requested = await handlers.request_export(store, user_id, idempotency_key)
     response.headers[CONSISTENCY_HEADER] = str(ConsistencyToken.of(requested))
     return exports.task_view(export)
 

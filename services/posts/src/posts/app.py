@@ -15,7 +15,6 @@ from posts.settings import PostsSettings
 
 REFUSALS: Refusals = {
     domain.InvalidPost: Refusal(400),
-    domain.KeyReused: Refusal(422),
     domain.NotYourPost: Refusal(403),
     domain.PostNotFound: Refusal(404),
     exports.ExportNotFound: Refusal(404),

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import reduce, singledispatch
 
 from microblog_shared.events import Event, PostCreated, PostDeleted, PostEdited
+from microblog_shared.write import idempotency
 
 MAX_BODY = 140
-# How long an Idempotency-Key names the post it first wrote.
-KEY_LIFETIME = timedelta(hours=24)
 
 
 class InvalidPost(ValueError):
@@ -28,10 +27,6 @@ class PostNotFound(LookupError):
 
 class NotYourPost(PermissionError):
     """Only a post's author may change it."""
-
-
-class KeyReused(ValueError):
-    """An Idempotency-Key sent again with another body, or after its 24 hours."""
 
 
 @dataclass(frozen=True)
@@ -100,10 +95,7 @@ def create_post(post_id: int, author_id: int, body: str, language: str, now: dat
 
 def retry_post(first: Post, body: str, now: datetime) -> Post:
     """The post a retry with the same Idempotency-Key answers: the first one, if the body is the same."""
-    if _valid_body(body) != first.body:
-        raise KeyReused("this Idempotency-Key was sent with another body; send a new key for a new post")
-    if first.created_at is None or now - first.created_at > KEY_LIFETIME:
-        raise KeyReused("this Idempotency-Key is more than 24 hours old; send a new key")
+    idempotency.check_retry(_valid_body(body) == first.body, first.created_at, now)
     return first
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Protocol
 
 from microblog_shared.events import Envelope, Event, registry
+from microblog_shared.write import idempotency
 from microblog_shared.write.handling import execute, utcnow
 from microblog_shared.write.port import EventStore, Reservation, ReservationTaken
 from posts import domain, exports
@@ -106,15 +107,43 @@ async def _decide(store: EventStore, post_id: int, decide: Decision) -> Written:
     return Written(domain.replay(outcome.events, outcome.state), outcome.last_event)
 
 
-async def request_export(store: PostsStore, user_id: int) -> tuple[exports.Export, Envelope]:
-    """A new export of the person's posts (the exporter picks it up); ExportRunning while one runs."""
+async def request_export(store: PostsStore, user_id: int, key: str | None = None) -> tuple[exports.Export, Envelope]:
+    """A new export of the person's posts (the exporter picks it up); ExportRunning while one runs.
+
+    With an Idempotency-Key, a retry answers the export the key started (not ExportRunning): the
+    key is reserved for the export's stream in the append's transaction.
+    """
+    claim = Reservation("export-key", f"{user_id} {key}") if key is not None else None
+    if claim is not None and (earlier := await _export_with(store, claim)) is not None:
+        return earlier
     running, total = await store.running_export(user_id), await store.post_count(user_id)
     requested = exports.request_export(str(uuid.uuid4()), user_id, running, total, utcnow())
     # The state table's unique index refuses a second running export a concurrent request slipped in.
-    (appended,) = await store.append(
-        exports.stream_id(requested.task_id), 0, [requested], update_state=export_tables.record([requested])
-    )
+    try:
+        (appended,) = await store.append(
+            exports.stream_id(requested.task_id),
+            0,
+            [requested],
+            reserve=[claim] if claim is not None else (),
+            update_state=export_tables.record([requested]),
+        )
+    except ReservationTaken:  # a request with the same key appended first
+        assert claim is not None
+        earlier = await _export_with(store, claim)
+        assert earlier is not None  # a reservation is never released
+        return earlier
     return exports.replay([requested]), appended
+
+
+async def _export_with(store: EventStore, claim: Reservation) -> tuple[exports.Export, Envelope] | None:
+    """The export an Idempotency-Key started, as it is now, and its first event (KeyReused after 24 hours)."""
+    owner = await store.owner_of(claim.kind, claim.value)
+    if owner is None:
+        return None
+    envelopes = await store.read_stream(owner)
+    export = exports.replay(registry.decode(envelope) for envelope in envelopes)
+    idempotency.check_retry(True, export.requested_at, utcnow())
+    return export, envelopes[0]
 
 
 async def load_export(store: EventStore, task_id: str) -> exports.Export:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from gateway.deps import Caller, Page, Services
+from gateway.idempotency import IdempotencyKey, kept
 from gateway.schemas import Message, MessageCollection, NewMessage, UserId, checked, errors
 
 router = APIRouter(tags=["messages"])
@@ -15,16 +16,23 @@ router = APIRouter(tags=["messages"])
     status_code=201,
     response_model=Message,
     response_model_exclude_unset=True,
-    responses=errors(400, 401, 404),
+    responses=errors(400, 401, 404, 422),
     summary="Send the user a private message (1 to 140 characters); answers with X-Consistency-Token",
+    description=kept(),
 )
 async def send_message(
-    user_id: UserId, body: NewMessage, caller: Caller, request: Request, response: Response, services: Services
+    user_id: UserId,
+    body: NewMessage,
+    caller: Caller,
+    request: Request,
+    response: Response,
+    services: Services,
+    idempotency_key: IdempotencyKey = None,
 ):
-    return checked(
-        await services.messaging.forward("POST", f"/users/{user_id}/messages", request, caller, json=body.model_dump()),
-        response,
+    sent = await services.messaging.forward(
+        "POST", f"/users/{user_id}/messages", request, caller, json=body.model_dump(), idempotency_key=idempotency_key
     )
+    return checked(sent, response)
 
 
 @router.get(

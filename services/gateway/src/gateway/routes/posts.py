@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from gateway.deps import Caller, IdempotencyKey, Page, Services
+from gateway.deps import Caller, Page, Services
+from gateway.idempotency import IdempotencyKey, kept
 from gateway.schemas import NewPost, Post, PostCollection, PostId, checked, errors
 
 router = APIRouter(tags=["posts"])
@@ -15,8 +16,7 @@ router = APIRouter(tags=["posts"])
     response_model_exclude_unset=True,
     responses=errors(400, 401, 422),
     summary="Write a post (1 to 140 characters); answers with X-Consistency-Token",
-    description="A retry with the same `Idempotency-Key` (1 to 255 printable ASCII characters) within 24 hours "
-    "answers the post the key first wrote and writes nothing; the same key with another body is a 422.",
+    description=kept(),
 )
 async def create_post(
     body: NewPost,

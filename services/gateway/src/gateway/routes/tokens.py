@@ -6,6 +6,7 @@ from starlette.requests import HTTPConnection
 
 from gateway.backends import relay
 from gateway.deps import AuthAttempt, Caller, Revoked, Services
+from gateway.idempotency import IdempotencyKey, harmless
 from gateway.schemas import Refresh, Tokens, checked, errors
 from microblog_shared.http.auth import REVOKED_SESSIONS_HEADER, parse_revoked_sessions
 
@@ -30,8 +31,14 @@ basic = DocumentedBasic(auto_error=False, scheme_name="HTTPBasic", description="
     responses=errors(401, 429),
     dependencies=[Depends(basic), AuthAttempt],
     summary="Exchange a username and password (HTTP Basic) for an access and a refresh token",
+    description=harmless(
+        "each sign-in is a session of its own and changes nothing else, so a retry's answer is a pair "
+        "as good as the first (a pair never used just expires)."
+    ),
 )
-async def create_tokens(request: Request, response: Response, services: Services):
+async def create_tokens(
+    request: Request, response: Response, services: Services, idempotency_key: IdempotencyKey = None
+):
     return checked(await services.identity.forward("POST", "/tokens", request), response)
 
 

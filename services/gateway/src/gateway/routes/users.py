@@ -6,6 +6,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 
 from gateway.deps import AuthAttempt, Caller, Page, Services
+from gateway.idempotency import IdempotencyKey, harmless, kept
 from gateway.schemas import (
     NewUser,
     PasswordChange,
@@ -29,12 +30,16 @@ router = APIRouter(tags=["users"])
     "/users",
     status_code=201,
     response_model=User,
-    responses=errors(400, 429),
+    responses=errors(400, 422, 429),
     dependencies=[AuthAttempt],
     summary="Register a new user",
+    description=kept("for the same username")
+    + " A retried registration answers the first 201 and the same user, not a taken username.",
 )
-async def create_user(body: NewUser, request: Request, services: Services):
-    write = await services.identity.call("POST", "/users", json=body.model_dump(exclude_none=True))
+async def create_user(body: NewUser, request: Request, services: Services, idempotency_key: IdempotencyKey = None):
+    write = await services.identity.call(
+        "POST", "/users", json=body.model_dump(exclude_none=True), idempotency_key=idempotency_key
+    )
     read_path = f"/users/{write.json()['id']}" if write.status_code == 201 else ""
     return await services.written(request, write, read_path, caller=None, status=201)
 
@@ -119,8 +124,16 @@ async def update_user(user_id: UserId, body: UserUpdate, caller: Caller, request
     status_code=204,
     responses=errors(400, 401, 403),
     summary="Change your password (your other sessions are signed out)",
+    description=harmless("a retry sets nothing twice (the old password it sends no longer matches: a 400)."),
 )
-async def change_password(user_id: UserId, body: PasswordChange, caller: Caller, request: Request, services: Services):
+async def change_password(
+    user_id: UserId,
+    body: PasswordChange,
+    caller: Caller,
+    request: Request,
+    services: Services,
+    idempotency_key: IdempotencyKey = None,
+):
     if caller.user_id != user_id:
         raise HTTPException(403, "you can only change your own password")
     return await services.identity.forward(
@@ -161,9 +174,15 @@ async def followed(
 
 
 @router.post(
-    "/users/{user_id}/follow", status_code=204, responses=errors(400, 401, 404), summary="Follow a user (idempotent)"
+    "/users/{user_id}/follow",
+    status_code=204,
+    responses=errors(400, 401, 404),
+    summary="Follow a user (idempotent)",
+    description=harmless("following someone you follow changes nothing, so a retry adds no second follow."),
 )
-async def follow(user_id: UserId, caller: Caller, request: Request, services: Services):
+async def follow(
+    user_id: UserId, caller: Caller, request: Request, services: Services, idempotency_key: IdempotencyKey = None
+):
     return await services.social_graph.forward("POST", f"/users/{user_id}/follow", request, caller)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from microblog_shared.events import Event, MessageSent, MessagesRead
+from microblog_shared.events import Envelope, Event, MessageSent, MessagesRead
 from microblog_shared.http.views import iso
+from microblog_shared.write.eventstore import row_to_envelope
+from microblog_shared.write.idempotency import KeyTaken
 from microblog_shared.write.port import StateUpdate
 
 
@@ -36,6 +38,36 @@ def record(event: Event) -> StateUpdate:
             raise TypeError(f"messages have no state change for {type(event).__name__}")
 
     return update
+
+
+def keep_key(message: MessageSent, key: str, stream_id: str, stream_version: int) -> StateUpdate:
+    """Store the sender's Idempotency-Key for the message at `stream_version` of its inbox (KeyTaken if held)."""
+
+    async def update(conn) -> None:
+        kept = await conn.scalar(
+            text("""INSERT INTO message_keys (sender_id, key, stream_id, stream_version)
+                    VALUES (:sender, :key, :stream, :version)
+                    ON CONFLICT (sender_id, key) DO NOTHING RETURNING sender_id"""),
+            {"sender": message.sender_id, "key": key, "stream": stream_id, "version": stream_version},
+        )
+        if kept is None:  # a racing request with the same key committed first: roll this append back
+            raise KeyTaken()
+
+    return update
+
+
+async def sent_with_key(engine: AsyncEngine, sender_id: int, key: str) -> Envelope | None:
+    """The MessageSent envelope the sender's Idempotency-Key wrote, if any."""
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("""SELECT e.* FROM message_keys k
+                        JOIN events e ON e.stream_id = k.stream_id AND e.stream_version = k.stream_version
+                        WHERE k.sender_id = :sender AND k.key = :key"""),
+                {"sender": sender_id, "key": key},
+            )
+        ).first()
+    return row_to_envelope(row) if row is not None else None
 
 
 async def newest_unread(engine: AsyncEngine, user_id: int) -> int | None:

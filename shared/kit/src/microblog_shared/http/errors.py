@@ -19,6 +19,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from microblog_shared.write.eventstore import ConcurrencyError, ReservationTaken
+from microblog_shared.write.idempotency import KeyReused
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ Refusals = Mapping[type[Exception], Refusal]
 # What the kit's own errors mean, in every service.
 KIT_REFUSALS: Refusals = {
     ConcurrencyError: Refusal(409, "the resource was changed by another request; reload and try again"),
+    KeyReused: Refusal(422),
 }
 # How the services that ask identity about users answer while it can't tell them (IdentityUnavailable).
 IDENTITY_UNAVAILABLE = Refusal(503, "the identity service is unavailable; try again shortly")

@@ -194,7 +194,7 @@ class EventStore:
             rows = await conn.execute(
                 text("SELECT * FROM events WHERE stream_id = :s ORDER BY stream_version"), {"s": stream_id}
             )
-            return [_row_to_envelope(r) for r in rows]
+            return [row_to_envelope(r) for r in rows]
 
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[Envelope]:
         """Events in global order, after position `after`."""
@@ -202,7 +202,7 @@ class EventStore:
             rows = await conn.execute(
                 text("SELECT * FROM events WHERE position > :a ORDER BY position LIMIT :n"), {"a": after, "n": limit}
             )
-            return [_row_to_envelope(r) for r in rows]
+            return [row_to_envelope(r) for r in rows]
 
     async def owner_of(self, kind: str, value: str) -> str | None:
         """The stream holding a reservation, if any."""
@@ -271,6 +271,7 @@ async def _reserve_all(conn: AsyncConnection, claims: list[tuple[str, str, str]]
         seen.add((kind, value))
 
 
-def _row_to_envelope(row: Row[Any]) -> Envelope:
+def row_to_envelope(row: Row[Any]) -> Envelope:
+    """The envelope of a row of the events table (for a service's own queries of it)."""
     fields = row._mapping
     return Envelope(**{k: fields[k] for k in Envelope.model_fields})
