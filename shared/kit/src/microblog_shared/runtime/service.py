@@ -63,7 +63,23 @@ def main(spec: ServiceSpec[Any], argv: list[str] | None = None) -> None:
         app = spec.create_app(settings)
     else:
         app = worker_app(spec, args.command, settings)
+    if settings.metrics_port:
+        serve_metrics(settings.metrics_port)
     uvicorn.run(app, host=args.host, port=args.port, **server_options())
+
+
+def serve_metrics(port: int, host: str = "0.0.0.0") -> Callable[[], None]:  # noqa: S104 (scraped from other hosts)
+    """Serve this process's Prometheus metrics on `port` from a thread of their own; returns the stop."""
+    from prometheus_client import start_http_server
+
+    server, thread = start_http_server(port, addr=host)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+    return stop
 
 
 def server_options() -> dict[str, Any]:
