@@ -17,7 +17,7 @@ class KeyedPosts(Backend):
     """The posts backend answering 422 (a key reused with another body); `keys` records the keys it got."""
 
     def __init__(self) -> None:
-        super().__init__("posts", "http://posts", 1.0, 1.0)
+        super().__init__("posts", "http://posts", 1.0, 1.0, secret="i" * 40)
         self.keys: list = []
 
     async def call(self, method, path, request=None, caller=None, idempotency_key=None, **kwargs):
