@@ -33,7 +33,11 @@ def gateway_process(fresh_database, tmp_path):
     }
     with open(tmp_path / "gateway.log", "ab") as log:
         process = subprocess.Popen(
-            python_module("gateway", "api", port), env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+            python_module("gateway", "api", port),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         )
     try:
         public = f"http://127.0.0.1:{port}"

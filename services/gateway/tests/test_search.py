@@ -29,7 +29,9 @@ async def searches():
                 **request.query,
                 "user": user,
                 "token": request.headers.get("X-Consistency-Token"),
-                "signed": caller_signature_valid(user, session, request.headers.get("X-Caller-Signature"), INTERNAL_SECRET),
+                "signed": caller_signature_valid(
+                    user, session, request.headers.get("X-Caller-Signature"), INTERNAL_SECRET
+                ),
             }
         )
         return web.json_response(EMPTY_PAGE, headers={"X-Consistency-Reached": "true"})
