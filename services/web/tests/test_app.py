@@ -200,3 +200,10 @@ def test_signing_in_renews_the_csrf_token():
         assert stale.status_code == 400 and "security token" in stale.text
         fresh = client.post("/language", data={"csrf_token": after, "locale": "es", "next": "/index"})
         assert fresh.status_code == 200 and fresh.url.path == "/index"
+
+
+def test_the_public_port_serves_no_metrics(web):
+    """Prometheus scrapes the web's metrics_port (runtime.service.main), never the pages' port."""
+    answer = web.get("/metrics", follow_redirects=False)
+    assert answer.status_code == 404
+    assert "microblog_http_request_seconds" not in answer.text
