@@ -1,7 +1,8 @@
 """How every service process runs: `python -m <service> api|relay|projector|migrate`.
 
 Workers (relay, projector) also serve /healthz, /readyz and /metrics on their own port, so
-the dev stack, compose and Kubernetes probe every process the same way.
+the dev stack, compose and Kubernetes probe every process the same way. With `metrics_port` set,
+a process also serves its metrics there (the public gateway and web serve them only there).
 """
 
 from __future__ import annotations
@@ -68,18 +69,11 @@ def main(spec: ServiceSpec[Any], argv: list[str] | None = None) -> None:
     uvicorn.run(app, host=args.host, port=args.port, **server_options())
 
 
-def serve_metrics(port: int, host: str = "0.0.0.0") -> Callable[[], None]:  # noqa: S104 (scraped from other hosts)
-    """Serve this process's Prometheus metrics on `port` from a thread of their own; returns the stop."""
+def serve_metrics(port: int, host: str = "0.0.0.0") -> None:  # scraped from other hosts
+    """Serve this process's Prometheus metrics on `port`, from a daemon thread of their own."""
     from prometheus_client import start_http_server
 
-    server, thread = start_http_server(port, addr=host)
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-    return stop
+    start_http_server(port, addr=host)
 
 
 def server_options() -> dict[str, Any]:
