@@ -37,7 +37,7 @@ def assert_refused(response: httpx.Response) -> None:
     assert "X-User-Id" in response.json()["message"]
 
 
-def signed(user: str, signature: str, session: str | None = None) -> dict:
+def signed(user: str, signature: str | bytes, session: str | None = None) -> dict:
     return {"X-User-Id": user, "X-Caller-Signature": signature} | ({"X-Session-Id": session} if session else {})
 
 
@@ -55,7 +55,16 @@ async def test_a_signature_made_with_another_secret_is_refused(posts, direct):
 
 @pytest.mark.parametrize(
     "signature",
-    ["", "nonsense", "12345", f"{int(time.time())}.", f"{int(time.time())}.{'0' * 64}", f"-1.{'a' * 64}", "9" * 120],
+    [
+        "",
+        "nonsense",
+        "12345",
+        f"{int(time.time())}.",
+        f"{int(time.time())}.{'0' * 64}",
+        f"-1.{'a' * 64}",
+        "9" * 500,
+        f"²{int(time.time())}.{'0' * 64}".encode("latin-1"),  # isdigit() says yes, int() says no
+    ],
 )
 async def test_a_malformed_signature_is_refused_not_a_crash(posts, direct, signature):
     assert_refused(await direct.post("/posts", json=BODY, headers=signed("7", signature)))
