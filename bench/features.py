@@ -80,7 +80,7 @@ async def run_adapter(adapter: str, data, args, workdir: Path, elasticsearch_url
             f"after seeding ({len(data.posts) / max(0.1, time.monotonic() - started):,.0f} posts/s)"
         )
         tokens = await log_in(platform.url, data.usernames, data.readers)
-        readers = [("Authorization", f"Bearer {tokens[r]}") for r in data.readers]
+        readers = [(("Authorization", f"Bearer {tokens[r]}"),) for r in data.readers]
         requests = [
             Request("GET", f"/api/search?q={urllib.parse.quote(q)}&per_page=25", readers[i % len(readers)])
             for i, q in enumerate(QUERIES * 4)

@@ -27,7 +27,7 @@ SCRIPT = Path(__file__).with_name("wrk") / "rotate.lua"
 class Request:
     method: str
     path: str
-    header: tuple[str, str]  # e.g. ("Authorization", "Bearer ...")
+    headers: tuple[tuple[str, str], ...]  # e.g. (("Authorization", "Bearer ..."),)
     body_prefix: str | None = None  # POST {"body": "<prefix> <n>"}
 
 
@@ -47,8 +47,11 @@ def require_wrk() -> str:
 
 def _lua(requests: list[Request]) -> str:
     def entry(r: Request) -> str:
-        fields = [r.method, r.path, *r.header] + ([r.body_prefix] if r.body_prefix else [])
-        return "{" + ", ".join(json.dumps(f) for f in fields) + "}"
+        headers = "{" + ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in r.headers) + "}"
+        fields = [json.dumps(r.method), json.dumps(r.path), headers] + (
+            [json.dumps(r.body_prefix)] if r.body_prefix else []
+        )
+        return "{" + ", ".join(fields) + "}"
 
     return "return {\n" + ",\n".join(entry(r) for r in requests) + "\n}\n"
 

@@ -90,6 +90,10 @@ class Platform:
             bus_partitions=PARTITIONS,
         )
 
+    def internal_secret(self) -> str:
+        """What the gateway signs the callers it forwards with (`microblog dev` keeps it in its data dir)."""
+        return (self.stack.data_dir / "internal-secret").read_text().strip()
+
     def processes(self) -> dict[str, list[psutil.Process]]:
         """The platform's processes by role: each service process, postgres, kafka."""
         roles: dict[str, list[psutil.Process]] = {}

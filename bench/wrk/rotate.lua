@@ -1,5 +1,5 @@
 -- wrk script of the benchmark: each request takes the next entry of the list in BENCH_WRK_DATA
--- (a Lua file returning {method, path, header name, header value, body prefix or nil} entries),
+-- (a Lua file returning {method, path, {header = value, ...}, body prefix or nil} entries),
 -- so tokens and ids rotate; the run's figures go to BENCH_WRK_OUT as JSON.
 local entries = dofile(os.getenv("BENCH_WRK_DATA"))
 local threads = 0
@@ -16,11 +16,12 @@ end
 function request()
   n = n + 1
   local e = entries[(n % #entries) + 1]
-  local headers = {[e[3]] = e[4]}
+  local headers = {}
+  for name, value in pairs(e[3]) do headers[name] = value end
   local body = nil
-  if e[5] then
+  if e[4] then
     headers["Content-Type"] = "application/json"
-    body = string.format('{"body": "%s %d"}', e[5], n)
+    body = string.format('{"body": "%s %d"}', e[4], n)
   end
   return wrk.format(e[1], e[2], headers, body)
 end

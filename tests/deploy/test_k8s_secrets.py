@@ -100,3 +100,24 @@ def test_mails_link_to_the_host_the_ingress_serves(rendered, overlay):
     tls = any(ingress["spec"].get("tls", []))
     public_url = generated(docs, "ConfigMap", "microblog-config")["data"]["MICROBLOG_PUBLIC_URL"]
     assert public_url == f"{'https' if tls else 'http'}://{hosts[0]}", f"{overlay}: reset links go to {public_url}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_service_container_but_the_web_s_shares_the_internal_secret(rendered, overlay):
+    """The gateway signs the caller it forwards with it and every service checks it; the web UI, a
+    client of the public API only, must not be able to sign anybody."""
+    docs = rendered[overlay]
+    secret = generated(docs, "Secret", "microblog-secrets")["data"]
+    assert base64.b64decode(secret["internal-secret"])
+    for workload in platform_workloads(docs):
+        for container in containers(pod_spec(workload)):
+            refs = {
+                e["name"]: e["valueFrom"]["secretKeyRef"]["key"]
+                for e in container.get("env", [])
+                if "secretKeyRef" in e.get("valueFrom", {})
+            }
+            name = f"{workload['metadata']['name']}/{container['name']}"
+            if container["image"].startswith("microblog/web"):
+                assert "MICROBLOG_INTERNAL_SECRET" not in refs, name
+            else:
+                assert refs.get("MICROBLOG_INTERNAL_SECRET") == "internal-secret", name

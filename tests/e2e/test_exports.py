@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from microblog_ops.stackfile import Stack
+from microblog_shared.http.auth import caller_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -49,8 +50,9 @@ def test_an_export_runs_in_the_background_to_100_percent_and_its_file_holds_the_
     report(f"export of 3 posts through the gateway: POST to complete in {seconds * 1000:.0f} ms")
 
     if stack.stack_file is not None:  # the file the notifier mails, from posts' internal API
-        posts_api = Stack.read(stack.stack_file).process("posts-api").url
-        file = httpx.get(f"{posts_api}/exports/{task['id']}/file", headers={"X-User-Id": str(author.id)})
+        posts_api = Stack.read(stack.stack_file).process("posts-api")
+        signed = caller_headers(author.id, None, posts_api.env["MICROBLOG_INTERNAL_SECRET"])  # as the mailer asks
+        file = httpx.get(f"{posts_api.url}/exports/{task['id']}/file", headers=signed)
         assert file.status_code == 200, file.text
         assert [p["body"] for p in file.json()["posts"]] == bodies
 

@@ -25,7 +25,7 @@ class AnsweringPosts(Backend):
     """The posts backend answering with `answers[0]`; `calls` records what the gateway asked."""
 
     def __init__(self) -> None:
-        super().__init__("posts", "http://posts", 1.0, 1.0)
+        super().__init__("posts", "http://posts", 1.0, 1.0, secret="i" * 40)
         self.calls, self.answers = [], []
 
     async def call(self, method, path, request=None, caller=None, **kwargs):

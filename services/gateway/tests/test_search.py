@@ -5,9 +5,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from gateway.app import create_app
-from microblog_shared.http.auth import issue_access_token
+from microblog_shared.http.auth import caller_signature_valid, issue_access_token
 
 SECRET = "k" * 40
+INTERNAL_SECRET = "i" * 40  # shared with the services behind: the caller it forwards is signed with it
 # Made at import: valid for a day, so it holds however long the session runs before these tests.
 HEADERS = {"Authorization": f"Bearer {issue_access_token(7, 's7', SECRET, 24 * 60)}"}
 EMPTY_PAGE = {
@@ -23,11 +24,15 @@ async def searches():
     seen: list[dict] = []
 
     async def search(request: web.Request) -> web.Response:
+        user, session = request.headers.get("X-User-Id", ""), request.headers.get("X-Session-Id")
         seen.append(
             {
                 **request.query,
-                "user": request.headers.get("X-User-Id"),
+                "user": user,
                 "token": request.headers.get("X-Consistency-Token"),
+                "signed": caller_signature_valid(
+                    user, session, request.headers.get("X-Caller-Signature"), INTERNAL_SECRET
+                ),
             }
         )
         return web.json_response(EMPTY_PAGE, headers={"X-Consistency-Reached": "true"})
@@ -43,13 +48,15 @@ async def searches():
 @pytest.fixture
 async def gateway(gateway_settings, service_client, searches):
     server, _ = searches
-    settings = gateway_settings(jwt_secret=SECRET, search_indexer_url=str(server.make_url("/")))
+    settings = gateway_settings(
+        jwt_secret=SECRET, internal_secret=INTERNAL_SECRET, search_indexer_url=str(server.make_url("/"))
+    )
     app = create_app(settings)
     yield await service_client(app)
     await app.state.backends.search_indexer.close()
 
 
-async def test_a_search_is_forwarded_with_the_caller_and_their_consistency_token(gateway, searches):
+async def test_a_search_is_forwarded_with_the_signed_caller_and_their_consistency_token(gateway, searches):
     response = await gateway.get(
         "/api/search",
         params={"q": 'kafka "(x)"', "page": 2, "per_page": 5},
@@ -59,7 +66,7 @@ async def test_a_search_is_forwarded_with_the_caller_and_their_consistency_token
     assert response.json() == EMPTY_PAGE
     assert response.headers["X-Consistency-Reached"] == "true"
     assert searches[1] == [
-        {"q": 'kafka "(x)"', "page": "2", "per_page": "5", "user": "7", "token": "posts.posts:post-1:1"}
+        {"q": 'kafka "(x)"', "page": "2", "per_page": "5", "user": "7", "token": "posts.posts:post-1:1", "signed": True}
     ]
 
 

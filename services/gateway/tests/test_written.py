@@ -21,7 +21,7 @@ class StoringPosts(Backend):
     """The posts backend: every write is stored and answered with posts' own representation."""
 
     def __init__(self) -> None:
-        super().__init__("posts", "http://posts", 1.0, 1.0)
+        super().__init__("posts", "http://posts", 1.0, 1.0, secret="i" * 40)
 
     async def call(self, method, path, request=None, caller=None, **kwargs):
         body = {**STORED, "edited_at": "2026-12-04T00:01:00Z"} if method == "PUT" else STORED

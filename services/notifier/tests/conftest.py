@@ -1,7 +1,8 @@
 """A notifier (API, projector and mailer) over a real bus, mailing a real local SMTP server.
 
 Posts' export file comes from an httpx MockTransport that answers as posts' internal API does
-(`GET /exports/{task_id}/file` with X-User-Id: 200 JSON, 409 while running, 404 otherwise).
+(`GET /exports/{task_id}/file` with a signed X-User-Id: 200 JSON, 409 while running, 404 otherwise,
+401 unsigned).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from microblog_dev.embedded_postgres import free_port
 from microblog_dev.mailsink import MailSink
 from microblog_shared.events import MessageSent, MessagesRead, UserRegistered
+from microblog_shared.http.auth import caller_signature_valid
 from microblog_shared.read.projection import ProjectionRunner
 from microblog_testkit.publishing import EventPublisher
 from notifier.adapters.posts import PostsExports
@@ -35,11 +37,15 @@ def now() -> datetime:
 class Exports:
     """Finished exports, served as posts' internal API serves them."""
 
-    def __init__(self) -> None:
+    def __init__(self, secret: str) -> None:
+        self.secret = secret  # posts believes only a caller signed with the internal secret
         self.files: dict[str, tuple[int, list[dict]]] = {}
         self.running: set[str] = set()
 
     def handler(self, request: httpx.Request) -> httpx.Response:
+        user, signature = request.headers.get("X-User-Id", ""), request.headers.get("X-Caller-Signature")
+        if not caller_signature_valid(user, request.headers.get("X-Session-Id"), signature, self.secret):
+            return httpx.Response(401, json={"error": "Unauthorized"})
         task_id = request.url.path.split("/")[2]
         if task_id in self.running:
             return httpx.Response(409, json={"error": "Conflict"})
@@ -147,8 +153,9 @@ async def make_notifier(migrated_database, service_client, bus, sink):
         app = create_app(settings)
         await app.state.read_model.start()
         client = await service_client(app)
-        exports = Exports()
-        posts = PostsExports(httpx.AsyncClient(transport=httpx.MockTransport(exports.handler), base_url="http://posts"))
+        exports = Exports(settings.internal_secret)
+        transport = httpx.MockTransport(exports.handler)
+        posts = PostsExports(httpx.AsyncClient(transport=transport, base_url="http://posts"), settings.internal_secret)
         runner = ProjectionRunner(NotifierProjection.from_settings(settings), app.state.engine, bus, batch_size=100)
         mailer = Mailer(app.state.engine, SmtpServer(settings), posts, settings.mail_sender, settings.retry_policy)
         stop = asyncio.Event()

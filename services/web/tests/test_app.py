@@ -322,3 +322,10 @@ def test_the_confirmation_page_changes_nothing_until_its_button_is_pressed():
         refused = client.post("/confirm_email/used.token", data={"csrf_token": csrf(page.text)})
         assert "The email confirmation link is invalid or has expired." in refused.text
         assert client.post("/confirm_email/good.token", data={}).status_code == 400  # no CSRF token
+
+
+def test_the_public_port_serves_no_metrics(web):
+    """Prometheus scrapes the web's metrics_port (runtime.service.main), never the pages' port."""
+    answer = web.get("/metrics", follow_redirects=False)
+    assert answer.status_code == 404
+    assert "microblog_http_request_seconds" not in answer.text

@@ -39,7 +39,9 @@ def backends_from(settings: GatewaySettings) -> Backends:
     """The services behind the gateway, at the settings' addresses."""
 
     def backend(name: str, url: str) -> Backend:
-        return Backend(name, url, settings.backend_timeout_seconds, settings.consistency_wait_seconds)
+        return Backend(
+            name, url, settings.backend_timeout_seconds, settings.consistency_wait_seconds, settings.internal_secret
+        )
 
     return Backends(
         identity=backend("identity", settings.identity_url),
@@ -107,6 +109,7 @@ def create_app(
             Middleware(ReportServerErrors, report=reporter.report),
         ],
         refusals=REFUSALS,
+        serve_metrics=False,  # on settings.metrics_port only (runtime.service.main)
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
         redoc_url=None,

@@ -13,7 +13,7 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from microblog_shared.http.app import CORRELATION_HEADER
-from microblog_shared.http.auth import SESSION_HEADER, USER_HEADER, AccessClaims
+from microblog_shared.http.auth import AccessClaims, caller_headers
 from microblog_shared.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER
 from microblog_shared.runtime import context
@@ -43,8 +43,9 @@ class Backend:
     gateway's CPU on connection bookkeeping (`has_expired` on every pooled connection per request).
     """
 
-    def __init__(self, name: str, base_url: str, timeout: float, consistency_wait: float) -> None:
+    def __init__(self, name: str, base_url: str, timeout: float, consistency_wait: float, secret: str) -> None:
         self.name = name
+        self.secret = secret  # signs the caller it names (MICROBLOG_INTERNAL_SECRET)
         self.base_url = base_url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.consistency_wait = consistency_wait
@@ -79,8 +80,7 @@ class Backend:
         if idempotency_key is not None:
             headers[IDEMPOTENCY_HEADER] = idempotency_key  # the write service keeps it
         if caller is not None:
-            headers[USER_HEADER] = str(caller.user_id)
-            headers[SESSION_HEADER] = caller.session_id
+            headers.update(caller_headers(caller.user_id, caller.session_id, self.secret))
         token = consistency or (request.headers.get(CONSISTENCY_HEADER) if request is not None else None)
         if token:
             headers[CONSISTENCY_HEADER] = token

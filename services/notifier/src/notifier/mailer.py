@@ -151,7 +151,7 @@ async def run_mailer(settings, stop: asyncio.Event, app) -> None:
     from microblog_shared.runtime.db import create_engine
 
     engine = create_engine(settings.database_url, pool_size=settings.mailer_concurrency + 1)
-    exports = PostsExports.at(settings.posts_url, settings.posts_timeout_seconds)
+    exports = PostsExports.at(settings.posts_url, settings.posts_timeout_seconds, settings.internal_secret)
     try:
         mailer = Mailer(
             engine,

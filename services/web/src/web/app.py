@@ -46,6 +46,7 @@ def create_app(settings: WebSettings, gateway: Gateway | None = None) -> FastAPI
         "microblog web",
         [client.ready],
         lifespan=lifespan,
+        serve_metrics=False,  # on settings.metrics_port only (runtime.service.main)
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(

@@ -14,6 +14,7 @@ DEFAULT_WEB_SECRET = "dev-web-secret-change-me-0123456789abcdef"
 
 class WebSettings(Settings):
     uses_jwt_secret: ClassVar[bool] = False  # it carries the gateway's tokens, never verifies them
+    uses_internal_secret: ClassVar[bool] = False  # it calls the public API only, never a service behind it
     gateway_url: str = "http://127.0.0.1:8000"
     web_secret_key: str = DEFAULT_WEB_SECRET
     # Shared with the gateway: it trusts our X-Forwarded-For (the browser's address) only with it.

@@ -55,7 +55,7 @@ class DevStack:
         )
 
     def _secret(self, name: str = "jwt-secret") -> str:
-        """A per-checkout secret (JWT, web session, proxy), kept so tokens and sessions survive a restart."""
+        """A per-checkout secret (JWT, web session, proxy, internal), kept so tokens and sessions survive a restart."""
         path = self.data_dir / name
         if not path.exists():
             path.write_text(secrets.token_urlsafe(48))
@@ -147,6 +147,8 @@ class DevStack:
                 env = dict(common)
                 if service.package == "web":
                     env["MICROBLOG_WEB_SECRET_KEY"] = self._secret("web-secret")
+                else:  # the gateway signs the caller it forwards with it, the services check it
+                    env["MICROBLOG_INTERNAL_SECRET"] = self._secret("internal-secret")
                 if service.database:
                     env["MICROBLOG_DATABASE_URL"] = urls[service.package]
                 # Each process learns the APIs started before it (the gateway: all of them).

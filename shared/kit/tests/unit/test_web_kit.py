@@ -156,5 +156,9 @@ def test_settings_come_from_the_environment_and_refuse_unsafe_production(monkeyp
     settings = Settings(environment="test")
     assert (settings.bus, settings.bus_partitions) == ("kafka", 12)
     with pytest.raises(ValueError, match="JWT_SECRET"):
-        Settings(environment="production")
-    assert Settings(environment="production", jwt_secret="x" * 40).environment == "production"
+        Settings(environment="production", internal_secret="y" * 40)
+    with pytest.raises(ValueError, match="INTERNAL_SECRET"):
+        Settings(environment="production", jwt_secret="x" * 40)
+    with pytest.raises(ValueError, match="INTERNAL_SECRET"):
+        Settings(environment="test", internal_secret="")
+    assert Settings(environment="production", jwt_secret="x" * 40, internal_secret="y" * 40).metrics_port == 0

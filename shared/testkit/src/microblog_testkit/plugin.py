@@ -182,14 +182,28 @@ def migrated_database(fresh_database):
 
 @pytest.fixture
 async def service_client():
-    """Factory: an httpx client calling a FastAPI app in-process (its engine disposed afterwards)."""
+    """Factory: an httpx client calling a FastAPI app in-process (its engine disposed afterwards).
+
+    It signs a request's X-User-Id (and X-Session-Id) with the app's internal secret, as the gateway
+    does, unless the request carries an X-Caller-Signature of its own.
+    """
     import httpx
+
+    from microblog_shared.http.auth import SESSION_HEADER, SIGNATURE_HEADER, USER_HEADER, sign_caller
 
     apps = []
 
     async def make(app):
         apps.append(app)
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service")
+
+        async def sign(request: httpx.Request) -> None:
+            if USER_HEADER in request.headers and SIGNATURE_HEADER not in request.headers:
+                secret = app.state.settings.internal_secret
+                user, session = request.headers[USER_HEADER], request.headers.get(SESSION_HEADER)
+                request.headers[SIGNATURE_HEADER] = sign_caller(user, session, secret)
+
+        transport = httpx.ASGITransport(app=app)
+        return httpx.AsyncClient(transport=transport, base_url="http://service", event_hooks={"request": [sign]})
 
     yield make
     for app in apps:

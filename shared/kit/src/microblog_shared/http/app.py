@@ -42,12 +42,14 @@ def create_service_app(
     max_body_bytes: int = 64 * 1024,
     middleware: Sequence[Middleware] = (),
     refusals: Refusals | None = None,
+    serve_metrics: bool = True,
     **kwargs: Any,
 ) -> FastAPI:
     """A FastAPI app with the platform's error shape, body limit, correlation ids, health and metrics.
 
     `middleware` runs innermost, inside the correlation id (e.g. the gateway's error reports);
-    `refusals` say which status each of the service's domain errors answers with.
+    `refusals` say which status each of the service's domain errors answers with. Public apps
+    (gateway, web) pass `serve_metrics=False`: their metrics go to the `metrics_port` only.
     """
     from microblog_shared.http.bodylimit import BodyLimit
 
@@ -77,9 +79,11 @@ def create_service_app(
             return JSONResponse({"status": "unavailable", "failures": failures}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if serve_metrics:
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
 

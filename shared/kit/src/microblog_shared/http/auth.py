@@ -1,18 +1,26 @@
-"""Access tokens (JWT, HS256) and the identity the gateway passes to services behind it."""
+"""Access tokens (JWT, HS256) and the identity the gateway passes to services behind it, signed."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import jwt
-from fastapi import Depends, Header, HTTPException
+from fastapi import Depends, Header, HTTPException, Request
 
-# Set by the gateway after it verified the caller's token; services are never exposed directly.
+# Set by the gateway after it verified the caller's token, with a signature over both made with the
+# secret the services share (MICROBLOG_INTERNAL_SECRET): a process that merely reaches a service's
+# port can't name a caller.
 USER_HEADER = "X-User-Id"
 SESSION_HEADER = "X-Session-Id"
+SIGNATURE_HEADER = "X-Caller-Signature"
+SIGNATURE_SECONDS = 60  # how long a signature is believed
+CLOCK_SKEW_SECONDS = 5  # a signer's clock may be this far ahead of ours
 # Set by identity on the 401 for a reused refresh token, for the gateway that asked: the sessions it
 # ended, which that gateway refuses before it answers (the others learn it from the bus).
 REVOKED_SESSIONS_HEADER = "X-Revoked-Sessions"
@@ -62,7 +70,48 @@ def verify_access_token(token: str, secret: str) -> AccessClaims:
         raise InvalidAccessToken(str(exc)) from None
 
 
-def _caller_from_gateway(x_user_id: Annotated[int | None, Header()] = None) -> int | None:
+def sign_caller(user_id: int | str, session_id: str | None, secret: str, at: int | None = None) -> str:
+    """The SIGNATURE_HEADER value for this caller: `<unix seconds>.<hex HMAC-SHA256>`, made now or `at`."""
+    seconds = int(time.time()) if at is None else at
+    return f"{seconds}.{_mac(str(user_id), session_id or '', seconds, secret)}"
+
+
+def caller_headers(user_id: int | str, session_id: str | None, secret: str) -> dict[str, str]:
+    """The headers that name a caller to a service behind the gateway: user, session if any, signature."""
+    headers = {USER_HEADER: str(user_id), SIGNATURE_HEADER: sign_caller(user_id, session_id, secret)}
+    if session_id:
+        headers[SESSION_HEADER] = session_id
+    return headers
+
+
+def caller_signature_valid(
+    user_id: str, session_id: str | None, signature: str | None, secret: str, now: float | None = None
+) -> bool:
+    """Whether `signature` was made with `secret` for exactly these header values, and is still fresh."""
+    seconds, _, mac = (signature or "").partition(".")
+    if not (seconds.isascii() and seconds.isdigit()) or len(seconds) > 12 or not secret:  # "²" is a digit too
+        return False
+    age = (time.time() if now is None else now) - int(seconds)
+    if not -CLOCK_SKEW_SECONDS <= age <= SIGNATURE_SECONDS:
+        return False
+    return hmac.compare_digest(mac.encode(), _mac(user_id, session_id or "", int(seconds), secret).encode())
+
+
+def _mac(user_id: str, session_id: str, seconds: int, secret: str) -> str:
+    message = f"{user_id}\n{session_id}\n{seconds}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _caller_from_gateway(
+    request: Request,
+    x_user_id: Annotated[int | None, Header()] = None,
+    x_caller_signature: Annotated[str | None, Header()] = None,
+) -> int | None:
+    if x_user_id is None:
+        return None
+    headers, secret = request.headers, request.app.state.settings.internal_secret
+    if not caller_signature_valid(headers[USER_HEADER], headers.get(SESSION_HEADER), x_caller_signature, secret):
+        raise HTTPException(401, f"{USER_HEADER} is only believed from the gateway (missing or invalid signature)")
     return x_user_id
 
 
@@ -72,7 +121,10 @@ def _user_from_gateway(caller: Annotated[int | None, Depends(_caller_from_gatewa
     return caller
 
 
-def _session_from_gateway(x_session_id: Annotated[str | None, Header(max_length=64)] = None) -> str:
+def _session_from_gateway(
+    caller: Annotated[int, Depends(_user_from_gateway)],  # its signature covers the session too
+    x_session_id: Annotated[str | None, Header(max_length=64)] = None,
+) -> str:
     if not x_session_id:
         raise HTTPException(401, "authentication required")
     return x_session_id

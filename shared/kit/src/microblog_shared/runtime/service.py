@@ -1,7 +1,8 @@
 """How every service process runs: `python -m <service> api|relay|projector|migrate`.
 
 Workers (relay, projector) also serve /healthz, /readyz and /metrics on their own port, so
-the dev stack, compose and Kubernetes probe every process the same way.
+the dev stack, compose and Kubernetes probe every process the same way. With `metrics_port` set,
+a process also serves its metrics there (the public gateway and web serve them only there).
 """
 
 from __future__ import annotations
@@ -63,7 +64,16 @@ def main(spec: ServiceSpec[Any], argv: list[str] | None = None) -> None:
         app = spec.create_app(settings)
     else:
         app = worker_app(spec, args.command, settings)
+    if settings.metrics_port:
+        serve_metrics(settings.metrics_port)
     uvicorn.run(app, host=args.host, port=args.port, **server_options())
+
+
+def serve_metrics(port: int, host: str = "0.0.0.0") -> None:  # scraped from other hosts
+    """Serve this process's Prometheus metrics on `port`, from a daemon thread of their own."""
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host)
 
 
 def server_options() -> dict[str, Any]:

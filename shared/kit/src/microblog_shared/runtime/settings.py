@@ -9,12 +9,15 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "dev-secret-change-me-0123456789abcdef"
+DEFAULT_INTERNAL_SECRET = "dev-internal-secret-change-me-0123456789"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MICROBLOG_", extra="ignore")
     # Whether this process signs or verifies JWTs (the web UI only carries them, never checks them).
     uses_jwt_secret: ClassVar[bool] = True
+    # Whether it signs or verifies the caller the gateway forwards (the web UI is only a client).
+    uses_internal_secret: ClassVar[bool] = True
 
     environment: Literal["development", "test", "production"] = "development"
     service_name: str = "microblog"
@@ -33,6 +36,11 @@ class Settings(BaseSettings):
 
     jwt_secret: str = DEFAULT_SECRET
     access_token_minutes: int = 60
+    # Shared by the gateway and the services behind it: signs the X-User-Id the gateway forwards.
+    internal_secret: str = DEFAULT_INTERNAL_SECRET
+    # Prometheus metrics on this port of their own (0: off); the gateway and the web serve them
+    # only there, never on their public port.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
 
     consistency_wait_seconds: float = 2.0
     log_level: str = "INFO"
@@ -44,4 +52,9 @@ class Settings(BaseSettings):
                 raise ValueError("MICROBLOG_JWT_SECRET must be set to a real secret in production")
             if self.environment == "development":
                 warnings.warn("using the default JWT secret (fine for development only)", stacklevel=2)
+        if self.uses_internal_secret and self.internal_secret in (DEFAULT_INTERNAL_SECRET, ""):
+            if self.environment == "production":
+                raise ValueError("MICROBLOG_INTERNAL_SECRET must be set to a real secret in production")
+            if not self.internal_secret:
+                raise ValueError("MICROBLOG_INTERNAL_SECRET must not be empty")
         return self

@@ -1,0 +1,39 @@
+"""docker-compose.yml: the internal secret reaches every platform container but the web UI's, and the
+metrics of the public containers stay inside the compose network (never published to the host)."""
+
+from __future__ import annotations
+
+import yaml
+
+from microblog_testkit.manifests import ROOT
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())  # merge keys (<<) resolved
+SERVICES = COMPOSE["services"]
+PLATFORM = {name: s for name, s in SERVICES.items() if str(s.get("image", "")).startswith("microblog/")}
+
+
+def published_container_ports(service: dict) -> set[str]:
+    """The container side of every `ports` entry (`[host_ip:]host_port:container_port`)."""
+    return {str(entry).rsplit(":", 1)[-1].split("/")[0] for entry in service.get("ports", [])}
+
+
+def test_every_platform_container_but_the_web_s_gets_the_internal_secret():
+    assert {"gateway-api", "posts-api", "notifier-mailer", "web-api"} <= set(PLATFORM)
+    for name, service in PLATFORM.items():
+        secret = service.get("environment", {}).get("MICROBLOG_INTERNAL_SECRET")
+        if name == "web-api":
+            assert secret is None, "the web UI calls the public API only: it must not sign callers"
+        else:
+            assert secret and "not-for-production" in secret, name  # a placeholder, overridable
+
+
+def test_public_containers_keep_metrics_inside_the_compose_network():
+    for name in ("gateway-api", "web-api"):
+        service = SERVICES[name]
+        port = service["environment"]["MICROBLOG_METRICS_PORT"]
+        assert int(port) > 0 and port != "8080", name
+        assert port not in published_container_ports(service), f"{name} publishes its metrics port"
+        assert port in [str(p) for p in service.get("expose", [])], f"{name} does not expose {port} to the network"
+        assert published_container_ports(service) == {"8080"}, name
+    for name, service in PLATFORM.items():  # no other container publishes anything of the platform
+        assert not service.get("ports") or name in ("gateway-api", "web-api"), name
