@@ -17,9 +17,16 @@ from microblog_dev.embedded_postgres import free_port
 
 class DevStackProcess:
     def __init__(
-        self, data_dir: Path, bus: str = "postgres", kafka_bootstrap: str | None = None, database_url: str | None = None
+        self,
+        data_dir: Path,
+        bus: str = "postgres",
+        kafka_bootstrap: str | None = None,
+        database_url: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
+        """`env`: settings of the stack's processes, over the environment and the suite's own."""
         self.data_dir = data_dir
+        self.env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.web_port = free_port()
@@ -62,6 +69,7 @@ class DevStackProcess:
                     "MICROBLOG_AUTH_ATTEMPTS_PER_MINUTE": "100000",
                     # the web's badge and export progress: tests don't wait 10 s
                     "MICROBLOG_NOTIFICATION_POLL_SECONDS": "1",
+                    **self.env,
                 },
             )
         deadline = started + timeout

@@ -10,6 +10,7 @@ from gateway.schemas import (
     PasswordChange,
     PostCollection,
     User,
+    UserAsWritten,
     UserCollection,
     UserId,
     UserUpdate,
@@ -23,11 +24,11 @@ from microblog_shared.http.text import Text
 router = APIRouter(tags=["users"])
 
 
-# Registration and profile changes answer unchecked (see schemas.checked).
+# Registration and profile changes answer unchecked (see schemas.checked), in one of two shapes.
 @router.post(
     "/users",
     status_code=201,
-    response_model=User,
+    response_model=User | UserAsWritten,
     responses=errors(400, 429),
     dependencies=[AuthAttempt],
     summary="Register a new user",
@@ -92,7 +93,7 @@ async def get_user(user_id: UserId, caller: Caller, request: Request, response: 
 
 @router.put(
     "/users/{user_id}",
-    response_model=User,
+    response_model=User | UserAsWritten,
     responses=errors(400, 401, 403, 409),
     summary="Change your username, email or about me (only the fields given)",
 )
