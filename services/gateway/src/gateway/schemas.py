@@ -101,7 +101,7 @@ class Tokens(BaseModel):
 
 
 class Refresh(BaseModel):
-    refresh_token: Text = Field(max_length=200)
+    refresh_token: Text = Field(min_length=1, max_length=200)
 
 
 class NewPost(BaseModel):
