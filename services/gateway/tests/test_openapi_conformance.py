@@ -46,7 +46,9 @@ def registered(base_url: str, prefix: str) -> tuple[str, str, str]:
     """A new user's (username, password, access token)."""
     username, password = f"{prefix}{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
     with httpx.Client(base_url=base_url, timeout=15) as http:
-        made = http.post("/api/users", json={"username": username, "email": f"{username}@example.com", "password": password})
+        made = http.post(
+            "/api/users", json={"username": username, "email": f"{username}@example.com", "password": password}
+        )
         assert made.status_code == 201, made.text
         tokens = http.post("/api/tokens", auth=(username, password))
         assert tokens.status_code == 200, tokens.text
@@ -58,8 +60,16 @@ def test_every_operation_conforms_to_the_openapi_document(gateway, report):
     spare, spare_password, _ = registered(gateway, "spare")
     run = subprocess.run(
         [
-            sys.executable, "-m", "schemathesis.cli", "--no-color", "--config-file", str(HERE / "schemathesis.toml"),
-            "run", f"{gateway}/api/openapi.json", "--checks", "all",
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "--no-color",
+            "--config-file",
+            str(HERE / "schemathesis.toml"),
+            "run",
+            f"{gateway}/api/openapi.json",
+            "--checks",
+            "all",
         ],
         cwd=HERE,
         env={

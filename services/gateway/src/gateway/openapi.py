@@ -23,7 +23,11 @@ ERROR_REF = "#/components/schemas/Error"
 FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 # Answers any operation of a kind may give, whatever its route says: (when it applies, status, description).
 CLASS_ANSWERS: list[tuple[Callable[[dict], bool], str, str]] = [
-    (lambda op: bool(op.get("parameters") or op.get("requestBody")), "400", "Invalid input; the message names the field"),
+    (
+        lambda op: bool(op.get("parameters") or op.get("requestBody")),
+        "400",
+        "Invalid input; the message names the field",
+    ),
     (lambda op: bool(op.get("security")), "401", "Missing, bad, expired or revoked credentials"),
     (lambda op: "requestBody" in op, "413", "The request body is over the size limit"),
     (lambda op: True, "503", "A service behind the gateway is unavailable"),

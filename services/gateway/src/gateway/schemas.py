@@ -31,7 +31,9 @@ Username = Annotated[
 Email = Annotated[
     Text,
     Documented(
-        pattern=trimmed(r"^[^@\s\u0000-\u001f\u007f-\u009f]{1,64}@[^@\s\u0000-\u001f\u007f-\u009f]+\.[^@\s\u0000-\u001f\u007f-\u009f]{2,}$"),
+        pattern=trimmed(
+            r"^[^@\s\u0000-\u001f\u007f-\u009f]{1,64}@[^@\s\u0000-\u001f\u007f-\u009f]+\.[^@\s\u0000-\u001f\u007f-\u009f]{2,}$"
+        ),
         maxLength=120,
     ),
 ]

@@ -8,7 +8,6 @@ user's HTTP Basic credentials, so that its success answer is checked too.
 import os
 
 import requests
-
 import schemathesis
 
 BASE_URL = os.environ["CONFORMANCE_BASE_URL"]
@@ -16,8 +15,10 @@ TOKEN = os.environ["CONFORMANCE_TOKEN"]
 SPARE = (os.environ["CONFORMANCE_SPARE_USER"], os.environ["CONFORMANCE_SPARE_PASSWORD"])
 
 
-@schemathesis.auth(retry_on=[]).skip_for(method="DELETE", path="/api/tokens").skip_for(
-    method="POST", path="/api/tokens"
+@(
+    schemathesis.auth(retry_on=[])
+    .skip_for(method="DELETE", path="/api/tokens")
+    .skip_for(method="POST", path="/api/tokens")
 )
 class FuzzingUser:
     def get(self, case, context):

@@ -114,3 +114,16 @@ def test_issued_cursors_decode_to_their_keys():
     assert (at.isoformat() if at else None, key) == ("2026-11-24T12:00:00+00:00", 2**63 - 1)
     assert PageParams(page=1, per_page=10, after=encode_cursor(42)).after_id() == 42
     assert PageParams(page=1, per_page=10).after_id() is None
+
+
+async def test_a_field_named_body_is_named_in_the_message(client):
+    response = await client.post("/notes/n", json={"body": "a\x00b"})
+    assert response.status_code == 400
+    assert response.json()["message"] == "body: control characters are not allowed"
+
+
+async def test_a_405_lists_the_methods_of_the_path_in_allow(client):
+    response = await client.get("/notes/n")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+    assert response.json() == {"error": "Method Not Allowed"}

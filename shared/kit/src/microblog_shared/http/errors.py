@@ -67,7 +67,9 @@ def _validation_message(exc: RequestValidationError) -> str:
     for error in exc.errors():
         loc = tuple(error.get("loc", ()))
         # The first part says where the field was (body, query, path, header); the rest names it.
-        where = ".".join(str(p) for p in (loc[1:] if loc[:1] in (("body",), ("query",), ("path",), ("header",)) else loc))
+        where = ".".join(
+            str(p) for p in (loc[1:] if loc[:1] in (("body",), ("query",), ("path",), ("header",)) else loc)
+        )
         message = str(error.get("msg")).removeprefix("Value error, ")
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts) or "invalid request"
