@@ -74,3 +74,10 @@ async def test_a_405_lists_every_method_of_the_path(gateway):
     assert answer.headers["Allow"] == "GET, PUT"
     assert answer.json() == {"error": "Method Not Allowed"}
     assert (await gateway.delete("/api/users", headers=token)).headers["Allow"] == "GET, POST"
+
+
+async def test_an_operation_taking_an_idempotency_key_documents_its_422(spec):
+    for name, operation in operations(spec):
+        if any(p["in"] == "header" and p["name"].lower() == "idempotency-key" for p in operation.get("parameters", [])):
+            assert "422" in operation["responses"], name
+    assert "422" in spec["paths"]["/api/posts"]["post"]["responses"]

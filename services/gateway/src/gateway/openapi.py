@@ -21,16 +21,24 @@ from microblog_shared.http.text import REFUSED_CLASS
 
 ERROR_REF = "#/components/schemas/Error"
 FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
+
+
+def _takes_header(name: str) -> Callable[[str, dict], bool]:
+    return lambda method, op: any(p["in"] == "header" and p["name"].lower() == name for p in op.get("parameters", []))
+
+
 # Answers any operation of a kind may give, whatever its route says: (when it applies, status, description).
-CLASS_ANSWERS: list[tuple[Callable[[dict], bool], str, str]] = [
+# A predicate is given the method ("post") and the operation.
+CLASS_ANSWERS: list[tuple[Callable[[str, dict], bool], str, str]] = [
     (
-        lambda op: bool(op.get("parameters") or op.get("requestBody")),
+        lambda method, op: bool(op.get("parameters") or op.get("requestBody")),
         "400",
         "Invalid input; the message names the field",
     ),
-    (lambda op: bool(op.get("security")), "401", "Missing, bad, expired or revoked credentials"),
-    (lambda op: "requestBody" in op, "413", "The request body is over the size limit"),
-    (lambda op: True, "503", "A service behind the gateway is unavailable"),
+    (lambda method, op: bool(op.get("security")), "401", "Missing, bad, expired or revoked credentials"),
+    (lambda method, op: "requestBody" in op, "413", "The request body is over the size limit"),
+    (_takes_header("idempotency-key"), "422", "An Idempotency-Key sent again with another body, or after 24 hours"),
+    (lambda method, op: True, "503", "A service behind the gateway is unavailable"),
 ]
 
 # What str.strip() removes that is not a control character (those are refused anyway).
@@ -87,13 +95,13 @@ def at_least_one_of(*fields: str) -> Callable[[dict[str, Any]], None]:
 def corrected(schema: dict[str, Any]) -> dict[str, Any]:
     """`schema` as the API behaves: 400 for invalid input and the answers of CLASS_ANSWERS."""
     for operations in schema.get("paths", {}).values():
-        for operation in operations.values():
+        for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             validation = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {})
             if validation.get("$ref", "").endswith("/HTTPValidationError"):
                 del responses["422"]
             for applies, status, description in CLASS_ANSWERS:
-                if applies(operation) and status not in responses:
+                if applies(method, operation) and status not in responses:
                     responses[status] = error_answer(description)
     components = schema.get("components", {}).get("schemas", {})
     for name in FASTAPI_VALIDATION:
