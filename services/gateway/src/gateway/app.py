@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 from gateway.auth import Activity
 from gateway.backends import Backend, Backends
 from gateway.errors import ErrorReporter, ReportServerErrors
+from gateway.openapi import serve_corrected_openapi
 from gateway.ratelimit import RateLimiter
 from gateway.routes import (
     email_changes,
@@ -131,5 +132,6 @@ def create_app(
     for module in (users, tokens, posts, messages, resets, email_changes, translate, exports, notifications, search):
         api.include_router(module.router)
     app.include_router(api)
+    serve_corrected_openapi(app)
     document(app)
     return app

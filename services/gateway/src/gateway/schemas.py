@@ -13,11 +13,33 @@ import orjson
 from fastapi import Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.openapi import Documented, at_least_one_of, not_null, trimmed, trimmed_text
 from microblog_shared.http.text import Text
 
 UserId = Annotated[int, Path(ge=1, le=2**62, description="a user's id")]
 PostId = Annotated[int, Path(ge=1, le=2**62, description="a post's id")]
 TaskId = Annotated[uuid.UUID, Path(description="a background task's id")]
+
+# The rules identity, posts and messaging check (after trimming the text), with their own messages.
+Username = Annotated[
+    Text,
+    Documented(
+        pattern=trimmed(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?$"),
+        description="1 to 64 letters, digits or '_', with '.' or '-' only between them",
+    ),
+]
+Email = Annotated[
+    Text,
+    Documented(
+        pattern=trimmed(
+            r"^[^@\s\u0000-\u001f\u007f-\u009f]{1,64}@[^@\s\u0000-\u001f\u007f-\u009f]+\.[^@\s\u0000-\u001f\u007f-\u009f]{2,}$"
+        ),
+        maxLength=120,
+    ),
+]
+Password = Annotated[str, Documented(minLength=8, maxLength=256)]
+# A post or a message: 1 to 140 characters once trimmed (the gateway takes up to 1,400 before trimming).
+ShortText = Annotated[Text, Documented(pattern=trimmed_text(140), description="1 to 140 characters once trimmed")]
 
 
 class Error(BaseModel):
@@ -26,16 +48,18 @@ class Error(BaseModel):
 
 
 class NewUser(BaseModel):
-    username: Text | None = Field(default=None, examples=["susan"])
-    email: Text | None = Field(default=None, examples=["susan@example.com"])
-    password: str | None = None
+    # Optional here so that identity answers a missing one with the seed's message; documented as required.
+    model_config = ConfigDict(json_schema_extra=not_null("username", "email", "password"))
+    username: Username | None = Field(default=None, examples=["susan"])
+    email: Email | None = Field(default=None, examples=["susan@example.com"])
+    password: Password | None = Field(default=None, examples=["a long password"])
     about_me: Text | None = Field(default=None, max_length=140)
 
 
 class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: Text | None = None
-    email: Text | None = Field(
+    model_config = ConfigDict(extra="forbid", json_schema_extra=at_least_one_of("username", "email", "about_me"))
+    username: Username | None = None
+    email: Email | None = Field(
         default=None, description="a new address waits for the link mailed to it (the answer is then 202)"
     )
     about_me: Text | None = Field(default=None, max_length=140)
@@ -44,7 +68,7 @@ class UserUpdate(BaseModel):
 
 class PasswordChange(BaseModel):
     current_password: str = Field(max_length=256)
-    new_password: str = Field(max_length=256)
+    new_password: Annotated[str, Documented(minLength=8)] = Field(max_length=256)
 
 
 class Links(BaseModel):
@@ -68,17 +92,31 @@ class User(BaseModel):
     links: Links = Field(alias="_links")
 
 
+class UserAsWritten(BaseModel):
+    """A registration or profile change answered before the timeline had it (`X-Consistency-Reached: false`)."""
+
+    id: int
+    username: str
+    email: str
+    about_me: str
+    last_seen: str | None = Field(examples=["2026-11-24T12:00:00Z"])
+    registered_at: str | None = Field(examples=["2026-11-24T12:00:00Z"])
+    pending_email: str | None = Field(
+        default=None, description="in a 202 to an email change: the new address, applied once its link is used"
+    )
+
+
 class Tokens(BaseModel):
     token: str = Field(description="an access token (JWT), valid one hour")
     refresh_token: str = Field(description="valid 7 days; PUT /api/tokens rotates it")
 
 
 class Refresh(BaseModel):
-    refresh_token: Text = Field(max_length=200)
+    refresh_token: Text = Field(min_length=1, max_length=200)
 
 
 class NewPost(BaseModel):
-    body: Text = Field(max_length=1400, examples=["Hello, world!"])
+    body: ShortText = Field(max_length=1400, examples=["Hello, world!"])
 
 
 # A language tag as posts carry it ("en", "es", "zh-Hans"); empty source: let the translator detect it.
@@ -98,7 +136,7 @@ class ResetRequest(BaseModel):
 
 class PasswordReset(BaseModel):
     token: Text = Field(min_length=1, max_length=1024)
-    password: str = Field(min_length=1, max_length=256)
+    password: Annotated[str, Documented(minLength=8)] = Field(min_length=1, max_length=256)
 
 
 class EmailConfirmation(BaseModel):
@@ -152,7 +190,7 @@ class UserCollection(BaseModel):
 
 
 class NewMessage(BaseModel):
-    body: Text = Field(max_length=1400, examples=["See you tomorrow?"])
+    body: ShortText = Field(max_length=1400, examples=["See you tomorrow?"])
 
 
 class Party(BaseModel):

@@ -34,6 +34,7 @@ class DevStackProcess:
         database_url: str | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
+        """`env`: settings of the stack's processes, over the environment and the suite's own."""
         self.data_dir = data_dir
         self.env = env or {}
         self.port = free_port()
@@ -74,10 +75,10 @@ class DevStackProcess:
                 env={
                     **LIFTED_LIMITS,
                     **os.environ,
-                    **self.env,
                     "MICROBLOG_BUS_NAMESPACE": self.data_dir.name + ".",
                     # the web's badge and export progress: tests don't wait 10 s
                     "MICROBLOG_NOTIFICATION_POLL_SECONDS": "1",
+                    **self.env,
                 },
             )
         deadline = started + timeout

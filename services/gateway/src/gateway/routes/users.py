@@ -12,6 +12,7 @@ from gateway.schemas import (
     PasswordChange,
     PostCollection,
     User,
+    UserAsWritten,
     UserCollection,
     UserId,
     UserUpdate,
@@ -25,11 +26,11 @@ from microblog_shared.http.text import Text
 router = APIRouter(tags=["users"])
 
 
-# Registration and profile changes answer unchecked (see schemas.checked).
+# Registration and profile changes answer unchecked (see schemas.checked), in one of two shapes.
 @router.post(
     "/users",
     status_code=201,
-    response_model=User,
+    response_model=User | UserAsWritten,
     responses=errors(400, 422, 429),
     dependencies=[AuthAttempt],
     summary="Register a new user",
@@ -98,9 +99,9 @@ async def get_user(user_id: UserId, caller: Caller, request: Request, response: 
 
 @router.put(
     "/users/{user_id}",
-    response_model=User,
+    response_model=User | UserAsWritten,
     responses={
-        202: {"model": User, "description": "A new email waits for its link; the rest is changed"},
+        202: {"model": User | UserAsWritten, "description": "A new email waits for its link; the rest is changed"},
         **errors(400, 401, 403, 409),
     },
     summary="Change your username, email or about me (only the fields given)",

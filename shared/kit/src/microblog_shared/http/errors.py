@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from microblog_shared.write.eventstore import ConcurrencyError, ReservationTaken
 from microblog_shared.write.idempotency import KeyReused
@@ -63,16 +64,33 @@ def _detail(status: int, detail: Any) -> str | None:
 
 
 def _validation_message(exc: RequestValidationError) -> str:
+    """Each problem after the name of the field it is in ("body: ..."), without pydantic's "Value error, "."""
     parts = []
     for error in exc.errors():
-        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header"))
-        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+        loc = tuple(error.get("loc", ()))
+        # The first part says where the field was (body, query, path, header); the rest names it.
+        where = ".".join(
+            str(p) for p in (loc[1:] if loc[:1] in (("body",), ("query",), ("path",), ("header",)) else loc)
+        )
+        message = str(error.get("msg")).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts) or "invalid request"
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     return error_response(exc.status_code, _detail(exc.status_code, exc.detail), getattr(exc, "headers", None))
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+    """A 405 whose `Allow` lists every method of the path, not only those of the first route that matched it."""
+    assert isinstance(exc, StarletteHTTPException)
+    routes = request.app.router.routes
+    allowed = [m for m in METHODS if any(r.matches({**request.scope, "method": m})[0] is Match.FULL for r in routes)]
+    return error_response(405, _detail(405, exc.detail), {"Allow": ", ".join(allowed)})
 
 
 async def _invalid(request: Request, exc: Exception) -> JSONResponse:
@@ -100,6 +118,7 @@ async def crashed(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI, refusals: Refusals | None = None) -> None:
     """JSON errors for HTTP errors, invalid requests, the database going away, crashes and `refusals`."""
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(405, _method_not_allowed)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(ReservationTaken, _taken)
     app.add_exception_handler(OperationalError, _database_unavailable)
