@@ -27,7 +27,7 @@ class Stored(Backend):
     """A service behind the gateway that keeps every write reaching it."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(name, f"http://{name}", 1.0, 1.0)
+        super().__init__(name, f"http://{name}", 1.0, 1.0, secret="i" * 40)
         self.writes: list[tuple[str, str, dict | None]] = []
 
     async def call(self, method, path, request=None, caller=None, json=None, **kwargs):
