@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -33,10 +34,35 @@ def _system_user() -> pwd.struct_passwd:
     return entry
 
 
+# Listening ports are picked below the kernel's ephemeral range: a port the kernel hands out with
+# bind(0) is the kind it also gives every outgoing connection, so between being picked and being
+# bound by the server it was picked for, a client socket could take it ("address already in use";
+# a whole e2e stack failed to start on it once, on a busy machine).
+LISTEN_PORTS = range(20_000, 32_768)
+
+
+def _ephemeral_ports() -> range:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32_768, 61_000)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A port free on 127.0.0.1 now, outside the ephemeral range when the kernel says where that is."""
+    ephemeral = _ephemeral_ports()
+    candidates = [port for port in LISTEN_PORTS if port not in ephemeral]
+    for port in random.sample(candidates, min(len(candidates), 50)):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as sock:  # a kernel whose ephemeral range covers ours: let it choose
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 class EmbeddedPostgres:
