@@ -321,3 +321,55 @@ def test_the_public_port_serves_no_metrics(web):
     answer = web.get("/metrics", follow_redirects=False)
     assert answer.status_code == 404
     assert "microblog_http_request_seconds" not in answer.text
+
+
+class BadgeGateway(SignedInGateway):
+    """SignedInGateway whose unread count can change, counting the web's notification calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unread, self.asked = 3, 0
+
+    async def __call__(self, request: http.Request) -> http.Response:
+        if request.path == "/api/notifications":
+            self.asked += 1
+            since = float(request.query["since"])
+            rows = [{"name": "unread_message_count", "data": self.unread, "timestamp": 5.0 + self.asked}]
+            return http.json_response([row for row in rows if row["timestamp"] > since])
+        if request.path == "/api/messages":
+            return http.json_response({"items": [], "_meta": {"total_pages": 0}, "_links": {}})
+        return await super().__call__(request)
+
+
+def _badge(page) -> str:
+    return re.search(r'<span id="message-count" class="badge[^"]*">(\d+)</span>', page.text).group(1)
+
+
+def test_pages_reuse_the_sessions_badge_which_the_polling_and_the_inbox_keep_current(gateway_server):
+    fake = BadgeGateway()
+    with _signed_in_client(gateway_server(fake), _jwt(9e9)) as client:
+        first = client.get("/index")
+        assert _badge(first) == "3" and 'data-since="6.0"' in first.text and fake.asked == 1
+        assert _badge(client.get("/explore")) == "3" and fake.asked == 1  # no second trip for the badge
+        fake.unread = 4  # a message arrives: the open page's polling sees it, and so do the next pages
+        polled = client.get("/notifications?since=6.0", headers={"Accept": "application/json"}).json()
+        assert [row["data"] for row in polled] == [4] and fake.asked == 2
+        assert _badge(client.get("/index")) == "4" and fake.asked == 2
+        fake.unread = 1  # the notifier has not caught up with the inbox being read yet
+        inbox = client.get("/messages")
+        assert re.search(r'<span id="message-count" class="badge[^"]*d-none">0</span>', inbox.text)
+        assert fake.asked == 3  # the inbox asks, for what else is new
+        assert _badge(client.get("/index")) == "0" and fake.asked == 3
+
+
+def test_without_a_badge_cache_every_page_asks(gateway_server):
+    from web.session import COOKIE, Session, SessionCodec
+
+    fake = BadgeGateway()
+    settings = WebSettings(web_secret_key="test-secret", environment="test", badge_cache_seconds=0)
+    with TestClient(create_app(settings, Gateway(gateway_server(fake))), headers={"Accept": "text/html"}) as client:
+        session = Session({"user_id": 1, "username": "susan", "token": _jwt(9e9), "refresh_token": "first"})
+        client.cookies.set(COOKIE, SessionCodec("test-secret").dumps(session))
+        assert _badge(client.get("/index")) == "3"
+        fake.unread = 7
+        assert _badge(client.get("/index")) == "7" and fake.asked == 2
