@@ -373,3 +373,31 @@ def test_without_a_badge_cache_every_page_asks(gateway_server):
         assert _badge(client.get("/index")) == "3"
         fake.unread = 7
         assert _badge(client.get("/index")) == "7" and fake.asked == 2
+
+
+class SlowGateway(SignedInGateway):
+    """SignedInGateway whose timeline is slower than the web waits, and whose explore is down behind it."""
+
+    async def __call__(self, request: http.Request) -> http.Response:
+        import asyncio
+
+        if request.path == "/api/timeline":
+            await asyncio.sleep(1.0)
+        if request.path == "/api/explore":
+            return http.Response(status=502, text="<html>bad gateway</html>", content_type="text/html")
+        return await super().__call__(request)
+
+
+def test_a_gateway_slower_than_the_timeout_or_failing_without_json_gives_the_503_page(gateway_server):
+    from web.session import COOKIE, Session, SessionCodec
+
+    settings = WebSettings(web_secret_key="test-secret", environment="test", gateway_timeout_seconds=0.3)
+    gateway = Gateway(gateway_server(SlowGateway()), timeout=settings.gateway_timeout_seconds)
+    with TestClient(create_app(settings, gateway), headers={"Accept": "text/html"}) as client:
+        session = Session({"user_id": 1, "username": "susan", "token": _jwt(9e9), "refresh_token": "first"})
+        client.cookies.set(COOKIE, SessionCodec("test-secret").dumps(session))
+        for path in ("/index", "/explore"):
+            page = client.get(path)
+            assert page.status_code == 503 and "temporarily unavailable" in page.text and "<html" in page.text
+        answer = client.get("/index", headers={"Accept": "application/json"})
+        assert answer.status_code == 503 and answer.json()["error"] == "Service Unavailable"
