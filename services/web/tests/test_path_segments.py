@@ -1,7 +1,7 @@
 """Usernames in the web app's URLs, to the gateway and in links, stay one encoded path segment."""
 
-import httpx
 import pytest
+from aiohttp import web as http
 
 from web.gateway import Caller, Gateway
 from web.pages import make_environment
@@ -10,16 +10,19 @@ NAMES = [("..", "%2E%2E"), (".", "%2E"), ("a/b", "a%2Fb"), ("50%?#", "50%25%3F%2
 
 
 @pytest.mark.parametrize(("name", "encoded"), NAMES)
-async def test_a_username_reaches_the_gateway_as_one_encoded_segment(name, encoded):
-    asked: list[bytes] = []
+async def test_a_username_reaches_the_gateway_as_one_encoded_segment(gateway_server, name, encoded):
+    asked: list[str] = []
 
-    def gateway(request: httpx.Request) -> httpx.Response:
-        asked.append(request.url.raw_path)
-        return httpx.Response(200, json={"id": 7, "username": name})
+    async def gateway(request: http.Request) -> http.Response:
+        asked.append(request.raw_path)
+        return http.json_response({"id": 7, "username": name})
 
-    client = Gateway("http://gateway", transport=httpx.MockTransport(gateway))
-    assert (await client.user_by_name(Caller("127.0.0.1", token="t"), name))["id"] == 7
-    assert asked == [f"/api/users/by-name/{encoded}".encode()]
+    client = Gateway(gateway_server(gateway))
+    try:
+        assert (await client.user_by_name(Caller("127.0.0.1", token="t"), name))["id"] == 7
+    finally:
+        await client.close()
+    assert asked == [f"/api/users/by-name/{encoded}"]
 
 
 @pytest.mark.parametrize(("name", "encoded"), NAMES)

@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 
 from microblog_shared.http.app import create_service_app
 from web import errors
+from web.badge import BadgeCache
 from web.gateway import Caller, Gateway
 from web.middleware import ReaderLocale, SecurityHeaders
 from web.pages import make_environment
@@ -63,6 +64,7 @@ def create_app(settings: WebSettings, gateway: Gateway | None = None) -> FastAPI
     app.state.settings = settings
     app.state.gateway = client
     app.state.refresher = Refresher(refresh)
+    app.state.badges = BadgeCache(settings.badge_cache_seconds)
     app.state.templates = make_environment()
     app.mount("/static/bootstrap", StaticFiles(directory=bootstrap_files()), name="bootstrap")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

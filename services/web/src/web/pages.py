@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 
 from microblog_shared.http.paths import segment
 from web import i18n
+from web.badge import BadgeCache
 from web.gateway import Caller, Gateway, Unauthorized
 from web.session import CSRF_FIELD, CSRF_HEADER, Session, csrf_token, csrf_valid, flash, pop_flashes
 from web.tokens import Refresher, needs_refresh
@@ -60,6 +61,10 @@ class Visitor:
     @property
     def gateway(self) -> Gateway:
         return self.request.app.state.gateway
+
+    @property
+    def badges(self) -> BadgeCache:
+        return self.request.app.state.badges
 
     @property
     def user_id(self) -> int | None:
@@ -198,7 +203,12 @@ async def render(
     tasks: list[dict] = []
     unread, since = 0, 0.0
     if with_notifications and visitor.user_id and visitor.session.get("token"):
-        unread, tasks, since = await badge_and_tasks(visitor)
+        if unread_count is None:
+            unread, tasks, since = await badge_and_tasks(visitor)
+        else:  # the page knows the count better (the inbox, just read): remember it with what else is new
+            unread, tasks, since = await current_notifications(visitor)
+            if not tasks:
+                visitor.badges.put(visitor.session["token"], unread_count, since)
     unread = unread if unread_count is None else unread_count
     settings = visitor.request.app.state.settings
     page = visitor.request.app.state.templates.get_template(template).render(
@@ -218,6 +228,21 @@ async def render(
 
 
 async def badge_and_tasks(visitor: Visitor) -> tuple[int, list[dict], float]:
+    """The unread count, the exports to show and the newest notification's time, remembered briefly (badge.py)."""
+    token = visitor.session["token"]
+    if "watched_task" not in visitor.session:
+        known = visitor.badges.get(token)
+        if known is not None:
+            return known.unread, [], known.since
+    unread, tasks, since = await current_notifications(visitor)
+    if tasks:
+        visitor.badges.forget(token)
+    else:
+        visitor.badges.put(token, unread, since)
+    return unread, tasks, since
+
+
+async def current_notifications(visitor: Visitor) -> tuple[int, list[dict], float]:
     """The unread count and the exports still running, from the caller's current notifications."""
     try:
         rows = await visitor.gateway.notifications(visitor.caller, 0.0)

@@ -21,6 +21,8 @@ class WebSettings(Settings):
     trusted_proxy_secret: str = ""
     posts_per_page: int = Field(default=25, ge=1, le=100)
     notification_poll_seconds: float = Field(default=10.0, gt=0)
+    # How long a page trusts the session's unread badge learnt earlier instead of asking (0: always ask).
+    badge_cache_seconds: float = Field(default=5.0, ge=0)
     # None: secure cookies exactly in production.
     secure_cookies: bool | None = None
     gateway_timeout_seconds: float = Field(default=15.0, gt=0)

@@ -129,7 +129,9 @@ async def notifications(visitor: Member, since: str = Query(default="0", max_len
         return JSONResponse(
             {"error": "Bad Request", "message": _("since must be a number of seconds")}, status_code=400
         )
-    return await visitor.gateway.notifications(visitor.caller, moment)
+    rows = await visitor.gateway.notifications(visitor.caller, moment)
+    visitor.badges.heard(visitor.session["token"], rows)  # the pages' badge stays as current as the polling
+    return rows
 
 
 @router.post("/translate", dependencies=[CSRF])

@@ -13,7 +13,7 @@ from web.deps import Settings, Templates
 from web.forms import USERNAME
 from web.gateway import Conflict, Invalid, NotFound, RateLimited
 from web.i18n import _
-from web.pages import CSRF, AnyVisitor, Member, Visitor, badge_and_tasks, redirect, render, running_export
+from web.pages import CSRF, AnyVisitor, Member, Visitor, current_notifications, redirect, render, running_export
 from web.routes.main import page_of, pager
 from web.session import csrf_token
 
@@ -151,7 +151,7 @@ async def _follow(visitor: Visitor, username: str, following: bool):
 
 @router.post("/export_posts", dependencies=[CSRF])
 async def export_posts(visitor: Member):
-    _unread, tasks, _since = await badge_and_tasks(visitor)
+    _unread, tasks, _since = await current_notifications(visitor)
     if running_export(tasks):
         visitor.flash(_("An export task is currently in progress"), "warning")
     else:
