@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from microblog_testkit.devstack import DevStackProcess, env_url, env_web_url
+from microblog_testkit.webforms import Browser
 
 pytestmark = pytest.mark.e2e
 
@@ -151,3 +152,17 @@ def mailbox(stack) -> Mailbox:
     if os.environ.get("MICROBLOG_COMPOSE"):
         return Mailbox(None, os.environ.get("MICROBLOG_MAILPIT_URL", "http://127.0.0.1:8025"))
     pytest.skip("the stack at MICROBLOG_E2E_URL has no mailbox this test can read")
+
+
+@pytest.fixture
+def browser(web_url):
+    """Factory: web-UI clients of the running stack (see microblog_testkit.webforms), closed after the test."""
+    made = []
+
+    def make(**headers: str) -> Browser:
+        made.append(Browser(web_url, **headers))
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.http.close()
