@@ -58,7 +58,7 @@ async def test_relay_resumes_from_its_recorded_position_after_a_crash(store_engi
     relay = OutboxRelay(store, bus)
     await relay.publish_pending(batch=4)
 
-    async def crash(position):
+    async def crash(cursor, relayed):
         raise ConnectionError("relay died after publishing, before recording")
 
     monkeypatch.setattr(relay, "_record", crash)
@@ -67,7 +67,7 @@ async def test_relay_resumes_from_its_recorded_position_after_a_crash(store_engi
     monkeypatch.undo()
 
     restarted = OutboxRelay(store, bus)
-    assert await restarted.position() == 4
+    assert (await restarted.progress()).relayed == 4
     while await restarted.publish_pending(batch=4):
         pass
     got = await consume_all(bus, "posts.posts", 14)
