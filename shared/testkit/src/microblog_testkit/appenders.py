@@ -36,7 +36,11 @@ def say(**line: object) -> None:
 
 def event(name: str, body: str) -> PostCreated:
     return PostCreated(
-        post_id=random.randrange(1, 2**31), author_id=1, body=f"{name} {body}", language="en", created_at=datetime.now(UTC)
+        post_id=random.randrange(1, 2**31),
+        author_id=1,
+        body=f"{name} {body}",
+        language="en",
+        created_at=datetime.now(UTC),
     )
 
 
@@ -49,14 +53,16 @@ async def writer(store: EventStore, name: str, number: int, appends: int, stream
         while True:
             stream = f"post-{random.randrange(streams)}"
             try:
-                await store.append(stream, await store.version_of(stream), [event(name, f"{number}-{i}")], update_state=jitter)
+                await store.append(
+                    stream, await store.version_of(stream), [event(name, f"{number}-{i}")], update_state=jitter
+                )
                 break
             except ConcurrencyError:
                 continue  # another writer moved the stream on: read it again
     return appends
 
 
-async def slow_append(store: EventStore, engine: AsyncEngine, name: str) -> None:
+async def slow_append(store: EventStore, engine: AsyncEngine, name: str) -> int:
     held: list[int] = []
 
     async def hold(conn: AsyncConnection) -> None:
@@ -75,6 +81,7 @@ async def slow_append(store: EventStore, engine: AsyncEngine, name: str) -> None
 
     await store.append(f"slow-{name}", 0, [event(name, "slow")], update_state=hold)
     say(slow_committed=held[0])
+    return 1
 
 
 async def main(url: str, name: str, writers: int, appends: int, streams: int, slow: bool) -> None:
@@ -85,8 +92,7 @@ async def main(url: str, name: str, writers: int, appends: int, streams: int, sl
         if slow:
             await asyncio.sleep(0.05)  # a few appends first: the slow one is not the oldest of all
             tasks.append(asyncio.create_task(slow_append(store, engine, name)))
-        await asyncio.gather(*tasks)
-        say(appended=writers * appends + (1 if slow else 0))
+        say(appended=sum(await asyncio.gather(*tasks)))
     finally:
         await engine.dispose()
 

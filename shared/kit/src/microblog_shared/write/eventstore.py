@@ -27,6 +27,7 @@ from microblog_shared.write.port import ConcurrencyError, Reservation, Reservati
 __all__ = [
     "APPENDED_CHANNEL",
     "INITIAL_SCHEMA",
+    "RENUMBER_AFTER_RESTORE",
     "SCHEMA",
     "STREAM_LOCK",
     "TRANSACTION_IDS",
@@ -75,6 +76,17 @@ TRANSACTION_IDS = [
        WHERE r.xact = '0'""",
 ]
 SCHEMA = [*INITIAL_SCHEMA, *TRANSACTION_IDS]
+# After restoring a logical dump (pg_dump) into another server, rows carry transaction ids that
+# server has not reached: new appends would sort before them. Number the old rows 0 (the log's
+# order among them becomes position order, which keeps each stream in order) and move every
+# relay back to just before the first event it had not published: nothing is skipped, a few
+# events are sent again (consumers dedupe). Run once, relays stopped (docs/operations.md).
+RENUMBER_AFTER_RESTORE = [
+    """UPDATE relay_positions r SET xact = '0', position = coalesce(
+           (SELECT min(e.position) - 1 FROM events e WHERE (e.xact, e.position) > (r.xact, r.position)),
+           (SELECT coalesce(max(position), 0) FROM events))""",
+    "UPDATE events SET xact = '0' WHERE xact <> '0'",
+]
 
 
 class LogCursor(NamedTuple):
@@ -143,13 +155,16 @@ class EventStore:
         so a service's own state tables never disagree with its events.
         """
         async with self.engine.begin() as conn:
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:c, hashtext(:s))"), {"c": STREAM_LOCK, "s": stream_id})
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(:c, hashtext(:s))"), {"c": STREAM_LOCK, "s": stream_id}
+            )
             actual = await _version_before_any_write(conn, stream_id)
             if actual != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, actual)
             # One order for every claim and release (by value), so two appends never wait on each other in a cycle.
             changes = sorted(
-                [(r, False) for r in release] + [(r, True) for r in reserve], key=lambda c: (c[0].kind, c[0].value, c[1])
+                [(r, False) for r in release] + [(r, True) for r in reserve],
+                key=lambda c: (c[0].kind, c[0].value, c[1]),
             )
             for reservation, claim in changes:
                 if claim:
@@ -278,6 +293,19 @@ class EventStore:
                 )
             ).one()
             return int(row.events), bool(row.held)
+
+    async def transaction_ids_ahead(self) -> bool:
+        """Whether the store holds transaction ids this server has not drawn yet: restored from a logical dump."""
+        async with self.engine.connect() as conn:
+            return bool(
+                await conn.scalar(
+                    text("""SELECT coalesce(greatest((SELECT max(CAST(CAST(xact AS text) AS bigint)) FROM relay_positions),
+                                                     (SELECT CAST(CAST(xact AS text) AS bigint) FROM events
+                                                      ORDER BY xact DESC LIMIT 1))
+                                            >= CAST(CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text) AS bigint),
+                                            false)""")
+                )
+            )
 
     async def owner_of(self, kind: str, value: str) -> str | None:
         """The stream holding a reservation, if any."""

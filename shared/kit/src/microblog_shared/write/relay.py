@@ -105,6 +105,11 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until `stop` is set, waking on NOTIFY from appends (or every second)."""
+        if await self.store.transaction_ids_ahead():
+            raise RuntimeError(
+                "the event store holds transaction ids this PostgreSQL server has not reached (restored from "
+                "a logical dump?): run eventstore.RENUMBER_AFTER_RESTORE once (docs/operations.md) before relaying"
+            )
         async with self.engine.connect() as listener:
             await listener.execution_options(isolation_level="AUTOCOMMIT")
             await listener.execute(text(f"LISTEN {APPENDED_CHANNEL}"))
