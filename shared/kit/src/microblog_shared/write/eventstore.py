@@ -161,19 +161,13 @@ class EventStore:
             actual = await _version_before_any_write(conn, stream_id)
             if actual != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, actual)
-            # One order for every claim and release (by value), so two appends never wait on each other in a cycle.
-            changes = sorted(
-                [(r, False) for r in release] + [(r, True) for r in reserve],
-                key=lambda c: (c[0].kind, c[0].value, c[1]),
-            )
-            for reservation, claim in changes:
-                if claim:
-                    await _reserve(conn, stream_id, reservation)
-                else:
-                    await conn.execute(
-                        text("DELETE FROM reservations WHERE kind = :k AND value = :v AND stream_id = :s"),
-                        {"k": reservation.kind, "v": reservation.value, "s": stream_id},
-                    )
+            for reservation in release:
+                await conn.execute(
+                    text("DELETE FROM reservations WHERE kind = :k AND value = :v AND stream_id = :s"),
+                    {"k": reservation.kind, "v": reservation.value, "s": stream_id},
+                )
+            for reservation in reserve:  # in the caller's order: the first taken one is the one reported
+                await _reserve(conn, stream_id, reservation)
             appended = []
             for number, event in enumerate(events, start=expected_version + 1):
                 envelope = wrap(event, stream_id, number, self.producer)
@@ -214,7 +208,7 @@ class EventStore:
             for stream_id, version, events, _ in appends
             for number, event in enumerate(events, start=version + 1)
         ]
-        claims = sorted((r.kind, r.value, stream_id) for stream_id, _, _, reserve in appends for r in reserve)
+        claims = [(r.kind, r.value, stream_id) for stream_id, _, _, reserve in appends for r in reserve]
         async with self.engine.begin() as conn:
             await _check_versions(conn, expected)
             await _reserve_all(conn, claims)
