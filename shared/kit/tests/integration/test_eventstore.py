@@ -1,4 +1,5 @@
 import asyncio
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -7,7 +8,14 @@ from sqlalchemy.exc import DBAPIError
 
 from microblog_shared.events import PostCreated
 from microblog_shared.runtime import context
-from microblog_shared.write.eventstore import ConcurrencyError, EventStore, Reservation, ReservationTaken
+from microblog_shared.write.eventstore import (
+    ConcurrencyError,
+    EventStore,
+    LogCursor,
+    Reservation,
+    ReservationTaken,
+    _version_before_any_write,
+)
 
 
 def post(n: int) -> PostCreated:
@@ -76,48 +84,102 @@ async def test_released_reservations_can_be_claimed_again(store_engine):
     assert await store.owner_of("username", "ada") == "user-2"
 
 
-async def test_positions_are_visible_in_commit_order(store_engine):
-    """BRIEF §7: a reader at "position > last seen" must never skip a late commit."""
+async def test_the_settled_log_skips_nothing_while_appends_commit_out_of_order(store_engine):
+    """BRIEF §7: a reader following the log must never skip a late commit."""
     store = EventStore(store_engine, producer="posts")
     seen: list[int] = []
     done = asyncio.Event()
 
     async def reader():
-        last = 0
-        while not done.is_set() or (await store.read_all(after=last, limit=1)):
-            for envelope in await store.read_all(after=last):
+        after = LogCursor(0, 0)
+        while not done.is_set() or await store.read_settled(after=after, limit=1):
+            for cursor, envelope in await store.read_settled(after=after):
                 seen.append(envelope.position)
-                last = envelope.position
+                after = cursor
             await asyncio.sleep(0)
+
+    async def jitter(conn):
+        await asyncio.sleep(random.uniform(0, 0.005))  # commits come out of order
 
     async def writer(n):
         for i in range(25):
-            await store.append(f"post-{n}-{i}", 0, [post(i)])
+            await store.append(f"post-{n}-{i}", 0, [post(i)], update_state=jitter)
 
     reading = asyncio.create_task(reader())
     await asyncio.gather(*(writer(n) for n in range(6)))
     done.set()
     await reading
-    assert len(seen) == 150
-    assert seen == sorted(seen) and len(set(seen)) == 150
+    assert sorted(seen) == sorted(e.position for e in await store.read_all()) and len(set(seen)) == 150
 
 
-async def test_a_slow_transaction_holds_later_appends_back_instead_of_being_skipped(store_engine):
+async def insert_raw(conn, stream_id: str) -> None:
+    await conn.execute(
+        text("""INSERT INTO events (event_id, stream_id, stream_version, type, schema_version,
+        occurred_at, producer, payload) VALUES (gen_random_uuid(), :s, 1, 'PostCreated', 1, now(), 'posts', '{}')"""),
+        {"s": stream_id},
+    )
+
+
+async def test_a_slow_transaction_holds_the_settled_log_back_without_blocking_later_appends(store_engine):
     store = EventStore(store_engine, producer="posts")
     async with store_engine.connect() as slow:
         await slow.begin()
-        await slow.execute(text("SELECT pg_advisory_xact_lock(7000001)"))  # an append in progress
-        await slow.execute(
-            text("""INSERT INTO events (event_id, stream_id, stream_version, type, schema_version,
-            occurred_at, producer, payload) VALUES (gen_random_uuid(), 'slow', 1, 'PostCreated', 1, now(), 'posts', '{}')""")
-        )
-        later = asyncio.create_task(store.append("fast", 0, [post(1)]))
-        await asyncio.sleep(0.3)
-        assert not later.done(), "the second append must wait for the first to commit"
-        assert await store.read_all() == []
+        await insert_raw(slow, "slow")  # an append in progress: its transaction id is drawn
+        await asyncio.wait_for(store.append("fast", 0, [post(1)]), 5)  # not waiting for the slow one
+        assert [e.stream_id for e in await store.read_all()] == ["fast"]  # a position reader would pass "slow"
+        assert await store.read_settled() == []
+        assert await store.count_after(LogCursor(0, 0)) == (1, True)
         await slow.commit()
-    await later
-    assert [e.stream_id for e in await store.read_all()] == ["slow", "fast"]
+    assert [e.stream_id for _, e in await store.read_settled()] == ["slow", "fast"]
+    assert await store.count_after(LogCursor(0, 0)) == (2, False)
+
+
+async def test_appends_to_different_streams_do_not_wait_for_each_other_but_one_stream_waits(store_engine):
+    store = EventStore(store_engine, producer="posts")
+    release = asyncio.Event()
+
+    async def held(conn):
+        await release.wait()
+
+    holding = asyncio.create_task(store.append("post-1", 0, [post(1)], update_state=held))
+    await asyncio.sleep(0.2)  # post-1's transaction is open, its event inserted
+    assert [e.stream_version for e in await asyncio.wait_for(store.append("post-2", 0, [post(2)]), 5)] == [1]
+    same_stream = asyncio.create_task(store.append("post-1", 0, [post(3)]))
+    await asyncio.sleep(0.3)
+    assert not same_stream.done(), "an append to the same stream waits for the stream's lock"
+    release.set()
+    await holding
+    with pytest.raises(ConcurrencyError) as raised:
+        await same_stream
+    assert (raised.value.expected, raised.value.actual) == (0, 1)
+
+
+async def test_a_batch_racing_an_append_of_the_same_version_is_a_conflict(store_engine):
+    store = EventStore(store_engine, producer="posts")
+    release = asyncio.Event()
+
+    async def held(conn):
+        await release.wait()
+
+    holding = asyncio.create_task(store.append("post-1", 0, [post(1)], update_state=held))
+    await asyncio.sleep(0.2)
+    batch = asyncio.create_task(store.append_batch([("post-2", 0, [post(2)], []), ("post-1", 0, [post(3)], [])]))
+    await asyncio.sleep(0.3)
+    assert not batch.done(), "the batch's insert waits for the append that wrote the same version"
+    release.set()
+    await holding
+    with pytest.raises(ConcurrencyError) as raised:
+        await batch
+    assert (raised.value.stream_id, raised.value.expected, raised.value.actual) == ("post-1", 0, 1)
+    assert [e.stream_id for e in await store.read_all()] == ["post-1"]
+
+
+async def test_a_version_check_after_a_write_is_refused(store_engine):
+    """The log's order within a stream needs the transaction id drawn after the version check."""
+    async with store_engine.begin() as conn:
+        await insert_raw(conn, "other")
+        with pytest.raises(RuntimeError):
+            await _version_before_any_write(conn, "post-1")
 
 
 async def test_next_id_counts_up(store_engine):

@@ -3,9 +3,10 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 
 from microblog_shared.events import Envelope, PasswordSet, PostCreated, UserRegistered
-from microblog_shared.write.eventstore import EventStore
+from microblog_shared.write.eventstore import RENUMBER_AFTER_RESTORE, EventStore
 from microblog_shared.write.relay import OutboxRelay
 
 
@@ -58,7 +59,7 @@ async def test_relay_resumes_from_its_recorded_position_after_a_crash(store_engi
     relay = OutboxRelay(store, bus)
     await relay.publish_pending(batch=4)
 
-    async def crash(position):
+    async def crash(cursor, relayed):
         raise ConnectionError("relay died after publishing, before recording")
 
     monkeypatch.setattr(relay, "_record", crash)
@@ -67,7 +68,7 @@ async def test_relay_resumes_from_its_recorded_position_after_a_crash(store_engi
     monkeypatch.undo()
 
     restarted = OutboxRelay(store, bus)
-    assert await restarted.position() == 4
+    assert (await restarted.progress()).relayed == 4
     while await restarted.publish_pending(batch=4):
         pass
     got = await consume_all(bus, "posts.posts", 14)
@@ -97,3 +98,31 @@ async def test_running_relay_publishes_new_appends_at_once(store_engine, bus):
         await running
     assert Envelope.from_bytes(got[0].value).stream_id == "post-1"
     assert latency < 0.9, f"{latency:.2f} s: the relay should wake on NOTIFY, not on its one-second fallback"
+
+
+async def test_after_a_logical_restore_the_relay_refuses_until_renumbered_then_skips_nothing(store_engine, bus):
+    store = EventStore(store_engine, producer="test")
+    for n in range(6):
+        await store.append(f"post-{n}", 0, [post(n)])
+    relay = OutboxRelay(store, bus)
+    await relay.publish_pending(batch=4)
+    async with store_engine.begin() as conn:  # as if dumped from a server whose transaction ids ran far ahead
+        await conn.execute(
+            text("UPDATE events SET xact = CAST(CAST(CAST(xact AS text) AS bigint) + 10000000 AS text)::xid8")
+        )
+        await conn.execute(
+            text("UPDATE relay_positions SET xact = CAST(CAST(CAST(xact AS text) AS bigint) + 10000000 AS text)::xid8")
+        )
+    assert await store.transaction_ids_ahead()
+    with pytest.raises(RuntimeError, match="RENUMBER_AFTER_RESTORE"):
+        await relay.run(asyncio.Event())
+    async with store_engine.begin() as conn:
+        for statement in RENUMBER_AFTER_RESTORE:
+            await conn.execute(text(statement))
+    assert not await store.transaction_ids_ahead()
+    await store.append("post-new", 0, [post(9)])
+    while await relay.publish_pending(batch=4):
+        pass
+    got = await consume_all(bus, "posts.posts", 7)
+    assert {e.stream_id for e in got} == {*(f"post-{n}" for n in range(6)), "post-new"}
+    assert len(got) == 7 and await relay.backlog() == 0

@@ -150,10 +150,10 @@ def show_status(report: dict) -> None:
     console.print(projections)
 
     outboxes = Table(title="outboxes", title_justify="left")
-    for column in ("service", "relayed up to", "backlog", "events/s"):
+    for column in ("service", "relayed", "backlog", "events/s"):
         outboxes.add_column(column, justify="left" if column == "service" else "right")
     for s in report["outboxes"]:
-        outboxes.add_row(s["service"], f"{s['position']:,}", f"{s['backlog']:,}", f"{s['events_per_second']:,.1f}")
+        outboxes.add_row(s["service"], f"{s['relayed']:,}", f"{s['backlog']:,}", f"{s['events_per_second']:,.1f}")
     console.print(outboxes)
 
     down = [p["name"] for p in report["processes"] if not (p["healthy"] and p["ready"])]

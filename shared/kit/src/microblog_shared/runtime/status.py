@@ -136,14 +136,16 @@ class RelayMonitor(Monitor):
         self._rate = Rate()
 
     async def refresh(self) -> dict[str, Any]:
-        position = await self.relay.position()
+        progress = await self.relay.progress()
         backlog = await self.relay.backlog()
         metrics.OUTBOX_BACKLOG.labels(self.service).set(backlog)
         return {
             "kind": "relay",
             "service": self.service,
-            "position": position,
+            "position": progress.cursor.position,  # of the last event relayed (the log is in transaction order)
+            "transaction": progress.cursor.xact,
+            "relayed": progress.relayed,
             "backlog": backlog,
-            "events_per_second": self._rate.add(position),
+            "events_per_second": self._rate.add(progress.relayed),
             "at": _now(),
         }

@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    execute_all(op, eventstore.SCHEMA)
+    execute_all(op, eventstore.INITIAL_SCHEMA)
     op.execute("CREATE SEQUENCE user_ids")
     op.execute("""CREATE TABLE users (
         id bigint PRIMARY KEY,

@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    execute_all(op, eventstore.SCHEMA)
+    execute_all(op, eventstore.INITIAL_SCHEMA)
     op.execute("CREATE SEQUENCE message_ids")
     # One row per message, written in the transaction that appends its MessageSent (and its read mark).
     op.execute("""CREATE TABLE messages (

@@ -15,5 +15,5 @@ depends_on = None
 
 
 def upgrade() -> None:
-    execute_all(op, eventstore.SCHEMA)
+    execute_all(op, eventstore.INITIAL_SCHEMA)
     op.execute("CREATE SEQUENCE post_ids")

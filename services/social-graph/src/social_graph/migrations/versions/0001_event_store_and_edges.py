@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    execute_all(op, eventstore.SCHEMA)
+    execute_all(op, eventstore.INITIAL_SCHEMA)
     # One row per current follow edge, kept in the same transaction as the edge's events.
     op.execute("""CREATE TABLE edges (
         follower_id bigint NOT NULL,
