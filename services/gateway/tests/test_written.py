@@ -67,7 +67,9 @@ async def test_a_post_is_answered_in_its_read_shape_without_calling_the_timeline
 ):
     author = await register("susan")
     timeline_url, connections = timeline
-    gateway = await gateway_with(gateway_settings, service_client, author, identity_url=identity, timeline_url=timeline_url)
+    gateway = await gateway_with(
+        gateway_settings, service_client, author, identity_url=identity, timeline_url=timeline_url
+    )
     started = asyncio.get_running_loop().time()
     response = await gateway.request(method, path, json={"body": "hi"}, headers=signed_in(author))
     assert asyncio.get_running_loop().time() - started < 1  # no wait on any projection

@@ -222,3 +222,13 @@ async def test_a_missing_or_already_deleted_post_is_404(posts):
 async def test_deleting_needs_the_gateway_s_user(posts):
     await write(posts)
     assert (await posts.delete("/posts/1")).status_code == 401
+
+
+async def test_a_user_s_post_count_is_their_live_posts_now(posts):
+    for body in ("one", "two", "three"):
+        await write(posts, body)
+    await write(posts, "not mine", headers=STRANGER)
+    assert (await posts.delete("/posts/2", headers=AUTHOR)).status_code == 204
+    assert (await posts.get("/users/7/post-count")).json() == {"post_count": 2}
+    assert (await posts.get("/users/9/post-count")).json() == {"post_count": 0}
+    assert (await posts.get("/users/0/post-count")).status_code == 400

@@ -31,7 +31,7 @@ async def post_written(services: Backends, writing: Awaitable[Upstream], author_
     """A created or edited post as GET /api/posts/{id} shows it: posts' answer to `writing` and its author,
     asked of identity while posts writes."""
     write, author = await asyncio.gather(writing, _profile(services.identity, author_id))
-    if write.status_code >= 300 or author is None:
+    if not _stored(write) or author is None:
         return relay(write)
     post = write.json()
     row = SimpleNamespace(
@@ -50,7 +50,7 @@ async def post_written(services: Backends, writing: Awaitable[Upstream], author_
 async def user_written(services: Backends, write: Upstream, viewer_id: int | None) -> Response:
     """A registered or changed user as GET /api/users/{id} shows them to `viewer_id`, from identity's answer
     and the counts of posts and social-graph (a 202's `pending_email` kept)."""
-    if write.status_code >= 300:
+    if not _stored(write):
         return relay(write)
     user = write.json()
     counts = await _counts(services, user["id"])
@@ -88,6 +88,11 @@ async def _counts(services: Backends, user_id: int) -> dict[str, int] | None:
     if posts.status_code != 200 or edges.status_code != 200:
         return None
     return {**posts.json(), **edges.json()}
+
+
+def _stored(write: Upstream) -> bool:
+    """Whether the write service stored the write and answered its view of it."""
+    return 200 <= write.status_code < 300 and bool(write.content)
 
 
 def _moment(value: str | None) -> datetime | None:
