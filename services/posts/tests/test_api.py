@@ -30,6 +30,7 @@ async def test_writing_a_post_appends_post_created_and_answers_a_token(posts):
     response = await posts.post("/posts", json={"body": f"  {ENGLISH} "}, headers=AUTHOR)
     assert response.status_code == 201
     assert response.headers["X-Consistency-Token"] == "posts.posts:post-1:1"
+    assert response.headers["Location"] == "/api/posts/1"
     answer = response.json()
     assert answer.pop("timestamp").endswith("Z")
     assert answer == {"id": 1, "body": ENGLISH, "language": "en", "author": {"id": 7}}

@@ -39,6 +39,7 @@ async def create_post(
     idempotency_key: IdempotencyKey = None,
 ):
     written = await handlers.write_post(store, detect_language, user_id, new.body, idempotency_key)
+    response.headers["Location"] = f"/api/posts/{written.post.post_id}"
     return _answer(written, response)
 
 
