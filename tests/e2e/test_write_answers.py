@@ -96,4 +96,7 @@ def test_a_message_is_answered_as_its_recipient_reads_it(person):
     assert_answered_from_the_write(sent, 201)
     john.consistency = sent.headers["X-Consistency-Token"]
     (read,) = settled(john, "/api/messages", projected=False)["items"]
-    assert sent.json() == read
+    # The same fields, and the parties' usernames too: the inbox names the parties by id and link only.
+    answer = sent.json()
+    assert (answer["sender"].pop("username"), answer["recipient"].pop("username")) == (susan.username, john.username)
+    assert answer == read
