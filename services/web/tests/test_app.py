@@ -1,5 +1,7 @@
 """The web app against a fake gateway (a real local HTTP server, conftest.py): what every page promises."""
 
+import base64
+import json
 import re
 
 import pytest
@@ -8,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from web.app import create_app
 from web.gateway import Gateway
+from web.session import COOKIE, Session, SessionCodec
 from web.settings import WebSettings
 
 
@@ -101,9 +104,6 @@ def test_an_unreachable_gateway_gives_a_friendly_503_page(refusing_url):
 
 
 def _jwt(exp: float) -> str:
-    import base64
-    import json
-
     claims = base64.urlsafe_b64encode(json.dumps({"exp": exp, "sub": "1"}).encode()).decode().rstrip("=")
     return f"e30.{claims}.sig"
 
@@ -136,8 +136,6 @@ class SignedInGateway:
 
 
 def _signed_in_client(gateway_url: str, token: str):
-    from web.session import COOKIE, Session, SessionCodec
-
     settings = WebSettings(web_secret_key="test-secret", environment="test")
     client = TestClient(
         create_app(settings, Gateway(gateway_url)),
@@ -241,8 +239,6 @@ def test_signing_out_over_the_limit_still_forgets_the_session(gateway_server):
         token = csrf(client.get("/index").text)
         answer = client.post("/auth/logout", data={"csrf_token": token}, follow_redirects=False)
         assert answer.status_code == 303
-        from web.session import COOKIE, SessionCodec
-
         cookie = answer.headers["set-cookie"].removeprefix(f"{COOKIE}=").split(";")[0]
         assert "token" not in SessionCodec("test-secret").loads(cookie)
 
@@ -363,8 +359,6 @@ def test_pages_reuse_the_sessions_badge_which_the_polling_and_the_inbox_keep_cur
 
 
 def test_without_a_badge_cache_every_page_asks(gateway_server):
-    from web.session import COOKIE, Session, SessionCodec
-
     fake = BadgeGateway()
     settings = WebSettings(web_secret_key="test-secret", environment="test", badge_cache_seconds=0)
     with TestClient(create_app(settings, Gateway(gateway_server(fake))), headers={"Accept": "text/html"}) as client:
@@ -389,8 +383,6 @@ class SlowGateway(SignedInGateway):
 
 
 def test_a_gateway_slower_than_the_timeout_or_failing_without_json_gives_the_503_page(gateway_server):
-    from web.session import COOKIE, Session, SessionCodec
-
     settings = WebSettings(web_secret_key="test-secret", environment="test", gateway_timeout_seconds=0.3)
     gateway = Gateway(gateway_server(SlowGateway()), timeout=settings.gateway_timeout_seconds)
     with TestClient(create_app(settings, gateway), headers={"Accept": "text/html"}) as client:
