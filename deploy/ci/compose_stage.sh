@@ -175,7 +175,13 @@ make_base_image bookworm
 make_base_image trixie
 
 log "building the images"
-"${compose[@]}" build
+if ! "${compose[@]}" build; then
+  # Seen once (2026-12-04): uv 0.13.9 died of SIGSEGV in libc as it exited, after a complete
+  # install, in one of the ~20 image builds running side by side; the same build alone passed.
+  # The steps are deterministic, so a second try rebuilds only what failed (the rest is cached).
+  log "an image build failed; building once more"
+  "${compose[@]}" build
+fi
 docker images --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' | grep -E '^microblog' | sort
 
 log "starting the stack"
