@@ -2,7 +2,8 @@
 
 Issue 18, BRIEF §7: no append lock any more, so positions (and transaction ids) commit out of
 order. One writer process holds a transaction open after its insert until later transactions
-of both processes have committed; the running relay must not pass it meanwhile.
+of both processes have committed; the running relays must not pass it meanwhile. Two replicas
+of the relay (each with its own engine and bus client) take turns: both publish, nothing twice.
 """
 
 import asyncio
@@ -12,12 +13,23 @@ import time
 from collections import defaultdict
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from microblog_shared.events import Envelope
 from microblog_shared.write.eventstore import EventStore
 from microblog_shared.write.relay import OutboxRelay
 
 WRITERS, APPENDS = 8, 25  # per process
+
+
+class CountingRelay(OutboxRelay):
+    """A relay replica that counts the events it published itself."""
+
+    published = 0
+
+    async def _publish(self, envelopes: list[Envelope]) -> None:
+        await super()._publish(envelopes)
+        self.published += len(envelopes)
 
 
 async def appenders(url: str, name: str, slow: bool = False) -> asyncio.subprocess.Process:
@@ -49,12 +61,16 @@ async def consume(bus, expected: int) -> list[Envelope]:
     return got
 
 
-async def test_out_of_order_commits_from_two_processes_are_relayed_once_each_in_stream_order(store_engine, bus):
+async def test_out_of_order_commits_from_two_processes_are_relayed_once_each_in_stream_order(
+    store_engine, bus, bus_factory
+):
     url = store_engine.url.render_as_string(hide_password=False)
     store = EventStore(store_engine, producer="appenders")
-    relay = OutboxRelay(store, bus)
+    relay = CountingRelay(store, bus)
+    replica_engine = create_async_engine(url)
+    replica = CountingRelay(EventStore(replica_engine, producer="appenders"), await bus_factory())
     stop = asyncio.Event()
-    relaying = asyncio.create_task(relay.run(stop))
+    relaying = asyncio.gather(relay.run(stop), replica.run(stop))
     said: list[dict] = []
     slow_open = asyncio.Event()
     first, second = await appenders(url, "one", slow=True), await appenders(url, "two")
@@ -91,6 +107,7 @@ async def test_out_of_order_commits_from_two_processes_are_relayed_once_each_in_
         await asyncio.sleep(0.1)
     stop.set()
     await relaying
+    await replica_engine.dispose()
 
     assert passed_while_open == [], "the relay went past a transaction that was still running"
     assert later_commits > 0, "later transactions committed while the slow one was open"
@@ -108,3 +125,5 @@ async def test_out_of_order_commits_from_two_processes_are_relayed_once_each_in_
     assert len(versions) > 2  # the shared streams and the slow one
     progress = await relay.progress()
     assert (progress.relayed, await relay.backlog()) == (total, 0)
+    assert relay.published > 0 and replica.published > 0, "both replicas took turns"
+    assert relay.published + replica.published == total

@@ -59,7 +59,7 @@ async def test_relay_resumes_from_its_recorded_position_after_a_crash(store_engi
     relay = OutboxRelay(store, bus)
     await relay.publish_pending(batch=4)
 
-    async def crash(cursor, relayed):
+    async def crash(conn, cursor, relayed):
         raise ConnectionError("relay died after publishing, before recording")
 
     monkeypatch.setattr(relay, "_record", crash)

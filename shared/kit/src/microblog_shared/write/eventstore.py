@@ -265,15 +265,20 @@ class EventStore:
             )
             return [row_to_envelope(r) for r in rows]
 
-    async def read_settled(self, after: LogCursor = START, limit: int = 1000) -> list[tuple[LogCursor, Envelope]]:
+    async def read_settled(
+        self, after: LogCursor = START, limit: int = 1000, conn: AsyncConnection | None = None
+    ) -> list[tuple[LogCursor, Envelope]]:
         """The log after `after`, in (transaction id, position) order: each event with its cursor.
 
         Only events written by transactions older than the oldest one still running: no event can
         commit later before the last one returned, so a reader resuming from it skips nothing.
+        Reads on `conn` when given (the relay's batch transaction), otherwise on a connection of its own.
         """
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(_READ_SETTLED, {"x": str(after.xact), "p": after.position, "n": limit})
-            return [(LogCursor(r.xact_id, r.position), row_to_envelope(r)) for r in rows]
+        if conn is None:
+            async with self.engine.connect() as own:
+                return await self.read_settled(after, limit, own)
+        rows = await conn.execute(_READ_SETTLED, {"x": str(after.xact), "p": after.position, "n": limit})
+        return [(LogCursor(r.xact_id, r.position), row_to_envelope(r)) for r in rows]
 
     async def count_after(self, after: LogCursor) -> tuple[int, bool]:
         """How many committed events follow `after` in the log, and whether any of them is not settled yet."""

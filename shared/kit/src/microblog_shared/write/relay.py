@@ -5,6 +5,11 @@ than the oldest one still running (`EventStore.read_settled`, ADR 9), and record
 (that pair, and how many events it relayed) in the service's own database after the bus
 acknowledged, so a crash between the two re-sends one batch: consumers dedupe by
 (stream_id, stream_version).
+
+Several replicas of a relay may run (issue 18): each batch (read the progress, read the log,
+publish, record) holds a transaction-level advisory lock named after the relay, so replicas
+take turns batch by batch and never publish the same batch twice or out of order. An advisory
+lock draws no transaction id, so a replica waiting for its turn holds back no relay's snapshot.
 """
 
 from __future__ import annotations
@@ -15,10 +20,10 @@ from itertools import groupby
 from typing import NamedTuple
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from microblog_shared.bus import EventBus, Record
-from microblog_shared.events import EventRegistry
+from microblog_shared.events import Envelope, EventRegistry
 from microblog_shared.events import registry as default_registry
 from microblog_shared.runtime import metrics
 from microblog_shared.write.eventstore import APPENDED_CHANNEL, START, EventStore, LogCursor
@@ -48,34 +53,47 @@ class OutboxRelay:
         self.name = name
         self.registry = registry
 
-    async def progress(self) -> Progress:
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text("""SELECT CAST(CAST(xact AS text) AS bigint) AS xact, position, relayed
-                            FROM relay_positions WHERE relay = :r"""),
-                    {"r": self.name},
-                )
-            ).first()
+    async def progress(self, conn: AsyncConnection | None = None) -> Progress:
+        if conn is None:
+            async with self.engine.connect() as own:
+                return await self.progress(own)
+        row = (
+            await conn.execute(
+                text("""SELECT CAST(CAST(xact AS text) AS bigint) AS xact, position, relayed
+                        FROM relay_positions WHERE relay = :r"""),
+                {"r": self.name},
+            )
+        ).first()
         return Progress(START, 0) if row is None else Progress(LogCursor(row.xact, row.position), row.relayed)
 
-    async def _record(self, cursor: LogCursor, relayed: int) -> None:
+    async def _record(self, conn: AsyncConnection, cursor: LogCursor, relayed: int) -> None:
         """Move the progress record to `cursor`, `relayed` events further."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                text("""INSERT INTO relay_positions (relay, xact, position, relayed) VALUES (:r, CAST(:x AS xid8), :p, :n)
-                        ON CONFLICT (relay) DO UPDATE SET xact = EXCLUDED.xact, position = EXCLUDED.position,
-                            relayed = relay_positions.relayed + EXCLUDED.relayed"""),
-                {"r": self.name, "x": str(cursor.xact), "p": cursor.position, "n": relayed},
-            )
+        await conn.execute(
+            text("""INSERT INTO relay_positions (relay, xact, position, relayed) VALUES (:r, CAST(:x AS xid8), :p, :n)
+                    ON CONFLICT (relay) DO UPDATE SET xact = EXCLUDED.xact, position = EXCLUDED.position,
+                        relayed = relay_positions.relayed + EXCLUDED.relayed"""),
+            {"r": self.name, "x": str(cursor.xact), "p": cursor.position, "n": relayed},
+        )
 
     async def publish_pending(self, batch: int = 500) -> int:
-        """Publish the next batch of settled, unpublished events; returns how many."""
-        after = (await self.progress()).cursor
-        settled = await self.store.read_settled(after=after, limit=batch)
-        if not settled:
-            return 0
-        envelopes = [envelope for _, envelope in settled]
+        """Publish the next batch of settled, unpublished events; returns how many.
+
+        Replicas of this relay wait here for each other's batch to be recorded (or abandoned).
+        """
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"relay:{self.name}"}
+            )
+            after = (await self.progress(conn)).cursor
+            settled = await self.store.read_settled(after=after, limit=batch, conn=conn)
+            if not settled:
+                return 0
+            await self._publish([envelope for _, envelope in settled])
+            await self._record(conn, settled[-1][0], len(settled))
+        metrics.OUTBOX_RELAYED.labels(self.store.producer).inc(len(settled))
+        return len(settled)
+
+    async def _publish(self, envelopes: list[Envelope]) -> None:
         # Consecutive runs per topic keep the log's order within every stream.
         for topic, run in groupby(envelopes, key=lambda e: self.registry.contract(e.type).topic):
             if topic is None:
@@ -89,9 +107,6 @@ class OutboxRelay:
                 for e in run
             ]
             await self.bus.publish(topic, records)
-        await self._record(settled[-1][0], len(settled))
-        metrics.OUTBOX_RELAYED.labels(self.store.producer).inc(len(settled))
-        return len(settled)
 
     async def backlog(self) -> int:
         """Events appended (committed) but not yet published."""
