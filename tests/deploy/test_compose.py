@@ -1,5 +1,6 @@
-"""docker-compose.yml: the internal secret reaches every platform container but the web UI's, and the
-metrics of the public containers stay inside the compose network (never published to the host)."""
+"""docker-compose.yml: the internal secret reaches every platform container but the web UI's, the
+metrics of the public containers stay inside the compose network (never published to the host),
+and the processes issue 18 replicates run twice."""
 
 from __future__ import annotations
 
@@ -37,3 +38,11 @@ def test_public_containers_keep_metrics_inside_the_compose_network():
         assert published_container_ports(service) == {"8080"}, name
     for name, service in PLATFORM.items():  # no other container publishes anything of the platform
         assert not service.get("ports") or name in ("gateway-api", "web-api"), name
+
+
+def test_the_posts_api_its_relay_and_the_timeline_projector_run_as_two_replicas():
+    """Issue 18: nothing in them assumes a single instance; the fault drill kills one of each."""
+    replicated = {name for name, s in PLATFORM.items() if s.get("deploy", {}).get("replicas", 1) > 1}
+    assert replicated == {"posts-api", "posts-relay", "timeline-projector"}
+    for name in replicated:  # replicas can't share a fixed name or a host port
+        assert "container_name" not in SERVICES[name] and not SERVICES[name].get("ports"), name

@@ -18,6 +18,15 @@ import time
 import pytest
 
 
+def _healthy(container: str) -> bool:
+    state = subprocess.run(
+        ["docker", "inspect", "-f", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", container],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return state[:1] == ["running"] and state[1:] in ([], ["healthy"])
+
+
 class Compose:
     def __init__(self, command: list[str]) -> None:
         self.command = command
@@ -28,28 +37,22 @@ class Compose:
             raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")
         return done.stdout
 
-    def kill(self, service: str) -> None:
-        self.run("kill", "-s", "SIGKILL", service)
+    def containers(self, service: str) -> list[str]:
+        return self.run("ps", "-q", service).split()
+
+    def kill(self, service: str) -> int:
+        """SIGKILL the service's container, or one of its replicas (the others serve on); how many it has."""
+        containers = self.containers(service)
+        subprocess.run(["docker", "kill", "-s", "SIGKILL", containers[0]], check=True, capture_output=True)
+        return len(containers)
 
     def start(self, service: str) -> None:
         self.run("start", service)
 
     def wait_healthy(self, service: str, timeout: float = 240) -> None:
-        container = self.run("ps", "-q", service).strip()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = subprocess.run(
-                [
-                    "docker",
-                    "inspect",
-                    "-f",
-                    "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
-                    container,
-                ],
-                capture_output=True,
-                text=True,
-            ).stdout.split()
-            if state[:1] == ["running"] and state[1:] in ([], ["healthy"]):
+            if all(_healthy(container) for container in self.containers(service)):
                 return
             time.sleep(1)
         raise TimeoutError(f"{service} did not become healthy in {timeout} s")

@@ -1,10 +1,10 @@
 """The fault drill: steady writes (posts, messages, follows) through the gateway while parts of the
 stack are SIGKILLed.
 
-One at a time, each target is killed with SIGKILL and started again: the timeline projector,
-posts' outbox relay, the posts API (a write service), the Kafka broker, and PostgreSQL (in
-compose one server holds every service's database, so this kills the database of every
-service at once). Afterwards, once the stack has caught up:
+One at a time, each target is killed with SIGKILL and started again: a timeline projector,
+posts' outbox relay and the posts API (each runs as two replicas and the drill kills one: the
+other serves on), the Kafka broker, and PostgreSQL (in compose one server holds every
+service's database, so this kills the database of every service at once). Afterwards, once the stack has caught up:
 
 - every write that got a 2xx is present exactly once (event store and read model);
 - every write that got an error was either not applied or applied once, never half (in the
@@ -147,7 +147,7 @@ async def test_the_stack_loses_and_doubles_nothing_through_sigkills(compose, gat
         await asyncio.sleep(LOAD_BEFORE_KILLS)
         for target in TARGETS:
             killed = time.monotonic()
-            await asyncio.to_thread(compose.kill, target)
+            replicas = await asyncio.to_thread(compose.kill, target)
             await asyncio.sleep(PAUSE_AFTER_KILL)
             await asyncio.to_thread(compose.start, target)
             await asyncio.to_thread(compose.wait_healthy, target)
@@ -155,7 +155,7 @@ async def test_the_stack_loses_and_doubles_nothing_through_sigkills(compose, gat
             await probe_visible(client, accounts[0])
             figures["kills"].append(
                 {
-                    "target": target,
+                    "target": target if replicas == 1 else f"{target} (one of {replicas})",
                     "back_after_s": round(healthy - killed, 1),
                     "caught_up_after_s": round(time.monotonic() - healthy, 1),
                 }

@@ -23,6 +23,7 @@ from microblog_shared.events import (
     registry,
 )
 from microblog_shared.read.projection import ProjectionRunner
+from microblog_shared.runtime.db import create_engine
 from microblog_shared.runtime.settings import Settings
 from timeline.app import create_app
 from timeline.projection import TimelineProjection
@@ -142,20 +143,26 @@ class World:
 @pytest.fixture
 async def make_world(migrated_database, service_client, bus):
     """Factory: a World over a fresh timeline database and a running projector."""
-    running: list[tuple[asyncio.Event, asyncio.Task, object]] = []
+    running: list[tuple[asyncio.Event, asyncio.Future, object]] = []
+    replica_engines = []
 
-    async def make(cap: int = 800, celebrity_followers: int = 10_000, group: str | None = None) -> World:
-        app = create_app(
-            Settings(environment="test", database_url=migrated_database("timeline"), consistency_wait_seconds=5.0)
-        )
+    async def make(
+        cap: int = 800, celebrity_followers: int = 10_000, group: str | None = None, replicas: int = 1
+    ) -> World:
+        """`replicas` projectors share the partitions, each on an engine of its own (as processes would)."""
+        url = migrated_database("timeline")
+        app = create_app(Settings(environment="test", database_url=url, consistency_wait_seconds=5.0))
         client = await service_client(app)
-        runner = ProjectionRunner(
-            TimelineProjection(cap, celebrity_followers), app.state.engine, bus, batch_size=100, group=group
-        )
+        engines = [app.state.engine] + [create_engine(url) for _ in range(replicas - 1)]
+        replica_engines.extend(engines[1:])
+        runners = [
+            ProjectionRunner(TimelineProjection(cap, celebrity_followers), engine, bus, batch_size=100, group=group)
+            for engine in engines
+        ]
         stop = asyncio.Event()
-        running.append((stop, asyncio.create_task(runner.run(stop)), app))
+        running.append((stop, asyncio.gather(*(runner.run(stop) for runner in runners)), app))
         world = World(bus, client)
-        world.app = app
+        world.app, world.runners = app, runners
         return world
 
     yield make
@@ -164,6 +171,8 @@ async def make_world(migrated_database, service_client, bus):
         await task
         await app.state.waiter.close()
         await app.state.read_model.dispose()
+    for engine in replica_engines:
+        await engine.dispose()
 
 
 @pytest.fixture

@@ -77,6 +77,9 @@ class TimelineProjection(Projection):
         self.bulk = False
 
     async def apply_many(self, conn: AsyncConnection, events: list[tuple[Event, Envelope]]) -> None:
+        # Every user row the batch will lock, locked first and in id order: a replica applying
+        # another batch then waits for this one instead of deadlocking with it halfway.
+        await _lock_authors(conn, sorted({user_id for event, _ in events for user_id in _users_of(event)}))
         for kind, run in groupby((event for event, _ in events), key=type):
             handler = self.handlers.get(kind)
             if handler is not None:
@@ -221,6 +224,15 @@ async def _ensure_users(conn: AsyncConnection, user_ids: Sequence[int]) -> None:
         text("INSERT INTO users (id) SELECT DISTINCT unnest(CAST(:ids AS bigint[])) ON CONFLICT DO NOTHING"),
         {"ids": list(user_ids)},
     )
+
+
+def _users_of(event: Event) -> list[int]:
+    """The users whose rows applying `event` may insert or lock: the user, the author, both ends of a follow."""
+    return [
+        getattr(event, field)
+        for field in ("user_id", "author_id", "follower_id", "followee_id")
+        if hasattr(event, field)
+    ]
 
 
 async def _lock_authors(conn: AsyncConnection, author_ids: Sequence[int], also: Sequence[int] = ()) -> None:

@@ -4,7 +4,9 @@ Each batch is one transaction on the read model's database that applies the even
 the per-stream versions (the dedupe key) and stores the partition checkpoints. On partition
 assignment the consumer seeks to those checkpoints, so the bus's own committed offsets are
 only a hint for lag dashboards. A record that fails to apply is rolled back alone (savepoint)
-and sent to the projection's dead-letter topic; the projection goes on.
+and sent to the projection's dead-letter topic; the projection goes on. A deadlock or a
+serialization failure (projector replicas touching the same rows) is no poison: the batch is
+tried again as it was.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -41,6 +44,11 @@ SCHEMA = [
         PRIMARY KEY (projection, stream_id))""",
     POINTER_TABLE,
 ]
+
+# deadlock_detected, serialization_failure: PostgreSQL rolled the statement back because of
+# another transaction, not because of the event; the same batch is tried again.
+TRANSIENT_SQLSTATES = {"40P01", "40001"}
+TRANSIENT_ATTEMPTS = 8
 
 Keyed = tuple[ConsumedRecord, Envelope, str]  # a record, its envelope and its stream's dedupe key
 DeadRecord = tuple[ConsumedRecord, str]  # a record set aside, and why
@@ -189,12 +197,12 @@ class ProjectionRunner:
         checkpoints = {r.topic_partition: r.offset + 1 for r in records}
         try:
             try:
-                result = await self._in_transaction(records, checkpoints, isolate=False)
+                result = await self._retrying(records, checkpoints, isolate=False)
             except ReadModelSwitched:
                 raise
             except Exception:
                 log.warning("a batch of %d events failed; applying them one by one", len(records))
-                result = await self._in_transaction(records, checkpoints, isolate=True)
+                result = await self._retrying(records, checkpoints, isolate=True)
         except ReadModelSwitched as switched:
             # A replay made another version current while this batch was polled: go on from
             # that version's checkpoints (at or past ours) instead of writing to the old one.
@@ -203,6 +211,20 @@ class ProjectionRunner:
             return None
         await self.consumer.commit(checkpoints)
         return result
+
+    async def _retrying(
+        self, records: list[ConsumedRecord], checkpoints: dict[TopicPartition, int], isolate: bool
+    ) -> BatchResult:
+        """`_in_transaction`, again after a short random pause while it fails for a transient reason."""
+        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+            try:
+                return await self._in_transaction(records, checkpoints, isolate)
+            except Exception as error:
+                if not transient(error) or attempt == TRANSIENT_ATTEMPTS:
+                    raise
+                log.info("batch of %d events met a concurrent transaction (%s); again", len(records), error)
+                await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _in_transaction(
         self, records: list[ConsumedRecord], checkpoints: dict[TopicPartition, int], isolate: bool
@@ -272,7 +294,9 @@ class ProjectionRunner:
             try:
                 async with conn.begin_nested():
                     await self._apply(conn, envelope)
-            except Exception:
+            except Exception as error:
+                if transient(error):
+                    raise  # the whole batch is tried again: the event did nothing wrong
                 log.exception("event %s failed to apply; sending it to %s", envelope.event_id, self.dead_letter_topic)
                 failed.append((record, traceback.format_exc(limit=5)))
             else:
@@ -320,6 +344,11 @@ class ProjectionRunner:
         ]
         await self.bus.publish(self.dead_letter_topic, records)
         metrics.DEAD_LETTERS.labels(self.projection.name).inc(len(records))
+
+
+def transient(error: BaseException) -> bool:
+    """Whether the database refused for another transaction's sake (deadlock, serialization)."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in TRANSIENT_SQLSTATES
 
 
 def dedupe_key(topic: str, stream_id: str, by_topic: bool) -> str:
