@@ -81,3 +81,11 @@ async def test_an_operation_taking_an_idempotency_key_documents_its_422(spec):
         if any(p["in"] == "header" and p["name"].lower() == "idempotency-key" for p in operation.get("parameters", [])):
             assert "422" in operation["responses"], name
     assert "422" in spec["paths"]["/api/posts"]["post"]["responses"]
+
+
+async def test_writes_document_the_consistency_token_they_answer(spec):
+    created = spec["paths"]["/api/posts"]["post"]["responses"]["201"]["headers"]["X-Consistency-Token"]
+    assert "comma-separated" in created["description"] and created["schema"]["type"] == "string"
+    assert "X-Consistency-Token" in spec["paths"]["/api/users/{user_id}/follow"]["post"]["responses"]["204"]["headers"]
+    assert "headers" not in spec["paths"]["/api/timeline"]["get"]["responses"]["200"]
+    assert "comma-separated" in spec["info"]["description"]

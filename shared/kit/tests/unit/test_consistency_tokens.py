@@ -54,4 +54,6 @@ def test_the_list_is_bounded_dropping_the_oldest_and_what_does_not_parse():
         kept = remember(kept, f"posts.posts:post-{n}:1")
     tokens = ConsistencyToken.parse_all(kept)
     assert [t.stream_id for t in tokens] == [f"post-{n}" for n in range(MAX_TOKENS + 2, 2, -1)]
-    assert remember("garbage,posts.posts:post-1:1", "social.follows:f-1:1") == "social.follows:f-1:1,posts.posts:post-1:1"
+    assert (
+        remember("garbage,posts.posts:post-1:1", "social.follows:f-1:1") == "social.follows:f-1:1,posts.posts:post-1:1"
+    )

@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from contextlib import suppress
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
