@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from microblog_shared.read.consistency import remember
 from microblog_testkit.devstack import DevStackProcess, env_url, env_web_url
 from microblog_testkit.webforms import Browser
 
@@ -66,7 +67,12 @@ def client(base_url):
 
 
 class Person:
-    """A registered user with a token, driving the public API."""
+    """A registered user with a token, driving the public API.
+
+    `consistency` is the X-Consistency-Token its reads send: the tokens of its latest writes, one per
+    stream, newest first (a write adds its own), so a read waits for every write before it. A test
+    may set it outright to wait for something else.
+    """
 
     def __init__(self, client: httpx.Client, username: str, password: str = "a long password") -> None:
         self.client, self.username, self.password = client, username, password
@@ -84,15 +90,19 @@ class Person:
     def post(self, body: str) -> httpx.Response:
         response = self.client.post("/api/posts", json={"body": body}, headers=self.headers)
         if response.status_code == 201:
-            self.consistency = response.headers["X-Consistency-Token"]
+            self.consistency = remember(self.consistency, response.headers["X-Consistency-Token"])
         return response
 
     def send(self, method: str, path: str, **kwargs) -> httpx.Response:
-        """A write: remembers its consistency token for the next read."""
+        """A write: remembers its consistency token for the next reads."""
         response = self.client.request(method, path, headers=self.headers, **kwargs)
         if "X-Consistency-Token" in response.headers:
-            self.consistency = response.headers["X-Consistency-Token"]
+            self.consistency = remember(self.consistency, response.headers["X-Consistency-Token"])
         return response
+
+    def waits_for(self, other: Person) -> None:
+        """This person's next reads wait for the other's latest writes too."""
+        self.consistency = remember(self.consistency, other.consistency)
 
     def get(self, path: str, **params) -> httpx.Response:
         return self.client.get(

@@ -14,7 +14,7 @@ def test_replaying_the_timeline_of_a_running_stack_keeps_every_read_and_write_wo
     assert bob.send("POST", f"/api/users/{alice.id}/follow").status_code == 204
     for n in range(5):
         assert alice.post(f"before the replay {n}").status_code == 201
-    bob.consistency = alice.consistency  # a write answers at once: bob's read waits for alice's last post
+    bob.waits_for(alice)  # a write answers at once: bob's read waits for alice's posts (and his follow)
     before = bob.get("/api/timeline").json()["items"]
     assert len(before) == 5
 
@@ -29,5 +29,5 @@ def test_replaying_the_timeline_of_a_running_stack_keeps_every_read_and_write_wo
 
     assert bob.get("/api/timeline").json()["items"] == before
     assert alice.post("after the replay").status_code == 201
-    bob.consistency = alice.consistency
+    bob.waits_for(alice)
     assert bob.get("/api/timeline").json()["items"][0]["body"] == "after the replay"

@@ -62,7 +62,7 @@ async def test_registration_documents_its_required_fields_and_rules(spec):
     assert new_user["properties"]["about_me"]["anyOf"][0]["maxLength"] == 140
 
 
-async def test_a_user_written_before_the_timeline_caught_up_is_a_documented_answer(spec):
+async def test_a_user_answered_without_their_counts_is_a_documented_answer(spec):
     created = spec["paths"]["/api/users"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
     assert {"$ref": "#/components/schemas/UserAsWritten"} in created["anyOf"]
 
@@ -81,3 +81,11 @@ async def test_an_operation_taking_an_idempotency_key_documents_its_422(spec):
         if any(p["in"] == "header" and p["name"].lower() == "idempotency-key" for p in operation.get("parameters", [])):
             assert "422" in operation["responses"], name
     assert "422" in spec["paths"]["/api/posts"]["post"]["responses"]
+
+
+async def test_writes_document_the_consistency_token_they_answer(spec):
+    created = spec["paths"]["/api/posts"]["post"]["responses"]["201"]["headers"]["X-Consistency-Token"]
+    assert "comma-separated" in created["description"] and created["schema"]["type"] == "string"
+    assert "X-Consistency-Token" in spec["paths"]["/api/users/{user_id}/follow"]["post"]["responses"]["204"]["headers"]
+    assert "headers" not in spec["paths"]["/api/timeline"]["get"]["responses"]["200"]
+    assert "comma-separated" in spec["info"]["description"]

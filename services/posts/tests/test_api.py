@@ -30,6 +30,7 @@ async def test_writing_a_post_appends_post_created_and_answers_a_token(posts):
     response = await posts.post("/posts", json={"body": f"  {ENGLISH} "}, headers=AUTHOR)
     assert response.status_code == 201
     assert response.headers["X-Consistency-Token"] == "posts.posts:post-1:1"
+    assert response.headers["Location"] == "/api/posts/1"
     answer = response.json()
     assert answer.pop("timestamp").endswith("Z")
     assert answer == {"id": 1, "body": ENGLISH, "language": "en", "author": {"id": 7}}
@@ -222,3 +223,13 @@ async def test_a_missing_or_already_deleted_post_is_404(posts):
 async def test_deleting_needs_the_gateway_s_user(posts):
     await write(posts)
     assert (await posts.delete("/posts/1")).status_code == 401
+
+
+async def test_a_user_s_post_count_is_their_live_posts_now(posts):
+    for body in ("one", "two", "three"):
+        await write(posts, body)
+    await write(posts, "not mine", headers=STRANGER)
+    assert (await posts.delete("/posts/2", headers=AUTHOR)).status_code == 204
+    assert (await posts.get("/users/7/post-count")).json() == {"post_count": 2}
+    assert (await posts.get("/users/9/post-count")).json() == {"post_count": 0}
+    assert (await posts.get("/users/0/post-count")).status_code == 400

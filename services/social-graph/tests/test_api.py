@@ -124,3 +124,12 @@ async def test_identity_unreachable_is_a_503(migrated_database, service_client, 
     assert response.status_code == 503
     assert response.json()["error"] == "Service Unavailable"
     assert (await client.post("/users/1/follow", headers=as_user(1))).status_code == 400  # no identity needed
+
+
+async def test_counts_are_the_edges_now_both_ways(social_graph, register):
+    susan, john, mary = await register("susan"), await register("john"), await register("mary")
+    for follower, followee in ((john, susan), (mary, susan), (susan, john)):
+        assert (await social_graph.post(f"/users/{followee}/follow", headers=as_user(follower))).status_code == 204
+    assert (await social_graph.delete(f"/users/{susan}/follow", headers=as_user(mary))).status_code == 204
+    assert (await social_graph.get(f"/users/{susan}/counts")).json() == {"follower_count": 1, "followed_count": 1}
+    assert (await social_graph.get(f"/users/{mary}/counts")).json() == {"follower_count": 0, "followed_count": 0}

@@ -22,6 +22,25 @@ async def test_a_read_waits_for_the_projection_to_reach_the_callers_write(world)
     assert [p["id"] for p in response.json()["items"]] == [5]
 
 
+async def test_a_read_with_tokens_of_two_streams_waits_for_both(world):
+    susan, john = 1, 2
+    await world.register(susan)
+    await world.register(john)
+    await world.post(6, john)
+    await world.settle()
+    tokens = f"social.follows:follow-{susan}-{john}:1, posts.posts:post-5:1"  # she posted, then followed john
+    reading = asyncio.create_task(
+        world.client.get("/timeline", headers={"X-User-Id": str(susan), "X-Consistency-Token": tokens})
+    )
+    await world.follow(susan, john)
+    await asyncio.sleep(0.5)
+    assert not reading.done()  # the follow is applied, her post not yet
+    await world.post(5, susan)
+    response = await reading
+    assert response.headers["X-Consistency-Reached"] == "true"
+    assert sorted(p["id"] for p in response.json()["items"]) == [5, 6]
+
+
 async def test_the_wait_is_bounded(world):
     await world.register(1)
     await world.settle()
@@ -41,7 +60,18 @@ async def test_tokens_of_topics_the_timeline_does_not_read_need_no_wait(world):
     assert response.headers["X-Consistency-Reached"] == "true"
 
 
-@pytest.mark.parametrize("token", ["garbage", "posts.posts:post-1", "posts.posts:post-1:x", "a:b:1:2"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage",
+        "posts.posts:post-1",
+        "posts.posts:post-1:x",
+        "a:b:1:2",
+        "posts.posts:post-1:1,",
+        "posts.posts:post-1:1,garbage",
+        ",".join(f"posts.posts:post-{n}:1" for n in range(9)),
+    ],
+)
 async def test_malformed_tokens_are_400(world, token):
     response = await world.client.get("/users/1/posts", headers={"X-Consistency-Token": token})
     assert response.status_code == 400

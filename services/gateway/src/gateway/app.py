@@ -32,6 +32,7 @@ from gateway.writelimits import WriteLimits, document
 from microblog_shared.bus import create_bus
 from microblog_shared.http.app import ReadyCheck, create_service_app
 from microblog_shared.http.errors import Refusal, Refusals
+from microblog_shared.read.consistency import MAX_TOKENS
 
 REFUSALS: Refusals = {TranslationUnavailable: Refusal(503)}
 
@@ -115,8 +116,10 @@ def create_app(
         openapi_url="/api/openapi.json",
         redoc_url=None,
         description="The public API of the microblog platform. Errors are JSON: "
-        '`{"error": <HTTP reason>, "message": <detail>}`. Writes answer `X-Consistency-Token`; send it back '
-        "on reads to see your own writes. Collections take `page` and `per_page` (above 100 is served as 100), or the keyset "
+        '`{"error": <HTTP reason>, "message": <detail>}`. Writes answer `X-Consistency-Token` at once; '
+        f"send it back on reads to see your own writes: up to {MAX_TOKENS} tokens (the newest per stream), "
+        "comma-separated, and the read waits (bounded) until the ones it depends on are applied "
+        "(`X-Consistency-Reached`). Collections take `page` and `per_page` (above 100 is served as 100), or the keyset "
         "cursor `after` from `_meta.next_after`. Every write (POST, PUT, PATCH, DELETE) counts against "
         "the caller's account and address budgets and answers `X-RateLimit-Limit`, `X-RateLimit-Remaining` and "
         "`X-RateLimit-Reset` (seconds until the window ends); over a budget it is a 429 with `Retry-After`.",

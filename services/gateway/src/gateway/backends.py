@@ -155,32 +155,3 @@ class Backends:
             self.notifier,
             self.search_indexer,
         ]
-
-    async def written(
-        self,
-        request: Request,
-        write: Upstream,
-        read_path: str,
-        caller: AccessClaims | None,
-        status: int,
-        wait: float = 1.0,
-    ) -> Response:
-        """Answer a successful write with the read model's view of it, once that view includes it.
-
-        If the projection is slower than `wait`, or the timeline can't be had within a second more,
-        answer with what the write service returned and `X-Consistency-Reached: false`: the write is
-        stored, so it is never reported as failed (a client would retry it and write it twice).
-        """
-        token = write.headers.get(CONSISTENCY_HEADER)
-        if write.status_code >= 300 or not token:
-            return relay(write)
-        extra = {h: write.headers[h] for h in ("Location", CONSISTENCY_HEADER) if h in write.headers}
-        try:
-            view = await self.timeline.call(
-                "GET", read_path, caller=caller, consistency=token, wait=wait, timeout=wait + 1.0
-            )
-        except HTTPException:
-            view = None
-        if view is not None and view.status_code == 200 and view.headers.get("X-Consistency-Reached") == "true":
-            return relay(view, status=status, extra_headers=extra)
-        return relay(write, status=status, extra_headers={**extra, "X-Consistency-Reached": "false"})

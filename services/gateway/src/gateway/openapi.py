@@ -18,6 +18,8 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from microblog_shared.http.text import REFUSED_CLASS
+from microblog_shared.read.consistency import HEADER as CONSISTENCY_HEADER
+from microblog_shared.read.consistency import MAX_TOKENS
 
 ERROR_REF = "#/components/schemas/Error"
 FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
@@ -40,6 +42,15 @@ CLASS_ANSWERS: list[tuple[Callable[[str, dict], bool], str, str]] = [
     (_takes_header("idempotency-key"), "422", "An Idempotency-Key sent again with another body, or after 24 hours"),
     (lambda method, op: True, "503", "A service behind the gateway is unavailable"),
 ]
+
+WRITES = ("post", "put", "patch", "delete")
+CONSISTENCY_ANSWER = {
+    "description": "The write's consistency token, `<topic>:<stream>:<version>`, when it stored an event. "
+    f"Send it back in `{CONSISTENCY_HEADER}` on reads to see the write: up to {MAX_TOKENS} tokens "
+    "(one per stream you wrote to, newest first), comma-separated; a read waits until every one it "
+    "depends on is applied, and a malformed one is a 400.",
+    "schema": {"type": "string", "example": "posts.posts:post-42:1"},
+}
 
 # What str.strip() removes that is not a control character (those are refused anyway).
 WHITESPACE = r" \t\n\r\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -93,7 +104,8 @@ def at_least_one_of(*fields: str) -> Callable[[dict[str, Any]], None]:
 
 
 def corrected(schema: dict[str, Any]) -> dict[str, Any]:
-    """`schema` as the API behaves: 400 for invalid input and the answers of CLASS_ANSWERS."""
+    """`schema` as the API behaves: 400 for invalid input, the answers of CLASS_ANSWERS, and the
+    consistency token a write may answer."""
     for operations in schema.get("paths", {}).values():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
@@ -103,6 +115,10 @@ def corrected(schema: dict[str, Any]) -> dict[str, Any]:
             for applies, status, description in CLASS_ANSWERS:
                 if applies(method, operation) and status not in responses:
                     responses[status] = error_answer(description)
+            if method in WRITES:
+                for status, answer in responses.items():
+                    if status.startswith("2"):
+                        answer.setdefault("headers", {})[CONSISTENCY_HEADER] = CONSISTENCY_ANSWER
     components = schema.get("components", {}).get("schemas", {})
     for name in FASTAPI_VALIDATION:
         components.pop(name, None)

@@ -93,7 +93,7 @@ class User(BaseModel):
 
 
 class UserAsWritten(BaseModel):
-    """A registration or profile change answered before the timeline had it (`X-Consistency-Reached: false`)."""
+    """A registration or profile change answered as identity has it, when posts or social-graph can't give its counts."""
 
     id: int
     username: str
@@ -251,8 +251,8 @@ def checked(answer: Response, response: Response) -> Any:
     Routes that return this declare `response_model_exclude_unset=True`, so that fields the service
     left out stay out (and those it sent as null stay null).
 
-    Registration and profile changes don't return this yet: when the timeline lags they answer with
-    identity's own view of the user (registered_at, no counts), which `User` doesn't describe.
+    Registration and profile changes don't return this: when posts or social-graph can't count for them
+    they answer with identity's own view of the user (registered_at, no counts), which `User` doesn't describe.
     """
     if not 200 <= answer.status_code < 300 or answer.media_type != "application/json" or not answer.body:
         return answer

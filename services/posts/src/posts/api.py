@@ -20,7 +20,7 @@ from posts.deps import CallerId, Detector, Engine, Store
 
 router = APIRouter()
 
-# Ids come from a PostgreSQL bigint sequence; anything outside is a bad request, not a 404.
+# Ids come from a PostgreSQL bigint sequence; anything outside is a bad request, not a 404 (users' too).
 PostId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 TaskId = Annotated[uuid.UUID, Path(description="an export task's id")]
 
@@ -39,6 +39,7 @@ async def create_post(
     idempotency_key: IdempotencyKey = None,
 ):
     written = await handlers.write_post(store, detect_language, user_id, new.body, idempotency_key)
+    response.headers["Location"] = f"/api/posts/{written.post.post_id}"
     return _answer(written, response)
 
 
@@ -65,6 +66,14 @@ async def request_export(user_id: CallerId, store: Store, response: Response, id
     export, requested = await handlers.request_export(store, user_id, idempotency_key)
     response.headers[CONSISTENCY_HEADER] = str(ConsistencyToken.of(requested))
     return exports.task_view(export)
+
+
+# The gateway's answer to a profile change counts a user's posts here: the state table has each post
+# as soon as its write answered, where the timeline's count may not have it yet.
+@router.get("/users/{user_id}/post-count")
+async def post_count(user_id: PostId, store: Store) -> dict:
+    """How many live posts the user has now."""
+    return {"post_count": await store.post_count(user_id)}
 
 
 # Tasks are read from posts' own state table, written with each event: a token needs no wait.

@@ -37,6 +37,13 @@ async def is_following(user_id: UserId, other_id: UserId, engine: Engine) -> dic
     return {"following": await edges.is_following(engine, user_id, other_id)}
 
 
+@router.get("/users/{user_id}/counts")
+async def counts(user_id: UserId, engine: Engine) -> dict:
+    """How many follow the user and how many they follow, now (for the gateway's answer to a profile change)."""
+    followers, followed = await edges.counts(engine, user_id)
+    return {"follower_count": followers, "followed_count": followed}
+
+
 def _answer(last: Envelope | None) -> Response:
     response = Response(status_code=204)
     # Also when nothing changed, so that a client can always wait on the edge's current state.

@@ -1,8 +1,9 @@
 """A typed async client of the gateway's public API: one method per call, typed errors.
 
 Every call carries the browser's address (X-Forwarded-For with the proxy secret), the
-request's correlation id, the caller's access token and their latest consistency token; a
-write's answer updates that consistency token, so the next read shows the write.
+request's correlation id, the caller's access token and the consistency tokens of their latest
+writes (one per stream, newest first, at most MAX_TOKENS, comma-separated); a write's answer adds
+its token, so the next read waits for that write and the ones before it (a post, then a follow).
 
 aiohttp rather than httpx, as in the gateway: under the home-page load httpx's connection pool
 took about 39 % of the web's CPU on bookkeeping. One session per process, made on first use
@@ -22,6 +23,7 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from microblog_shared.http.paths import segment
+from microblog_shared.read.consistency import remember
 from microblog_shared.runtime import context
 
 log = logging.getLogger(__name__)
@@ -176,7 +178,7 @@ class Gateway:
             raise Unavailable("the gateway is unavailable") from None
         _raise_for(response)
         if CONSISTENCY_HEADER in response.headers:
-            caller.consistency = response.headers[CONSISTENCY_HEADER]
+            caller.consistency = remember(caller.consistency, response.headers[CONSISTENCY_HEADER])
         return response
 
     async def ready(self) -> None:

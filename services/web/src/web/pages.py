@@ -33,7 +33,7 @@ class CSRFFailed(Exception):
 
 
 class SessionCaller(Caller):
-    """A gateway caller whose consistency token is kept in the session across requests."""
+    """A gateway caller whose consistency tokens (the newest per stream) are kept in the session across requests."""
 
     def __init__(self, session: Session, client_address: str) -> None:
         self.session = session

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from gateway.answers import post_written
 from gateway.deps import Caller, Page, Services
 from gateway.idempotency import IdempotencyKey, kept
 from gateway.schemas import NewPost, Post, PostCollection, PostId, checked, errors
@@ -21,16 +22,14 @@ router = APIRouter(tags=["posts"])
 async def create_post(
     body: NewPost,
     caller: Caller,
-    request: Request,
     response: Response,
     services: Services,
     idempotency_key: IdempotencyKey = None,
 ):
-    write = await services.posts.call(
+    write = services.posts.call(
         "POST", "/posts", caller=caller, json=body.model_dump(), idempotency_key=idempotency_key
     )
-    read_path = f"/posts/{write.json()['id']}" if write.status_code == 201 else ""
-    return checked(await services.written(request, write, read_path, caller, status=201), response)
+    return checked(await post_written(services, write, caller.user_id), response)
 
 
 @router.get(
@@ -51,11 +50,9 @@ async def get_post(post_id: PostId, caller: Caller, request: Request, response: 
     responses=errors(400, 401, 403, 404, 409),
     summary="Edit your post",
 )
-async def edit_post(
-    post_id: PostId, body: NewPost, caller: Caller, request: Request, response: Response, services: Services
-):
-    write = await services.posts.call("PUT", f"/posts/{post_id}", caller=caller, json=body.model_dump())
-    return checked(await services.written(request, write, f"/posts/{post_id}", caller, status=200), response)
+async def edit_post(post_id: PostId, body: NewPost, caller: Caller, response: Response, services: Services):
+    write = services.posts.call("PUT", f"/posts/{post_id}", caller=caller, json=body.model_dump())
+    return checked(await post_written(services, write, caller.user_id), response)
 
 
 @router.delete("/posts/{post_id}", status_code=204, responses=errors(401, 403, 404, 409), summary="Delete your post")

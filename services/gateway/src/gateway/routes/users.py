@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 
+from gateway.answers import user_written
 from gateway.deps import AuthAttempt, Caller, Page, Services
 from gateway.idempotency import IdempotencyKey, harmless, kept
 from gateway.schemas import (
@@ -26,7 +26,7 @@ from microblog_shared.http.text import Text
 router = APIRouter(tags=["users"])
 
 
-# Registration and profile changes answer unchecked (see schemas.checked), in one of two shapes.
+# Registration and profile changes answer unchecked (see schemas.checked), in one of two shapes (gateway.answers).
 @router.post(
     "/users",
     status_code=201,
@@ -37,12 +37,11 @@ router = APIRouter(tags=["users"])
     description=kept("for the same username")
     + " A retried registration answers the first 201 and the same user, not a taken username.",
 )
-async def create_user(body: NewUser, request: Request, services: Services, idempotency_key: IdempotencyKey = None):
+async def create_user(body: NewUser, services: Services, idempotency_key: IdempotencyKey = None):
     write = await services.identity.call(
         "POST", "/users", json=body.model_dump(exclude_none=True), idempotency_key=idempotency_key
     )
-    read_path = f"/users/{write.json()['id']}" if write.status_code == 201 else ""
-    return await services.written(request, write, read_path, caller=None, status=201)
+    return await user_written(services, write, viewer_id=None)
 
 
 @router.get(
@@ -108,16 +107,13 @@ async def get_user(user_id: UserId, caller: Caller, request: Request, response: 
     description="A new email needs `current_password`: the address is mailed a link "
     "(POST /api/email_confirmation applies it) and the old one a notice; until then the profile keeps the old one.",
 )
-async def update_user(user_id: UserId, body: UserUpdate, caller: Caller, request: Request, services: Services):
+async def update_user(user_id: UserId, body: UserUpdate, caller: Caller, services: Services):
     if caller.user_id != user_id:
         raise HTTPException(403, "you can only change your own profile")
     write = await services.identity.call(
         "PUT", f"/users/{user_id}", caller=caller, json=body.model_dump(exclude_none=True)
     )
-    if write.status_code != 202:
-        return await services.written(request, write, f"/users/{user_id}", caller, status=200)
-    answer = await services.written(request, write, f"/users/{user_id}", caller, status=202)
-    return with_pending_email(answer, write.json()["pending_email"])
+    return await user_written(services, write, viewer_id=caller.user_id)
 
 
 @router.post(
@@ -208,13 +204,6 @@ async def user_posts(
         await services.timeline.forward("GET", f"/users/{user_id}/posts", request, caller, params=page_query(page)),
         response,
     )
-
-
-def with_pending_email(answer: Response, pending_email: str) -> Response:
-    """The profile answer, saying which address waits for its link (the read model doesn't know)."""
-    body = {**orjson.loads(answer.body), "pending_email": pending_email}
-    headers = {name: value for name, value in answer.headers.items() if name not in ("content-length", "content-type")}
-    return Response(orjson.dumps(body), status_code=answer.status_code, headers=headers, media_type="application/json")
 
 
 def page_query(page: PageParams) -> dict:

@@ -41,3 +41,16 @@ async def is_following(engine: AsyncEngine, follower_id: int, followee_id: int) 
             {"a": follower_id, "b": followee_id},
         )
     return found is not None
+
+
+async def counts(engine: AsyncEngine, user_id: int) -> tuple[int, int]:
+    """How many edges end at the user (followers) and start from them (followed)."""
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("""SELECT (SELECT count(*) FROM edges WHERE followee_id = :u),
+                               (SELECT count(*) FROM edges WHERE follower_id = :u)"""),
+                {"u": user_id},
+            )
+        ).one()
+    return int(row[0]), int(row[1])

@@ -18,7 +18,8 @@ async def consistent(
     x_consistency_token: Annotated[str | None, Header()] = None,
     x_consistency_timeout: Annotated[float | None, Header(ge=0, le=10)] = None,
 ) -> None:
-    """Wait (bounded) until the projection has applied the caller's last write.
+    """Wait (bounded) until the projection has applied the caller's last writes (one token or several,
+    comma-separated: see read.consistency).
 
     A router dependency, over the service's settings (consistency_wait_seconds) and the waiter of
     its projection.
@@ -26,14 +27,14 @@ async def consistent(
     if not x_consistency_token:
         return
     try:
-        token = ConsistencyToken.parse(x_consistency_token)
+        tokens = ConsistencyToken.parse_all(x_consistency_token)
     except InvalidToken as exc:
         raise HTTPException(400, str(exc)) from None
     timeout = min(
         x_consistency_timeout if x_consistency_timeout is not None else settings.consistency_wait_seconds,
         settings.consistency_wait_seconds,
     )
-    reached = await waiter.wait(token, timeout)
+    reached = await waiter.wait(tokens, timeout)
     request.state.consistency_reached = "true" if reached else "false"
 
 

@@ -1,4 +1,5 @@
-"""The public representation of posts, shared by every read API that lists them (seed-compatible)."""
+"""The public representations of posts and users (seed-compatible), shared by the read APIs and the
+gateway's answers to writes, so that a write is answered in the shape a read of it shows."""
 
 from __future__ import annotations
 
@@ -33,3 +34,30 @@ def post_view(row: Any) -> dict[str, Any]:
         },
         "_links": {"self": f"/api/posts/{row.id}", "author": f"/api/users/{row.author_id}"},
     }
+
+
+def user_view(row: Any, viewer_id: int | None, following: set[int] | frozenset[int] = frozenset()) -> dict[str, Any]:
+    """A user row (id, username, email, about_me, last_seen, post/follower/followed counts) as `viewer_id` sees it.
+
+    The user themselves see their email; another signed-in viewer sees whether they follow them.
+    """
+    view = {
+        "id": row.id,
+        "username": row.username,
+        "last_seen": iso(row.last_seen),
+        "about_me": row.about_me,
+        "post_count": row.post_count,
+        "follower_count": row.follower_count,
+        "followed_count": row.followed_count,
+        "_links": {
+            "self": f"/api/users/{row.id}",
+            "followers": f"/api/users/{row.id}/followers",
+            "followed": f"/api/users/{row.id}/followed",
+            "avatar": avatar(row.email, 128),
+        },
+    }
+    if viewer_id == row.id:
+        view["email"] = row.email
+    elif viewer_id is not None:
+        view["is_following"] = row.id in following
+    return view

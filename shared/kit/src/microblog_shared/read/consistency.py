@@ -3,6 +3,10 @@
 A write answers with the token of its last event: `<topic>:<stream_id>:<stream_version>`.
 A read service that projects that topic waits (bounded) until its projection has applied
 that stream up to that version; a token for a topic it doesn't read needs no wait.
+
+A token names one stream, so a client that chains writes to several streams (a post, then a
+follow) sends the header with several tokens, comma-separated (at most MAX_TOKENS): the read
+waits for every one of them. `remember` keeps such a list: the newest token per stream, newest first.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -20,6 +25,7 @@ from microblog_shared.read.projection import applied_version, dedupe_key, notify
 from microblog_shared.runtime.db import Connectable, listen
 
 HEADER = "X-Consistency-Token"
+MAX_TOKENS = 8  # tokens one header may carry: the streams of a client's latest writes
 _TOKEN = re.compile(r"^(?P<topic>[a-z][a-z0-9._-]{0,100}):(?P<stream>[A-Za-z0-9._-]{1,200}):(?P<version>[0-9]{1,9})$")
 
 
@@ -47,8 +53,41 @@ class ConsistencyToken:
             raise InvalidToken(f"malformed {HEADER}: expected <topic>:<stream>:<version>")
         return cls(match["topic"], match["stream"], int(match["version"]))
 
+    @classmethod
+    def parse_all(cls, raw: str) -> list[ConsistencyToken]:
+        """The tokens of a header value: one, or up to MAX_TOKENS separated by commas."""
+        pieces = raw.split(",")
+        if len(pieces) > MAX_TOKENS:
+            raise InvalidToken(f"malformed {HEADER}: at most {MAX_TOKENS} tokens, comma-separated")
+        return [cls.parse(piece) for piece in pieces]
+
+    @property
+    def stream(self) -> tuple[str, str]:
+        return self.topic, self.stream_id
+
     def __str__(self) -> str:
         return f"{self.topic}:{self.stream_id}:{self.version}"
+
+
+def remember(kept: str | None, answered: str) -> str:
+    """The header value to send after a write answered `answered`: its tokens first, then those of
+    `kept` for other streams, at most MAX_TOKENS. A stream is named once, at its newest version (a
+    retried write may answer an older one); tokens that don't parse are dropped.
+    """
+    newest: dict[tuple[str, str], ConsistencyToken] = {}
+    for token in [*_tokens(answered), *_tokens(kept or "")]:
+        known = newest.get(token.stream)
+        if known is None or token.version > known.version:
+            newest[token.stream] = token  # a stream keeps the place where it was first named
+    return ",".join(str(t) for t in list(newest.values())[:MAX_TOKENS])
+
+
+def _tokens(raw: str) -> list[ConsistencyToken]:
+    tokens = []
+    for piece in raw.split(","):
+        with suppress(InvalidToken):
+            tokens.append(ConsistencyToken.parse(piece))
+    return tokens
 
 
 class ProjectionWaiter:
@@ -74,17 +113,22 @@ class ProjectionWaiter:
         key = dedupe_key(token.topic, token.stream_id, self.streams_span_topics)
         return await applied_version(conn, self.projection, key) >= token.version
 
-    async def wait(self, token: ConsistencyToken | None, timeout: float) -> bool:
-        """True once the projection has applied `token` (at once for None); False on timeout."""
-        if token is None or token.topic not in self.topics:
+    async def wait(self, tokens: ConsistencyToken | Iterable[ConsistencyToken] | None, timeout: float) -> bool:
+        """True once the projection has applied every one of `tokens` of a topic it projects (at once
+        for None or none of them); False on timeout."""
+        if tokens is None:
+            return True
+        pending = [t for t in ([tokens] if isinstance(tokens, ConsistencyToken) else tokens) if t.topic in self.topics]
+        if not pending:
             return True
         if self._listener is None:
             self._listener = asyncio.create_task(listen(self.engine, notify_channel(self.projection), self._notify_all))
         deadline = time.monotonic() + timeout
         while True:
             async with self.engine.connect() as conn:
-                if await self.reached(conn, token):
-                    return True
+                pending = [t for t in pending if not await self.reached(conn, t)]
+            if not pending:
+                return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
