@@ -39,5 +39,9 @@ class AnswerCache:
         while len(self._answers) > self.size:
             self._answers.popitem(last=False)
 
+    def __contains__(self, key: Hashable) -> bool:
+        """Whether an answer to `key` is kept (for the latest state one was kept in)."""
+        return key in self._answers
+
     def __len__(self) -> int:
         return len(self._answers)
