@@ -13,7 +13,8 @@ with the CPU each process role used and the machine's load (`uptime`) beside the
 platform: every `DIR/services/*/src` and `DIR/shared/*/src` found is put first on the
 platform's PYTHONPATH, so its processes import that code instead of this one's (e.g.
 `git archive main services/search-indexer/src services/gateway/src | tar -x -C DIR`).
-`--profile` samples the search indexer's and the gateway's API processes with py-spy during
+`--uncached` adds a platform per adapter with the search indexer's kept answers off
+(`MICROBLOG_SEARCH_CACHE_ENTRIES=0`): every search ranks, counts and hydrates. `--profile` samples the search indexer's and the gateway's API processes with py-spy during
 the measured run. `python -m bench` runs this phase too (both adapters, after the buses).
 """
 
@@ -106,18 +107,24 @@ async def measure(platform: Platform, requests: list[Request], args, label: str)
 
 
 async def run_adapter(
-    adapter: str, code: str, data: Dataset, args, workdir: Path, elasticsearch_url: str | None
+    adapter: str,
+    variant: str,
+    settings: dict[str, str],
+    data: Dataset,
+    args,
+    workdir: Path,
+    elasticsearch_url: str | None,
 ) -> dict:
-    """A fresh platform with this adapter (and `code` on its PYTHONPATH), seeded, indexed, measured."""
+    """A fresh platform with this adapter and the variant's settings, seeded, indexed, measured."""
     from bench.__main__ import console, log_in, progress_bar
 
-    label = f"{adapter}-{'before' if code else 'after'}"
-    environment = {"MICROBLOG_SEARCH_BACKEND": adapter, "PYTHONPATH": code, **LIFTED_LIMITS}
+    label = f"{adapter}-{variant}"
+    environment = {"MICROBLOG_SEARCH_BACKEND": adapter, "PYTHONPATH": "", **settings, **LIFTED_LIMITS}
     if elasticsearch_url:  # one node for every platform of the run: an index of its own each
         environment["MICROBLOG_ELASTICSEARCH_URL"] = elasticsearch_url
         environment["MICROBLOG_ELASTICSEARCH_INDEX"] = f"bench-{label}-{int(time.time())}"
     platform = Platform(workdir / label, "postgres", environment)
-    result: dict = {"adapter": adapter, "code": code or "this checkout"}
+    result: dict = {"adapter": adapter, "variant": variant, "settings": settings}
     with console.status(f"[{label}] starting PostgreSQL and microblog dev…"):
         await asyncio.to_thread(platform.start)
     try:
@@ -135,7 +142,8 @@ async def run_adapter(
     finally:
         with console.status(f"[{label}] stopping the platform…"):
             await asyncio.to_thread(platform.stop)
-            os.environ.pop("PYTHONPATH", None)  # Platform.start exported it: the next platform chooses again
+            for name in environment:  # Platform.start exported them: the next platform chooses again
+                os.environ.pop(name, None)
     s = result["search"]
     console.print(
         f"[{label}] {s['rps']:,.0f} req/s, p50 {s['p50_ms']} / p99 {s['p99_ms']} ms, {s['errors']} errors; "
@@ -144,18 +152,29 @@ async def run_adapter(
     return result
 
 
-async def run(data: Dataset, args, workdir: Path, adapters=ADAPTERS, before: Path | None = None) -> dict:
-    """Every adapter (before/after alternating when `before` is given) on one Elasticsearch node."""
+def variants(before: Path | None, uncached: bool) -> dict[str, dict[str, str]]:
+    """The platforms measured per adapter: the settings each runs with."""
+    out = {"before": {"PYTHONPATH": code_path(before)}} if before else {}
+    out["after"] = {}
+    if uncached:  # this checkout's code without the search indexer's kept answers: every search ranks
+        out["after-uncached"] = {"MICROBLOG_SEARCH_CACHE_ENTRIES": "0"}
+    return out
+
+
+async def run(
+    data: Dataset, args, workdir: Path, adapters=ADAPTERS, before: Path | None = None, uncached: bool = False
+) -> dict:
+    """Every adapter, its variants one after the other, on one Elasticsearch node."""
     runs: dict[str, dict] = {}
     elasticsearch = LocalElasticsearch(workdir / "elasticsearch", heap="1g") if "elasticsearch" in adapters else None
     try:
         url = await asyncio.to_thread(elasticsearch.start) if elasticsearch is not None else None
         for adapter in adapters:
-            for code in ([code_path(before)] if before else []) + [""]:
-                result = await run_adapter(
-                    adapter, code, data, args, workdir, url if adapter == "elasticsearch" else None
+            for variant, settings in variants(before, uncached).items():
+                es_url = url if adapter == "elasticsearch" else None
+                runs[f"{adapter}-{variant}"] = await run_adapter(
+                    adapter, variant, settings, data, args, workdir, es_url
                 )
-                runs[f"{adapter}-{'before' if code else 'after'}"] = result
     finally:
         if elasticsearch is not None:
             elasticsearch.stop()
@@ -182,6 +201,7 @@ async def main() -> None:
     parser.add_argument("--duration", type=int, default=20, help="measured seconds per run")
     parser.add_argument("--adapter", action="append", choices=ADAPTERS, help="search adapter (default: both)")
     parser.add_argument("--before", type=Path, metavar="DIR", help="a checkout whose code is measured first")
+    parser.add_argument("--uncached", action="store_true", help="also measure with the search indexer's cache off")
     parser.add_argument("--profile", action="store_true", help="py-spy the search indexer and gateway APIs")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -198,7 +218,7 @@ async def main() -> None:
     }
     json_path = args.results / f"search-{args.stamp}.json"
     with tempfile.TemporaryDirectory(prefix="microblog-bench-") as workdir:
-        out["search"] = await run(data, args, Path(workdir), args.adapter or ADAPTERS, args.before)
+        out["search"] = await run(data, args, Path(workdir), args.adapter or ADAPTERS, args.before, args.uncached)
     report.write_json(json_path, out)
     for name, result in out["search"].items():
         s = result["search"]
