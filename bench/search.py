@@ -162,10 +162,18 @@ def variants(before: Path | None, uncached: bool) -> dict[str, dict[str, str]]:
 
 
 async def run(
-    data: Dataset, args, workdir: Path, adapters=ADAPTERS, before: Path | None = None, uncached: bool = False
-) -> dict:
-    """Every adapter, its variants one after the other, on one Elasticsearch node."""
-    runs: dict[str, dict] = {}
+    out: dict,
+    json_path: Path,
+    data: Dataset,
+    args,
+    workdir: Path,
+    adapters=ADAPTERS,
+    before: Path | None = None,
+    uncached: bool = False,
+) -> None:
+    """Every adapter, its variants one after the other, on one Elasticsearch node, into `out["search"]`
+    (written to `json_path` after each: a run cut short keeps what it measured)."""
+    runs = out.setdefault("search", {})
     elasticsearch = LocalElasticsearch(workdir / "elasticsearch", heap="1g") if "elasticsearch" in adapters else None
     try:
         url = await asyncio.to_thread(elasticsearch.start) if elasticsearch is not None else None
@@ -175,17 +183,16 @@ async def run(
                 runs[f"{adapter}-{variant}"] = await run_adapter(
                     adapter, variant, settings, data, args, workdir, es_url
                 )
+                report.write_json(json_path, out)
     finally:
         if elasticsearch is not None:
             elasticsearch.stop()
-    return runs
 
 
 async def phase(out: dict, data: Dataset, args, workdir: Path, json_path: Path) -> None:
     """`python -m bench`'s search phase: both adapters with this checkout's code, into its report."""
     args.profile = getattr(args, "profile", False)
-    out["search"] = await run(data, args, workdir)
-    report.write_json(json_path, out)
+    await run(out, json_path, data, args, workdir)
 
 
 async def main() -> None:
@@ -218,8 +225,7 @@ async def main() -> None:
     }
     json_path = args.results / f"search-{args.stamp}.json"
     with tempfile.TemporaryDirectory(prefix="microblog-bench-") as workdir:
-        out["search"] = await run(data, args, Path(workdir), args.adapter or ADAPTERS, args.before, args.uncached)
-    report.write_json(json_path, out)
+        await run(out, json_path, data, args, Path(workdir), args.adapter or ADAPTERS, args.before, args.uncached)
     for name, result in out["search"].items():
         s = result["search"]
         console.print(f"{name:<22} {s['rps']:>7,.0f} req/s  p50 {s['p50_ms']:>8} ms  p99 {s['p99_ms']:>8} ms")
