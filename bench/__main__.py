@@ -28,6 +28,7 @@ from bench.dataset import PASSWORD, Dataset, Shape, generate
 from bench.load import Request, require_wrk, timeline_lag, wrk
 from bench.platform import Platform
 from bench.replaying import replay_timeline
+from bench.search import phase as search_phase
 from bench.seed import Seeder
 from microblog_shared.http.auth import SIGNATURE_SECONDS, caller_headers
 from microblog_testkit.devstack import LIFTED_LIMITS
@@ -298,6 +299,7 @@ async def main() -> None:
             out["buses"][bus] = result
             report.write_json(json_path, out)
             report.plot(png_path, out)
+        await search_phase(out, data, args, Path(workdir), json_path)  # GET /api/search per adapter
     console.print(f"report: {json_path}\nplot:   {png_path}")
 
 

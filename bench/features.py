@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import tempfile
 import time
-import urllib.parse
 from datetime import datetime
 from pathlib import Path
 
@@ -26,41 +25,22 @@ from rich.table import Table
 from bench import report
 from bench.__main__ import console, log_in, machine, progress_bar, sleep_with_bar
 from bench.dataset import Shape, generate
-from bench.load import Request, require_wrk, wrk
+from bench.load import require_wrk, wrk
 from bench.platform import Platform
 from bench.probes import badge_lag, export_account
+from bench.search import ADAPTERS, INDEXED_TOPICS, QUERIES, search_requests
 from bench.seed import Seeder
 from microblog_testkit.devstack import LIFTED_LIMITS
 from microblog_testkit.elasticsearch import LocalElasticsearch
 
 RESULTS = Path(__file__).with_name("results")
-ADAPTERS = ("postgres", "elasticsearch")
-INDEXED_TOPICS = ["identity.users", "posts.posts"]
-# Words and phrases of the dataset's sentences, in its three languages; a few match nothing.
-QUERIES = [
-    "river",
-    "lentil soup",
-    "release bug",
-    "history of maps",
-    "coffee",
-    "team feature",
-    "great",
-    "parque",
-    "pan de centeno",
-    "novela final",
-    "公园",
-    "Python 程序",
-    "这本书",
-    "zeppelin",
-    "book",
-]
 
 
 async def run_adapter(adapter: str, data, args, workdir: Path, elasticsearch_url: str | None) -> dict:
     environment = {"MICROBLOG_SEARCH_BACKEND": adapter, **LIFTED_LIMITS}
     if elasticsearch_url:
         environment["MICROBLOG_ELASTICSEARCH_URL"] = elasticsearch_url
-        environment["MICROBLOG_ELASTICSEARCH_INDEX_PREFIX"] = f"bench-{int(time.time())}-"
+        environment["MICROBLOG_ELASTICSEARCH_INDEX"] = f"bench-{int(time.time())}"
     platform = Platform(workdir / adapter, "postgres", environment)
     result: dict = {"adapter": adapter}
     with console.status(f"[{adapter}] starting PostgreSQL and microblog dev…"):
@@ -80,11 +60,7 @@ async def run_adapter(adapter: str, data, args, workdir: Path, elasticsearch_url
             f"after seeding ({len(data.posts) / max(0.1, time.monotonic() - started):,.0f} posts/s)"
         )
         tokens = await log_in(platform.url, data.usernames, data.readers)
-        readers = [(("Authorization", f"Bearer {tokens[r]}"),) for r in data.readers]
-        requests = [
-            Request("GET", f"/api/search?q={urllib.parse.quote(q)}&per_page=25", readers[i % len(readers)])
-            for i, q in enumerate(QUERIES * 4)
-        ]
+        requests = search_requests(tokens, data.readers)
         await sleep_with_bar(
             f"search {adapter}: warm-up", args.warmup, wrk(platform.url, requests, args.warmup, args.clients)
         )

@@ -96,3 +96,36 @@ async def test_query_syntax_and_odd_text_never_fail(world):
         response = await world.search(q)
         assert response.status_code in (200, 400), (q, response.text)
     assert await world.found("FINE 100") == [1]
+
+
+async def test_a_repeated_search_is_answered_from_the_kept_answer_until_the_read_model_changes(world):
+    await world.register(1, "susan")
+    await world.post(1, 1, "kafka once")
+    first = await world.search("kafka")
+    assert ("kafka", 1, 10) in world.app.state.answers
+    assert (await world.client.get("/search", params={"q": "kafka"})).content == first.content
+    await world.post(2, 1, "kafka again")
+    assert await world.found("kafka") == [2, 1]
+    await world.rename(1, "susanna")
+    assert {p["author"]["username"] for p in (await world.search("kafka")).json()["items"]} == {"susanna"}
+    await world.delete(2, 1)
+    assert await world.found("kafka") == [1]
+
+
+async def test_a_caller_whose_write_is_reached_never_gets_an_answer_kept_from_before_it(world):
+    await world.register(1)
+    assert await world.found("fresh") == []  # kept: nothing matches
+    envelope = await world.post(3, 1, "a fresh post")
+    response = await world.client.get(
+        "/search", params={"q": "fresh"}, headers={"X-Consistency-Token": world.events.token(envelope)}
+    )
+    assert response.headers["X-Consistency-Reached"] == "true"
+    assert [p["id"] for p in response.json()["items"]] == [3]
+
+
+async def test_no_answer_is_kept_when_the_cache_is_off(make_world):
+    world = await make_world(search_cache_entries=0)
+    await world.register(1)
+    await world.post(1, 1, "kafka")
+    assert await world.found("kafka") == [1]
+    assert ("kafka", 1, 10) not in world.app.state.answers and len(world.app.state.answers) == 0

@@ -8,6 +8,7 @@ from microblog_shared.http.errors import Refusal, Refusals
 from microblog_shared.runtime.service import read_service_app
 from search_indexer.adapters import index_from
 from search_indexer.adapters.index import SearchIndex
+from search_indexer.answers import AnswerCache
 from search_indexer.api import router
 from search_indexer.domain.search import InvalidSearch
 from search_indexer.projection import NAME, TOPICS
@@ -24,4 +25,5 @@ def create_app(settings: SearchIndexerSettings, *, index: SearchIndex | None = N
         settings, router, NAME, TOPICS, checks=[index.ready], closing=[index.close] if owned else [], refusals=REFUSALS
     )
     app.state.index = index
+    app.state.answers = AnswerCache(settings.search_cache_entries)
     return app

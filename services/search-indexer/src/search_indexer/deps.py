@@ -8,7 +8,9 @@ from fastapi import Depends
 
 from microblog_shared.http.deps import Reads, collaborator
 from search_indexer.adapters.index import SearchIndex
+from search_indexer.answers import AnswerCache
 
-__all__ = ["Index", "Reads"]
+__all__ = ["Answers", "Index", "Reads"]
 
 Index = Annotated[SearchIndex, Depends(collaborator("index"))]
+Answers = Annotated[AnswerCache, Depends(collaborator("answers"))]

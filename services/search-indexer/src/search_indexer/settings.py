@@ -14,3 +14,5 @@ class SearchIndexerSettings(Settings):
     elasticsearch_index: str = Field(default="microblog-posts", pattern=r"^[a-z0-9][a-z0-9._-]{0,100}$")
     elasticsearch_shards: int = Field(default=1, ge=1)
     elasticsearch_replicas: int = Field(default=0, ge=0)
+    # Encoded answers kept while the read model is unchanged (answers.py): repeated searches skip ranking.
+    search_cache_entries: int = Field(default=1024, ge=0)

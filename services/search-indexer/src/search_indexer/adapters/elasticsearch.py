@@ -23,7 +23,8 @@ from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, NotFoun
 from search_indexer.adapters.index import schema_of
 from search_indexer.domain.analysis import index_terms
 from search_indexer.domain.posts import Post
-from search_indexer.domain.search import SearchHits, SearchRequest
+from search_indexer.domain.search import SearchHits, SearchPage, SearchRequest
+from search_indexer.queries import posts_in_order
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,11 @@ class ElasticsearchSearchIndex:
                 return await self._search(index, request)
         except NotFoundError:
             return SearchHits([], 0)  # nothing indexed in this version yet
+
+    async def search_posts(self, conn, request: SearchRequest) -> SearchPage:
+        """The hits from the index, then their posts from the read model in one query."""
+        hits = await self.search(conn, request)
+        return SearchPage(await posts_in_order(conn, hits.post_ids), hits.total)
 
     async def _search(self, index: str, request: SearchRequest) -> SearchHits:
         found = await self.client.search(

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from search_indexer.domain.posts import Post
-from search_indexer.domain.search import SearchHits, SearchRequest
+from search_indexer.domain.search import SearchHits, SearchPage, SearchRequest
 
 
 class SearchIndex(Protocol):
@@ -24,6 +24,12 @@ class SearchIndex(Protocol):
 
     async def search(self, conn: AsyncConnection, request: SearchRequest) -> SearchHits:
         """Posts matching every term, best match first (ties: newest first), one page, and how many match."""
+
+    async def search_posts(self, conn: AsyncConnection, request: SearchRequest) -> SearchPage:
+        """`search`'s page as the read model's post rows (authors' current names), hydrated in one query.
+
+        Posts the index still lists but the read model no longer shows are left out of the page.
+        """
 
     async def read_model_switched(self, previous: str, schema: str, drop_previous: bool) -> None:
         """A replay made `schema` the served version (and may have dropped `previous`)."""

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from search_indexer.domain.analysis import index_terms
 from search_indexer.domain.posts import Post
-from search_indexer.domain.search import SearchHits, SearchRequest
+from search_indexer.domain.search import SearchHits, SearchPage, SearchRequest
+from search_indexer.queries import POST_COLUMNS, SHOWN
 
 MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
 MAX_POSITIONS_PER_TERM = 256  # and how many it keeps per lexeme
@@ -42,6 +43,18 @@ def tsquery_literal(terms: Sequence[str]) -> str:
     return " & ".join(_lexeme(term) for term in terms)
 
 
+# The matches, each ranked once (for the page and counted for the total), and the page of them.
+# The statements using it answer at least one row (the total), with NULLs when the page is empty.
+RANKED = """WITH hits AS MATERIALIZED (
+                 SELECT post_id, ts_rank_cd(terms, q, :norm) AS rank
+                 FROM post_terms, CAST(:q AS tsquery) AS q WHERE terms @@ q),
+             page AS (SELECT post_id, rank FROM hits ORDER BY rank DESC, post_id DESC LIMIT :n OFFSET :o)"""
+
+
+def _ranking(request: SearchRequest) -> dict:
+    return {"q": tsquery_literal(request.terms), "norm": RANK_NORMALISATION, "n": request.per_page, "o": request.offset}
+
+
 class PostgresSearchIndex:
     async def write(self, conn: AsyncConnection, posts: Sequence[Post]) -> None:
         await conn.execute(
@@ -57,21 +70,29 @@ class PostgresSearchIndex:
         )
 
     async def search(self, conn: AsyncConnection, request: SearchRequest) -> SearchHits:
-        query = {"q": tsquery_literal(request.terms)}
-        ids: Sequence[int] = (
-            (
-                await conn.execute(
-                    text("""SELECT post_id FROM post_terms WHERE terms @@ CAST(:q AS tsquery)
-                    ORDER BY ts_rank_cd(terms, CAST(:q AS tsquery), :norm) DESC, post_id DESC
-                    LIMIT :n OFFSET :o"""),
-                    {**query, "norm": RANK_NORMALISATION, "n": request.per_page, "o": request.offset},
-                )
+        rows = (
+            await conn.execute(
+                text(f"""{RANKED} SELECT (SELECT count(*) FROM hits) AS total, page.post_id
+                         FROM (SELECT 1) AS one LEFT JOIN page ON true
+                         ORDER BY page.rank DESC, page.post_id DESC"""),
+                _ranking(request),
             )
-            .scalars()
-            .all()
-        )
-        total = await conn.scalar(text("SELECT count(*) FROM post_terms WHERE terms @@ CAST(:q AS tsquery)"), query)
-        return SearchHits(list(ids), total)
+        ).all()
+        return SearchHits([r.post_id for r in rows if r.post_id is not None], rows[0].total)
+
+    async def search_posts(self, conn: AsyncConnection, request: SearchRequest) -> SearchPage:
+        """Ranking, count and the posts with their authors in one statement (one round trip)."""
+        rows = (
+            await conn.execute(
+                text(f"""{RANKED} SELECT (SELECT count(*) FROM hits) AS total, {POST_COLUMNS}
+                         FROM (SELECT 1) AS one
+                         LEFT JOIN (page JOIN posts p ON p.id = page.post_id AND {SHOWN}
+                                    LEFT JOIN users u ON u.id = p.author_id) ON true
+                         ORDER BY page.rank DESC, page.post_id DESC"""),
+                _ranking(request),
+            )
+        ).all()
+        return SearchPage([r for r in rows if r.id is not None], rows[0].total)
 
     async def read_model_switched(self, previous: str, schema: str, drop_previous: bool) -> None:
         """Nothing to do: the terms live in the version's schema, which the replay switched."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from search_indexer.domain.analysis import query_terms
 
@@ -46,3 +47,9 @@ class SearchRequest:
 class SearchHits:
     post_ids: list[int]  # best match first; ties: newest post first
     total: int
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    posts: list[Any]  # the page's posts as read-model rows (post_view's fields), best match first
+    total: int  # how many posts match
