@@ -89,9 +89,13 @@ async def measure(web_url: str, data: Dataset, args, bar: Bar, cookies: dict[int
     out: dict = {}
     for page, requests in plan(data, cookies, args.seed).items():
         for connections in CONNECTIONS:
-            await bar(f"web {page} x{connections}: warm-up", args.warmup, wrk(web_url, requests, args.warmup, connections))
+            await bar(
+                f"web {page} x{connections}: warm-up", args.warmup, wrk(web_url, requests, args.warmup, connections)
+            )
             figures = await bar(
-                f"web {page} x{connections}: measuring", args.duration, wrk(web_url, requests, args.duration, connections)
+                f"web {page} x{connections}: measuring",
+                args.duration,
+                wrk(web_url, requests, args.duration, connections),
             )
             figures["load_average_1m"] = round(os.getloadavg()[0], 2)
             out.setdefault(page, {})[str(connections)] = figures

@@ -173,5 +173,5 @@ def _timedelta_unit(seconds: float) -> tuple[str, int]:
     for unit, seconds_per_unit in TIMEDELTA_UNITS:
         value = abs(seconds) / seconds_per_unit
         if value >= 0.85 or unit == "second":
-            return unit, int(round(max(1, value) if unit == "second" and value > 0 else value))
+            return unit, round(max(1, value) if unit == "second" and value > 0 else value)
     raise AssertionError("seconds is the last of Babel's units")
