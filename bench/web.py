@@ -32,6 +32,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import psutil
 from rich.console import Console
 from rich.table import Table
 
@@ -83,20 +84,53 @@ def plan(data: Dataset, cookies: dict[int, str], seed: int) -> dict[str, list[Re
     }
 
 
+def listener(url: str) -> psutil.Process | None:
+    """The process listening on `url`'s port (to read its CPU time), if this user may see it."""
+    port = urllib.parse.urlsplit(url).port
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except psutil.AccessDenied:
+        return None
+    pids = {c.pid for c in connections if c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.pid}
+    return psutil.Process(pids.pop()) if len(pids) == 1 else None
+
+
+def cpu_seconds(process: psutil.Process | None) -> float:
+    """CPU time of a process and its children (workers), 0 when unknown."""
+    total = 0.0
+    for each in [process, *process.children(recursive=True)] if process else []:
+        try:
+            times = each.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 async def measure(web_url: str, data: Dataset, args, bar: Bar, cookies: dict[int, str] | None = None) -> dict:
-    """{page: {connections: wrk figures + load average}} for the web at `web_url`."""
+    """{page: {connections: wrk figures, the web process's CPU per request, load average}} for the web at `web_url`.
+
+    The CPU the web spends per page is the figure to compare on a shared machine: requests/s and
+    latency also depend on what else is running.
+    """
     cookies = cookies or await sign_in(web_url, data.usernames, data.readers)
+    process = listener(web_url)
     out: dict = {}
     for page, requests in plan(data, cookies, args.seed).items():
         for connections in CONNECTIONS:
             await bar(
                 f"web {page} x{connections}: warm-up", args.warmup, wrk(web_url, requests, args.warmup, connections)
             )
+            before = cpu_seconds(process)
             figures = await bar(
                 f"web {page} x{connections}: measuring",
                 args.duration,
                 wrk(web_url, requests, args.duration, connections),
             )
+            if process is not None:
+                used = cpu_seconds(process) - before
+                figures["web_cpu_ms_per_request"] = round(1000 * used / max(1, figures["requests"]), 2)
+                figures["web_cores"] = round(used / figures["seconds"], 2)
             figures["load_average_1m"] = round(os.getloadavg()[0], 2)
             out.setdefault(page, {})[str(connections)] = figures
     return out
@@ -108,7 +142,7 @@ def table(title: str, results: dict[str, dict]) -> Table:
     shown.add_column("page")
     shown.add_column("conns", justify="right")
     for name in results:
-        for column in ("req/s", "p50", "p99"):
+        for column in ("req/s", "p50", "p99", "cpu ms"):
             shown.add_column(f"{name} {column}", justify="right")
     first = next(iter(results.values()))
     for page in first:
@@ -116,7 +150,12 @@ def table(title: str, results: dict[str, dict]) -> Table:
             row = [page, connections]
             for figures in results.values():
                 f = figures[page][connections]
-                row += [f"{f['rps']:,.0f}", f"{f['p50_ms']}", f"{f['p99_ms']}"]
+                row += [
+                    f"{f['rps']:,.0f}",
+                    f"{f['p50_ms']}",
+                    f"{f['p99_ms']}",
+                    str(f.get("web_cpu_ms_per_request", "–")),
+                ]
             shown.add_row(*row)
     return shown
 
