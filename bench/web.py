@@ -107,6 +107,18 @@ def cpu_seconds(process: psutil.Process | None) -> float:
     return total
 
 
+async def settle(process: psutil.Process | None, quiet: float = 0.02, limit: float = 15.0) -> None:
+    """Wait until the web has finished the requests wrk left behind (uvicorn finishes a page whose
+    client has gone): otherwise the next run's figures would include the last run's backlog."""
+    started, used = time.monotonic(), cpu_seconds(process)
+    while process is not None and time.monotonic() - started < limit:
+        await asyncio.sleep(0.25)
+        now = cpu_seconds(process)
+        if now - used < quiet:
+            return
+        used = now
+
+
 async def measure(web_url: str, data: Dataset, args, bar: Bar, cookies: dict[int, str] | None = None) -> dict:
     """{page: {connections: wrk figures, the web process's CPU per request, load average}} for the web at `web_url`.
 
@@ -121,6 +133,7 @@ async def measure(web_url: str, data: Dataset, args, bar: Bar, cookies: dict[int
             await bar(
                 f"web {page} x{connections}: warm-up", args.warmup, wrk(web_url, requests, args.warmup, connections)
             )
+            await settle(process)
             before = cpu_seconds(process)
             figures = await bar(
                 f"web {page} x{connections}: measuring",
@@ -133,6 +146,7 @@ async def measure(web_url: str, data: Dataset, args, bar: Bar, cookies: dict[int
                 figures["web_cores"] = round(used / figures["seconds"], 2)
             figures["load_average_1m"] = round(os.getloadavg()[0], 2)
             out.setdefault(page, {})[str(connections)] = figures
+            await settle(process)
     return out
 
 
