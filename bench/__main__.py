@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from bench import analysis, report
+from bench import analysis, report, web
 from bench.dataset import PASSWORD, Dataset, Shape, generate
 from bench.load import Request, require_wrk, timeline_lag, wrk
 from bench.platform import Platform
@@ -146,6 +146,7 @@ async def measure(platform: Platform, data: Dataset, args, result: dict) -> None
         figures["cpu_cores"] = cpu.cores(before, cpu.snapshot(), time.monotonic() - started)
         figures["load_average_1m"] = round(os.getloadavg()[0], 2)
         result["endpoints"][name] = figures
+    result["web_pages"] = await web.measure(platform.stack.web_url, data, args, sleep_with_bar)
     result["lag"] = await sleep_with_bar(
         "lag: probing", args.warmup + args.duration, timeline_lag(url, pairs, args.duration, args.warmup)
     )

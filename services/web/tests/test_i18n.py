@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from babel.dates import format_timedelta
 
 from web import i18n
 
@@ -77,6 +78,39 @@ def test_relative_times_read_like_moment_from_now():
     assert i18n.relative_time(MOMENT, now, "es") == "hace 3 minutos"
     assert i18n.relative_time(MOMENT, now, "zh_Hans") == "3分钟前"
     assert i18n.relative_time(MOMENT + timedelta(seconds=5), MOMENT, "en") == "1 second ago"  # clock skew
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "zh_Hans"])
+def test_remembered_relative_times_are_babels_text_at_every_unit_boundary(locale):
+    # Each unit's edges (0.85 of the next unit rounds up into it; half units round either way).
+    seconds = [
+        1,
+        1.4,
+        1.5,
+        30,
+        50.9,
+        51,
+        59.4,
+        59.6,
+        3059,
+        3061,
+        3600 * 20.39,
+        3600 * 20.41,
+        86400 * 5.94,
+        86400 * 5.96,
+    ]
+    seconds += [86400 * 25.4, 86400 * 25.6, 86400 * 310, 86400 * 311, 86400 * 700, 86400 * 3650]
+    for gap in seconds:
+        moment = MOMENT - timedelta(seconds=gap)
+        for _ in range(2):  # once formatted, once remembered
+            expected = format_timedelta(moment - MOMENT, add_direction=True, locale=locale)
+            assert i18n.relative_time(moment, MOMENT, locale) == expected, gap
+
+
+def test_full_dates_are_remembered_per_moment_zone_and_language():
+    assert i18n.full_datetime(MOMENT, "UTC", "en") == i18n.full_datetime(MOMENT, "UTC", "en")
+    assert i18n.full_datetime(MOMENT, "Asia/Shanghai", "en") == "December 2, 2026 3:03\u202fAM"
+    assert i18n.full_datetime(MOMENT, "Asia/Shanghai", "es") == "2 de diciembre de 2026 3:03"
 
 
 def test_python_strings_are_translated_into_the_requests_language():

@@ -11,12 +11,12 @@ import logging
 import re
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_time, format_timedelta
+from babel.dates import TIMEDELTA_UNITS, format_date, format_time, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -108,7 +108,13 @@ def N_(message: str) -> str:
 
 
 def babel_locale(locale: str | None = None) -> Locale:
-    return Locale.parse(locale or current_locale.get())
+    return _parsed_locale(locale or current_locale.get())
+
+
+@cache
+def _parsed_locale(name: str) -> Locale:
+    """Babel's locale object, parsed once per name (parsing it again on every date was a fifth of a page)."""
+    return Locale.parse(name)
 
 
 def time_zone(name: str | None) -> str:
@@ -134,6 +140,11 @@ def parse_moment(value: str | None) -> datetime | None:
 
 def full_datetime(moment: datetime, zone: str, locale: str | None = None) -> str:
     """Like moment.js `LLL`: "December 1, 2026 7:03 PM" in the reader's language and zone."""
+    return _full_datetime(moment, zone, locale or current_locale.get())
+
+
+@lru_cache(maxsize=20_000)  # pages show the same posts again and again: each moment is formatted once
+def _full_datetime(moment: datetime, zone: str, locale: str) -> str:
     local = moment.astimezone(ZoneInfo(zone))
     where = babel_locale(locale)
     return f"{format_date(local, 'long', locale=where)} {format_time(local, 'short', locale=where)}"
@@ -143,4 +154,24 @@ def relative_time(moment: datetime, now: datetime | None = None, locale: str | N
     """Like moment.js `fromNow`: "3 minutes ago", localized (a moment in the future reads as just past)."""
     delta = moment - (now or datetime.now(UTC))
     delta = min(delta, timedelta(seconds=-1))
-    return format_timedelta(delta, add_direction=True, locale=babel_locale(locale))
+    key = (locale or current_locale.get(), *_timedelta_unit(delta.total_seconds()))
+    text = _RELATIVE_TIMES.get(key)
+    if text is None:
+        if len(_RELATIVE_TIMES) >= 10_000:
+            _RELATIVE_TIMES.clear()
+        text = _RELATIVE_TIMES[key] = format_timedelta(delta, add_direction=True, locale=babel_locale(key[0]))
+    return text
+
+
+# Babel's text for a past delta depends only on the locale, the unit and the rounded value it
+# picks: formatted once per (locale, unit, value) instead of for every post on every page.
+_RELATIVE_TIMES: dict[tuple[str, str, int], str] = {}
+
+
+def _timedelta_unit(seconds: float) -> tuple[str, int]:
+    """The unit and rounded value `format_timedelta` picks for `seconds` (its threshold 0.85, down to seconds)."""
+    for unit, seconds_per_unit in TIMEDELTA_UNITS:
+        value = abs(seconds) / seconds_per_unit
+        if value >= 0.85 or unit == "second":
+            return unit, round(max(1, value) if unit == "second" and value > 0 else value)
+    raise AssertionError("seconds is the last of Babel's units")

@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from microblog_shared.http.paths import segment
 from web import i18n
 from web.badge import BadgeCache
+from web.fragments import PostFragments
 from web.gateway import Caller, Gateway, Unauthorized
 from web.session import CSRF_FIELD, CSRF_HEADER, Session, csrf_token, csrf_valid, flash, pop_flashes
 from web.tokens import Refresher, needs_refresh
@@ -152,6 +153,7 @@ def login_redirect(next_path: str) -> RedirectResponse:
 def make_environment() -> Environment:
     env = Environment(
         loader=PackageLoader("web", "templates"),
+        auto_reload=False,  # the templates ship with the package: no stat of each file on every page
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
@@ -162,7 +164,12 @@ def make_environment() -> Environment:
     env.filters.update(
         fromnow=_fromnow, fulldate=_fulldate, avatar=avatar_url, identicon=identicon_url, segment=segment
     )
-    env.globals.update(language_names=i18n.LANGUAGE_NAMES, same_language=i18n.same_language, html_lang=i18n.html_lang)
+    env.globals.update(
+        language_names=i18n.LANGUAGE_NAMES,
+        same_language=i18n.same_language,
+        html_lang=i18n.html_lang,
+        rendered_post=PostFragments().in_template,
+    )
     return env
 
 

@@ -21,14 +21,14 @@ from microblog_shared.write.eventstore import EventStore
 def collaborator(name: str) -> Callable[[Request], Any]:
     """A dependency on the app's collaborator `name`, as its factory stored it (its alias gives its type)."""
 
-    def provide(request: Request) -> Any:
+    async def provide(request: Request) -> Any:  # async: FastAPI would run a plain function in a thread
         return getattr(request.app.state, name)
 
     provide.__name__ = name
     return provide
 
 
-def served_reads(read_model: Annotated[VersionedEngine, Depends(collaborator("read_model"))]) -> AsyncEngine:
+async def served_reads(read_model: Annotated[VersionedEngine, Depends(collaborator("read_model"))]) -> AsyncEngine:
     """Reads run outside transactions (no BEGIN and ROLLBACK round trips) on the served version."""
     return read_model.reads
 
