@@ -11,7 +11,6 @@ every binary is built (the binaries are the cache; `build --keep-go-cache` keeps
 from __future__ import annotations
 
 import fcntl
-import gzip
 import hashlib
 import io
 import json
@@ -184,7 +183,7 @@ def image_tar(reference: str, binary: Path, entrypoint: list[str], target: Path)
     layer_name = diff_id.removeprefix("sha256:") + "/layer.tar"
     manifest = json.dumps([{"Config": config_name, "RepoTags": [reference], "Layers": [layer_name]}]).encode()
     partial = target.with_suffix(".partial")
-    with gzip.open(partial, "wb", compresslevel=1) as raw, tarfile.open(fileobj=raw, mode="w") as tar:
+    with tarfile.open(partial, mode="w") as tar:  # uncompressed: ctr 1.6 does not read gzip archives
         for name, data in ((layer_name, layer_bytes), (config_name, config), ("manifest.json", manifest)):
             info = tarfile.TarInfo(name)
             info.size = len(data)
@@ -195,9 +194,9 @@ def image_tar(reference: str, binary: Path, entrypoint: list[str], target: Path)
 def images() -> dict[str, Path]:
     folder = versions.images_dir()
     return {
-        versions.PAUSE_IMAGE: folder / "pause.tar.gz",
-        versions.COREDNS_IMAGE: folder / "coredns.tar.gz",
-        versions.METRICS_SERVER_IMAGE: folder / "metrics-server.tar.gz",
+        versions.PAUSE_IMAGE: folder / "pause.tar",
+        versions.COREDNS_IMAGE: folder / "coredns.tar",
+        versions.METRICS_SERVER_IMAGE: folder / "metrics-server.tar",
     }
 
 

@@ -97,6 +97,7 @@ def kubelet(state: Path, pki: Path) -> Path:
         "tlsCertFile": str(pki / "kubelet-serving.crt"),
         "tlsPrivateKeyFile": str(pki / "kubelet-serving.key"),
         "resolvConf": "/etc/resolv.conf",
+        "podLogsDir": str(state / "pod-logs"),
         # A small shared disk: evict only when it is really full, keep images.
         "evictionHard": {"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%"},
         "imageGCHighThresholdPercent": 100,
