@@ -55,6 +55,45 @@ func main() {
 """
 
 
+# CoreDNS's plugins run in the order of this list (theirs, core/dnsserver/zdirectives.go, reduced).
+COREDNS_PLUGINS = (
+    "reload",
+    "ready",
+    "health",
+    "errors",
+    "log",
+    "loadbalance",
+    "cache",
+    "kubernetes",
+    "loop",
+    "forward",
+)
+COREDNS_SOURCE = (
+    """\
+// CoreDNS with the plugins a cluster's DNS needs, in CoreDNS's own order.
+package main
+
+import (
+\t"github.com/coredns/coredns/core/dnsserver"
+\t"github.com/coredns/coredns/coremain"
+
+\t_ "github.com/coredns/caddy/onevent"
+"""
+    + "".join(f'\t_ "github.com/coredns/coredns/plugin/{name}"\n' for name in COREDNS_PLUGINS)
+    + """)
+
+func main() {
+\tif err := dnsserver.SetDirectives([]string{"""
+    + ", ".join(f'"{name}"' for name in COREDNS_PLUGINS)
+    + """}); err != nil {
+\t\tpanic(err)
+\t}
+\tcoremain.Run()
+}
+"""
+)
+
+
 def log(message: str) -> None:
     print(f"[kubernetes] {message}", file=sys.stderr, flush=True)
 
@@ -149,6 +188,16 @@ def build_etcd(go_bin: str, work: Path, out: Path) -> None:
     )
 
 
+def build_coredns(go_bin: str, work: Path, out: Path) -> None:
+    """CoreDNS with only the plugins the cluster's Corefile uses (the full set pulls in every cloud's SDK)."""
+    source = work / "coredns"
+    source.mkdir(parents=True, exist_ok=True)
+    (source / "go.mod").write_text("module microblog.local/coredns\n\ngo 1.26\n")
+    (source / "main.go").write_text(COREDNS_SOURCE)
+    go(go_bin, "get", f"github.com/coredns/coredns@{versions.COREDNS}", cwd=source)
+    go(go_bin, "build", "-trimpath", "-ldflags", "-s -w", "-o", str(out / "coredns"), ".", cwd=source, nice=True)
+
+
 def build_pause(go_bin: str, work: Path, out: Path) -> None:
     source = work / "pause"
     source.mkdir(parents=True, exist_ok=True)
@@ -223,13 +272,7 @@ def ensure_built(keep_go_cache: bool = False) -> Path:
         steps = [
             ("kubernetes", versions.KUBE_BINARIES, lambda: build_kubernetes(go_bin, work, staging)),
             ("etcd", ("etcd",), lambda: build_etcd(go_bin, work, staging)),
-            (
-                "coredns",
-                ("coredns",),
-                lambda: build_main_module(
-                    go_bin, work, staging, "github.com/coredns/coredns", versions.COREDNS, ".", "coredns"
-                ),
-            ),
+            ("coredns", ("coredns",), lambda: build_coredns(go_bin, work, staging)),
             (
                 "metrics-server",
                 ("metrics-server",),
