@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# The session's cluster comes up in the first test's setup: a cold cache builds it first (minutes).
+pytestmark = pytest.mark.timeout(3600)
+
 IMAGE = "microblog.local/k8s-smoke:1"
 NAMESPACE = "k8s-smoke"
 
