@@ -139,6 +139,7 @@ def up(state: Path, timeout: float = 300.0) -> Path:
     config.cni(state)
     try:
         start_all(state, binaries, certs, configs, address, timeout)
+        start_addons(state, timeout)
     except BaseException:
         log(f"the cluster did not come up; logs in {state / 'logs'}; tearing down")
         keep = state.with_name(state.name + "-failed-logs")
@@ -151,12 +152,12 @@ def up(state: Path, timeout: float = 300.0) -> Path:
 
 
 def start_all(state: Path, bins: Path, certs: Path, configs: dict[str, Path], address: str, timeout: float) -> None:
-    def alive(name: str):  # type: ignore[no-untyped-def]
+    def died(name: str):  # type: ignore[no-untyped-def]
         return lambda: processes.running(state, name) is None
 
     containerd_config = config.containerd(state)
     processes.start(state, "containerd", ["containerd", "--config", str(containerd_config)])
-    processes.wait_for("containerd answers", lambda: ctr(state, "version").returncode == 0, 60, alive("containerd"))
+    processes.wait_for("containerd answers", lambda: ctr(state, "version").returncode == 0, 60, died("containerd"))
     for archive in build.images().values():
         import_archive(state, archive)
     processes.start(
@@ -170,7 +171,7 @@ def start_all(state: Path, bins: Path, certs: Path, configs: dict[str, Path], ad
             "--unsafe-no-fsync", "--log-level=warn",
         ],
     )  # fmt: skip
-    processes.wait_for("etcd healthy", etcd_ready, 60, alive("etcd"))
+    processes.wait_for("etcd healthy", etcd_ready, 60, died("etcd"))
     pem = lambda name: str(certs / name)  # noqa: E731
     processes.start(
         state,
@@ -195,7 +196,7 @@ def start_all(state: Path, bins: Path, certs: Path, configs: dict[str, Path], ad
             "--profiling=false", "--v=1",
         ],
     )  # fmt: skip
-    processes.wait_for("kube-apiserver ready", lambda: apiserver_ready(state), timeout, alive("kube-apiserver"))
+    processes.wait_for("kube-apiserver ready", lambda: apiserver_ready(state), timeout, died("kube-apiserver"))
     controllers = configs["kube-controller-manager"]
     processes.start(
         state,
@@ -234,7 +235,11 @@ def start_all(state: Path, bins: Path, certs: Path, configs: dict[str, Path], ad
         "kube-proxy",
         [str(bins / "kube-proxy"), f"--config={config.kube_proxy(state, configs['kube-proxy'])}", "--v=1"],
     )
-    processes.wait_for("node Ready", lambda: node_ready(state), timeout, alive("kubelet"))
+    processes.wait_for("node Ready", lambda: node_ready(state), timeout, died("kubelet"))
+
+
+def start_addons(state: Path, timeout: float) -> None:
+    """CoreDNS and metrics-server as pods; returns once both serve (the metrics API included)."""
     kubectl(state, "apply", "-f", "-", input=addons.COREDNS)
     kubectl(state, "apply", "-f", "-", input=addons.METRICS_SERVER)
     for deployment in ("coredns", "metrics-server"):
