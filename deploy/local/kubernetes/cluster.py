@@ -265,6 +265,7 @@ def down(state: Path) -> list[str]:
     programs = versions.bin_dir()
     for name in ("kube-proxy", "kubelet"):
         processes.stop(state, name)
+    containers: list[str] = []
     if processes.running(state, "containerd") is not None:
         tasks = ctr(state, "tasks", "list", "--quiet").stdout.split()
         for task in tasks:
@@ -286,7 +287,7 @@ def down(state: Path) -> list[str]:
         subprocess.run([str(programs / "kube-proxy"), "--cleanup"], capture_output=True)
     host.remove_chains()
     host.unmount_all(state)
-    host.remove_network(state)
+    host.remove_network(state, containers)
     host.remove_cgroups()
     host.restore_sysctls(state)
     if state.exists() and not host.mounts_under(state):

@@ -68,6 +68,8 @@ def cni(state: Path) -> None:
                     "dataDir": str(state / "cni" / "ipam"),
                 },
             },
+            # Accepts the pods' traffic in FORWARD (a Docker engine on the host sets its policy to DROP).
+            {"type": "firewall", "backend": "iptables"},
             {"type": "portmap", "capabilities": {"portMappings": True}},
             {"type": "loopback"},
         ],

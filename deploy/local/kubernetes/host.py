@@ -156,14 +156,18 @@ def bridge_exists() -> bool:
     return run("ip", "link", "show", config.BRIDGE).returncode == 0
 
 
-def remove_network(state: Path) -> None:
+def remove_network(state: Path, containers: list[str]) -> None:
     if bridge_exists():
         run("ip", "link", "delete", config.BRIDGE)
-    # libcni's result cache for our network (containerd 1.6 keeps it in the default place).
+    # libcni's result cache (containerd 1.6 keeps it in the default place): our network's
+    # entries, and those of the loopback network containerd adds to each of our pod sandboxes.
     results = Path("/var/lib/cni/results")
     if results.is_dir():
         for entry in results.glob(f"{config.CNI_NETWORK}-*"):
             entry.unlink(missing_ok=True)
+        for container in containers:
+            for entry in results.glob(f"cni-loopback-{container}-*"):
+                entry.unlink(missing_ok=True)
     # The kubelet's symlinks to our containers' logs (its ContainerLogsDir is fixed).
     containers = Path("/var/log/containers")
     if containers.is_dir():
