@@ -155,7 +155,7 @@ spec:
         - --secure-port=10250
         - --kubelet-preferred-address-types=InternalIP
         - --kubelet-use-node-status-port
-        - --metric-resolution=10s
+        - --metric-resolution=15s  # must exceed --kubelet-request-timeout (10 s)
         # The kubelet's serving certificate is signed by the cluster CA, which the pod does not mount.
         - --kubelet-insecure-tls
         ports: [{{name: https, containerPort: 10250, protocol: TCP}}]
