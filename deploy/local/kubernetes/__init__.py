@@ -1,0 +1,1 @@
+"""A real single-node Kubernetes cluster built from Go modules (see cli.py)."""
