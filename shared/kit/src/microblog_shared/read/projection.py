@@ -88,8 +88,9 @@ class Projection(ABC):
             with _correlated(envelope):
                 await self.apply(conn, event, envelope)
 
-    def start_bulk(self) -> bool:
-        """A replay is about to apply the whole log: leave costly parts of the model aside.
+    async def start_bulk(self, conn: AsyncConnection) -> bool:
+        """A replay is about to apply the whole log into fresh tables (`conn` is in their schema):
+        leave costly parts of the model aside (secondary indexes, derived tables, side effects).
 
         Return whether anything was left aside; the replay then calls `finish_bulk` once it has
         caught up, with its runner stopped, and applies the rest of the log normally. By default
@@ -172,6 +173,8 @@ class ProjectionRunner:
     async def run(self, stop: asyncio.Event) -> None:
         await self.consumer.start()
         try:
+            if self.fixed_schema is not None:
+                await self._run_ahead(stop)
             while not stop.is_set():
                 records = await self.consumer.poll(max_records=self.batch_size, timeout=0.5)
                 if records:
@@ -179,8 +182,41 @@ class ProjectionRunner:
         finally:
             await self.consumer.stop()
 
-    async def handle(self, records: list[ConsumedRecord]) -> BatchResult | None:
-        """Apply one polled batch in one transaction, then commit the bus offsets.
+    async def _run_ahead(self, stop: asyncio.Event) -> None:
+        """A replay's loop: the next batch is polled and decoded while this one is applied.
+
+        Only for a fixed schema (a replay), where no switch makes the runner seek while a poll
+        is in flight. The bus offsets are committed once the poll is back (the postgres bus
+        polls and commits on one connection).
+        """
+        polled = await self._poll_decoded()
+        while not stop.is_set():
+            records, decoded = polled
+            if not records:
+                polled = await self._poll_decoded()
+                continue
+            ahead = asyncio.create_task(self._poll_decoded())
+            try:
+                await self.handle(records, decoded, commit=False)
+            finally:
+                polled = await ahead
+            await self.consumer.commit({r.topic_partition: r.offset + 1 for r in records})
+
+    async def _poll_decoded(self) -> tuple[list[ConsumedRecord], list[tuple[ConsumedRecord, Envelope]] | None]:
+        records = await self.consumer.poll(max_records=self.batch_size, timeout=0.5)
+        try:
+            return records, _decode(records, isolate=False)[0]
+        except Exception:
+            return records, None  # `handle` decodes them again and sets the undecodable ones aside
+
+    async def handle(
+        self,
+        records: list[ConsumedRecord],
+        decoded: list[tuple[ConsumedRecord, Envelope]] | None = None,
+        commit: bool = True,
+    ) -> BatchResult | None:
+        """Apply one polled batch in one transaction, then commit the bus offsets (unless `commit`
+        is false: the caller does). `decoded`: the records' envelopes, when already decoded.
 
         The fast path applies the whole batch at once; if any event fails, the batch is rolled
         back and applied again one savepoint per event, so only the poison ones are set aside.
@@ -189,27 +225,32 @@ class ProjectionRunner:
         checkpoints = {r.topic_partition: r.offset + 1 for r in records}
         try:
             try:
-                result = await self._in_transaction(records, checkpoints, isolate=False)
+                result = await self._in_transaction(records, checkpoints, decoded)
             except ReadModelSwitched:
                 raise
             except Exception:
                 log.warning("a batch of %d events failed; applying them one by one", len(records))
-                result = await self._in_transaction(records, checkpoints, isolate=True)
+                result = await self._in_transaction(records, checkpoints, None, isolate=True)
         except ReadModelSwitched as switched:
             # A replay made another version current while this batch was polled: go on from
             # that version's checkpoints (at or past ours) instead of writing to the old one.
             log.info("projection %s now writes to schema %s", self.projection.name, switched.schema)
             await self._seek_to_checkpoints(self.consumer.assignment())
             return None
-        await self.consumer.commit(checkpoints)
+        if commit:
+            await self.consumer.commit(checkpoints)
         return result
 
     async def _in_transaction(
-        self, records: list[ConsumedRecord], checkpoints: dict[TopicPartition, int], isolate: bool
+        self,
+        records: list[ConsumedRecord],
+        checkpoints: dict[TopicPartition, int],
+        decoded: list[tuple[ConsumedRecord, Envelope]] | None,
+        isolate: bool = False,
     ) -> BatchResult:
         async with self.engine.begin() as conn:
             await self._enter_schema(conn)
-            result = await self._apply_batch(conn, records, isolate)
+            result = await self._apply_batch(conn, records, decoded, isolate)
             if result.dead:
                 await self._dead_letter(result.dead)
             await self._store_checkpoints(conn, checkpoints)
@@ -227,9 +268,17 @@ class ProjectionRunner:
             raise ReadModelSwitched(schema)
         self.schema = schema
 
-    async def _apply_batch(self, conn: AsyncConnection, records: list[ConsumedRecord], isolate: bool) -> BatchResult:
+    async def _apply_batch(
+        self,
+        conn: AsyncConnection,
+        records: list[ConsumedRecord],
+        decoded: list[tuple[ConsumedRecord, Envelope]] | None,
+        isolate: bool,
+    ) -> BatchResult:
         """Apply the records not applied yet: all at once, or (`isolate`) one savepoint each."""
-        decoded, undecodable = _decode(records, isolate)
+        undecodable: list[DeadRecord] = []
+        if decoded is None:
+            decoded, undecodable = _decode(records, isolate)
         keyed = [(record, envelope, self._key(record.topic, envelope.stream_id)) for record, envelope in decoded]
         fresh, superseded = _new_events(keyed, await self._applied_versions(conn, {key for _, _, key in keyed}))
         if isolate:
