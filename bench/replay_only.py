@@ -24,15 +24,13 @@ import json
 import os
 import tempfile
 import time
-
-import psutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import text
 
 from bench.dataset import SENTENCES, Dataset, Shape, generate
 from microblog_dev.embedded_postgres import EmbeddedPostgres
@@ -40,7 +38,7 @@ from microblog_shared.bus import EventBus, Record, TopicPartition, create_bus
 from microblog_shared.events import Envelope, Event, PostCreated, UserFollowed, UserRegistered
 from microblog_shared.read.projection import ProjectionRunner
 from microblog_shared.read.replay import Replay, projection_specs
-from microblog_shared.runtime.db import create_engine, database_url, ensure_database
+from microblog_shared.runtime.db import create_engine, ensure_database
 from microblog_shared.runtime.migrations import upgrade
 from microblog_testkit.kafka import LocalKafka, missing_tools
 
@@ -94,7 +92,10 @@ def facts(data: Dataset) -> Iterator[tuple[str, Event]]:
     for post_id, (author, at, sentence) in enumerate(data.posts, start=1):
         words, language = SENTENCES[sentence]
         body = f"{words} #{post_id}"
-        yield f"post-{post_id}", PostCreated(post_id=post_id, author_id=author, body=body, language=language, created_at=at)
+        yield (
+            f"post-{post_id}",
+            PostCreated(post_id=post_id, author_id=author, body=body, language=language, created_at=at),
+        )
 
 
 async def publish(bus: EventBus, data: Dataset) -> int:

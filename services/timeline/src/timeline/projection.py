@@ -256,8 +256,6 @@ async def _ensure_users(conn: AsyncConnection, user_ids: Sequence[int]) -> None:
     )
 
 
-
-
 async def _follow_counts(conn: AsyncConnection, edges: Sequence, delta: int) -> None:
     await conn.execute(
         text("""UPDATE users u SET followed_count = u.followed_count + :d * x.followed,

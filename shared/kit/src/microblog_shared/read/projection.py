@@ -25,12 +25,10 @@ from microblog_shared.bus import ConsumedRecord, EventBus, Record, TopicPartitio
 from microblog_shared.events import Envelope, Event, EventRegistry, UnknownEventType
 from microblog_shared.events import registry as default_registry
 from microblog_shared.read.readmodels import POINTER_TABLE, enter_current, use_schema
+from microblog_shared.read.streams import DeadRecord, Keyed, decode, dedupe_key, new_events
 from microblog_shared.runtime import context, metrics
 
 log = logging.getLogger(__name__)
-
-# Set by `microblog dlq retry` on a dead letter it republishes (deadletters.py).
-RETRY_HEADER = "dlq_retry"
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS projection_checkpoints (
@@ -41,9 +39,6 @@ SCHEMA = [
         PRIMARY KEY (projection, stream_id))""",
     POINTER_TABLE,
 ]
-
-Keyed = tuple[ConsumedRecord, Envelope, str]  # a record, its envelope and its stream's dedupe key
-DeadRecord = tuple[ConsumedRecord, str]  # a record set aside, and why
 
 
 class ReadModelSwitched(Exception):
@@ -205,7 +200,7 @@ class ProjectionRunner:
     async def _poll_decoded(self) -> tuple[list[ConsumedRecord], list[tuple[ConsumedRecord, Envelope]] | None]:
         records = await self.consumer.poll(max_records=self.batch_size, timeout=0.5)
         try:
-            return records, _decode(records, isolate=False)[0]
+            return records, decode(records, isolate=False)[0]
         except Exception:
             return records, None  # `handle` decodes them again and sets the undecodable ones aside
 
@@ -278,9 +273,9 @@ class ProjectionRunner:
         """Apply the records not applied yet: all at once, or (`isolate`) one savepoint each."""
         undecodable: list[DeadRecord] = []
         if decoded is None:
-            decoded, undecodable = _decode(records, isolate)
+            decoded, undecodable = decode(records, isolate)
         keyed = [(record, envelope, self._key(record.topic, envelope.stream_id)) for record, envelope in decoded]
-        fresh, superseded = _new_events(keyed, await self._applied_versions(conn, {key for _, _, key in keyed}))
+        fresh, superseded = new_events(keyed, await self._applied_versions(conn, {key for _, _, key in keyed}))
         if isolate:
             applied, failed = await self._apply_each(conn, fresh)
         else:
@@ -369,61 +364,3 @@ class ProjectionRunner:
         ]
         await self.bus.publish(self.dead_letter_topic, records)
         metrics.DEAD_LETTERS.labels(self.projection.name).inc(len(records))
-
-
-def dedupe_key(topic: str, stream_id: str, by_topic: bool) -> str:
-    """What `projection_streams` keys a stream's applied version by.
-
-    The stream id; or, for a projection that reads one stream from several topics (identity's
-    user stream is on identity.users and identity.password-resets), the topic and the stream:
-    versions only rise within one topic, and a later event from one topic must not make an
-    earlier one from the other look applied.
-    """
-    return f"{topic}/{stream_id}" if by_topic else stream_id
-
-
-async def applied_version(conn: AsyncConnection, projection: str, stream_id: str) -> int:
-    """How far a projection has applied a stream (0: not at all)."""
-    version = await conn.scalar(
-        text("SELECT version FROM projection_streams WHERE projection = :p AND stream_id = :s"),
-        {"p": projection, "s": stream_id},
-    )
-    return version or 0
-
-
-def _decode(
-    records: list[ConsumedRecord], isolate: bool
-) -> tuple[list[tuple[ConsumedRecord, Envelope]], list[DeadRecord]]:
-    """The records' envelopes; a record that is no envelope fails the batch, or (`isolate`) is set aside."""
-    decoded: list[tuple[ConsumedRecord, Envelope]] = []
-    dead: list[DeadRecord] = []
-    for record in records:
-        try:
-            decoded.append((record, Envelope.from_bytes(record.value)))
-        except Exception:
-            if not isolate:
-                raise
-            dead.append((record, traceback.format_exc(limit=3)))
-    return decoded, dead
-
-
-def _new_events(keyed: list[Keyed], applied: dict[str, int]) -> tuple[list[Keyed], list[DeadRecord]]:
-    """The events past their stream's applied version, and the retried ones that a later version superseded."""
-    newest = dict(applied)
-    fresh: list[Keyed] = []
-    superseded: list[DeadRecord] = []
-    for record, envelope, key in keyed:
-        if envelope.stream_version <= newest.get(key, 0):
-            if RETRY_HEADER in record.headers and envelope.stream_version < newest[key]:
-                superseded.append((record, _superseded(envelope, newest[key])))
-            continue  # a duplicate (relay re-send or redelivery): already applied
-        newest[key] = envelope.stream_version
-        fresh.append((record, envelope, key))
-    return fresh, superseded
-
-
-def _superseded(envelope: Envelope, newest: int) -> str:
-    return (
-        f"superseded: retried {envelope.type} {envelope.stream_id}@{envelope.stream_version}, but this "
-        f"projection has applied version {newest} of that stream; replay the projection to apply it in order"
-    )
