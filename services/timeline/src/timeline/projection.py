@@ -40,7 +40,7 @@ RunHandler = Callable[[AsyncConnection, list[Any]], Awaitable[None]]
 NAME = "timeline"
 TOPICS = [UserRegistered.topic, UserFollowed.topic, PostCreated.topic]
 # A replay loads these without their secondary indexes and builds them once at the end: the
-# model's before the homes are built from it, the homes' after.
+# model's before the homes are built from it, the homes' (primary keys too) after.
 MODEL_TABLES = ["users", "posts", "follows"]
 HOME_TABLES = ["home_entries", "home_state"]
 
@@ -80,7 +80,7 @@ class TimelineProjection(Projection):
         self.bulk = True
         self.indexes_aside = (
             await set_indexes_aside(conn, MODEL_TABLES),
-            await set_indexes_aside(conn, HOME_TABLES),
+            await set_indexes_aside(conn, HOME_TABLES, keys=True),
         )
         return True
 

@@ -13,11 +13,27 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-async def set_indexes_aside(conn: AsyncConnection, tables: Sequence[str]) -> list[str]:
+async def set_indexes_aside(conn: AsyncConnection, tables: Sequence[str], keys: bool = False) -> list[str]:
     """Drop the secondary indexes of `tables` (in the transaction's schema); their definitions.
 
-    Give the definitions to `build_indexes` once the tables are loaded.
+    With `keys`, their primary keys too: for tables nothing reads or upserts into until the
+    end. Give the definitions to `build_indexes` once the tables are loaded.
     """
+    definitions = []
+    if keys:
+        constraints = (
+            await conn.execute(
+                text("""SELECT c.conname, t.relname, pg_get_constraintdef(c.oid) AS definition
+                        FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+                        WHERE c.connamespace = CAST(current_schema() AS regnamespace) AND c.contype = 'p'
+                          AND t.relname = ANY(CAST(:t AS text[]))
+                        ORDER BY t.relname"""),
+                {"t": list(tables)},
+            )
+        ).all()
+        for row in constraints:
+            await conn.execute(text(f'ALTER TABLE "{row.relname}" DROP CONSTRAINT "{row.conname}"'))
+            definitions.append(f'ALTER TABLE "{row.relname}" ADD CONSTRAINT "{row.conname}" {row.definition}')
     rows = (
         await conn.execute(
             text("""SELECT i.indexname, i.indexdef FROM pg_indexes i
@@ -30,7 +46,7 @@ async def set_indexes_aside(conn: AsyncConnection, tables: Sequence[str]) -> lis
     ).all()
     for row in rows:
         await conn.execute(text(f'DROP INDEX "{row.indexname}"'))
-    return [row.indexdef for row in rows]
+    return definitions + [row.indexdef for row in rows]
 
 
 async def build_indexes(conn: AsyncConnection, definitions: Sequence[str]) -> None:
