@@ -1,10 +1,10 @@
 """Replay: rebuild a read model from offset 0 into a new version while the current one serves.
 
 1. The next version gets a schema of its own, built by the service's migrations.
-2. A runner with a consumer group of its own applies the whole log into it in bulk: large
-   batches (`BULK_BATCH` records per poll and transaction), with what the projection leaves
-   aside meanwhile (`Projection.start_bulk`: secondary indexes, home timelines, mails) built
-   once it is close to the end (`finish_bulk`); the tail goes on in normal batches.
+2. A runner with a consumer group of its own applies the whole log into it; for a projection
+   with a bulk mode (`Projection.start_bulk`: secondary indexes, home timelines, mails left
+   aside) in large batches (`BULK_BATCH` records per poll and transaction), with what was left
+   aside built once it is close to the end (`finish_bulk`); the tail goes on in normal batches.
 3. Once it is close to the end of the log, the switch: take the projection's switch lock
    alone (the live projector's next batch waits), let the replay reach at least the live
    projector's checkpoints, stop it, point `read_model_versions` at the new schema, announce
@@ -54,8 +54,9 @@ class ReplayResult:
     previous: str
     records: int
     seconds: float
-    # Seconds of each step: schema (migrations), bulk (the log in large batches), build (what the
-    # projection left aside), switch (the tail in normal batches, then the switch).
+    # Seconds of each step: schema (migrations), bulk (the log in large batches) and build (what
+    # the projection left aside) when it has a bulk mode, switch (the rest in normal batches, then
+    # the switch).
     steps: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -122,14 +123,14 @@ class Replay:
                     await use_schema(conn, schema)
                     bulk = await self.projection.start_bulk(conn)  # costly parts left aside until the end
                 step("schema")
-                async with self._running(target, schema, self.bulk_batch) as running:
-                    await self._catch_up(engine, schema, running, progress)
-                step("bulk")
-                if bulk:
+                if bulk:  # else one runner in normal batches does it all (as many group joins as before)
+                    async with self._running(target, schema, self.bulk_batch) as running:
+                        await self._catch_up(engine, schema, running, progress)
+                    step("bulk")
                     async with target.begin() as conn:
                         await use_schema(conn, schema)
                         await self.projection.finish_bulk(conn)
-                step("build")
+                    step("build")
                 async with self._running(target, schema) as running:
                     await self._catch_up(engine, schema, running, progress)
                     records = await self._switch(engine, previous, schema, running)
