@@ -92,3 +92,31 @@ async def test_a_second_replay_builds_the_next_version_and_can_drop_the_previous
     assert schemas == ["timeline_v2"]
     await world.post(2, 1)
     assert (await world.get("/explore")).json()["_meta"]["total_items"] == 2
+
+
+async def test_a_replay_ends_with_every_index_and_key_the_migrations_make(make_world, bus):
+    """The bulk phase sets indexes and keys aside; the version it switches to has them all back."""
+    world = await make_world()
+    await world.app.state.read_model.start()
+    for user in (1, 2):
+        await world.register(user)
+    await world.follow(2, 1)
+    await world.post(1, 1)
+    await world.settle()
+    settings = TimelineSettings(environment="test", database_url=world.app.state.settings.database_url)
+    result = await Replay(SPEC, settings, bus).run()
+
+    async def indexes(schema: str) -> list[tuple[str, str]]:
+        async with world.app.state.engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = :s ORDER BY indexname"),
+                {"s": schema},
+            )
+            return [(r.indexname, r.indexdef.replace(f"{schema}.", "")) for r in rows]
+
+    built = await indexes(result.schema)
+    assert built == [i for i in await indexes("public") if i[0] != "read_model_versions_pkey"]
+    assert (
+        "home_entries_pkey",
+        "CREATE UNIQUE INDEX home_entries_pkey ON home_entries USING btree (user_id, created_at, post_id)",
+    ) in built

@@ -75,7 +75,7 @@ class NotifierProjection(Projection):
     def from_settings(cls, settings: NotifierSettings) -> NotifierProjection:
         return cls(settings.public_url)
 
-    def start_bulk(self) -> bool:
+    async def start_bulk(self, conn: AsyncConnection) -> bool:
         self.mailing = False
         return True
 

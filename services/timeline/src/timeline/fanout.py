@@ -90,32 +90,38 @@ class HomeTimelines:
     async def rebuild(self, conn: AsyncConnection) -> None:
         """Every home from posts and follows at once: each reader's newest `cap` posts of their own
         and of the authors they follow (celebrities are merged at read time), and complete_since
-        where older ones were left out."""
+        where older ones were left out.
+
+        One statement, which never reads home_entries back: a replay builds the homes without
+        their indexes and keys, and creates those afterwards."""
         await conn.execute(text("DELETE FROM home_entries"))
         await conn.execute(text("DELETE FROM home_state"))
         newest = """(SELECT created_at, id, author_id FROM posts WHERE author_id = {author}
                      ORDER BY created_at DESC, id DESC LIMIT :more)"""
+        # Each reader's newest cap + 1 candidates, ranked: the first `cap` are kept; a home with a
+        # candidate past them is complete since its `cap`-th entry.
         await conn.execute(
-            text(f"""INSERT INTO home_entries (user_id, created_at, post_id, author_id)
-                     SELECT u.id, p.created_at, p.id, p.author_id FROM users u CROSS JOIN LATERAL (
-                         SELECT * FROM (
-                             SELECT * FROM {newest.format(author="u.id")} own
-                             UNION ALL
-                             SELECT p.* FROM follows f JOIN users a ON a.id = f.followee_id AND NOT a.read_merged
-                             CROSS JOIN LATERAL {newest.format(author="f.followee_id")} p
-                             WHERE f.follower_id = u.id) candidates
-                         ORDER BY created_at DESC, id DESC LIMIT :more) p"""),
-            {"more": self.cap + 1},
+            text(f"""WITH candidates AS MATERIALIZED (
+                         SELECT u.id AS user_id, p.created_at, p.id AS post_id, p.author_id,
+                                row_number() OVER (PARTITION BY u.id ORDER BY p.created_at DESC, p.id DESC) AS rank
+                         FROM users u CROSS JOIN LATERAL (
+                             SELECT * FROM (
+                                 SELECT * FROM {newest.format(author="u.id")} own
+                                 UNION ALL
+                                 SELECT p.* FROM follows f JOIN users a ON a.id = f.followee_id AND NOT a.read_merged
+                                 CROSS JOIN LATERAL {newest.format(author="f.followee_id")} p
+                                 WHERE f.follower_id = u.id) candidates
+                             ORDER BY created_at DESC, id DESC LIMIT :more) p),
+                     kept AS (
+                         INSERT INTO home_entries (user_id, created_at, post_id, author_id)
+                         SELECT user_id, created_at, post_id, author_id FROM candidates WHERE rank <= :cap)
+                     INSERT INTO home_state (user_id, size, complete_since, complete_since_id)
+                     SELECT user_id, least(count(*), :cap),
+                            CASE WHEN count(*) > :cap THEN max(created_at) FILTER (WHERE rank = :cap) END,
+                            CASE WHEN count(*) > :cap THEN max(post_id) FILTER (WHERE rank = :cap) END
+                     FROM candidates GROUP BY user_id"""),
+            {"more": self.cap + 1, "cap": self.cap},
         )
-        await conn.execute(
-            text("""INSERT INTO home_state (user_id, size)
-                                   SELECT user_id, count(*) FROM home_entries GROUP BY user_id""")
-        )
-        # Homes that found more than `cap` posts keep the newest `cap` and mark where they stop.
-        full = await conn.execute(text("SELECT user_id FROM home_state WHERE size > :cap"), {"cap": self.cap})
-        users = [row.user_id for row in full]
-        if users:
-            await self._trim(conn, users)
 
     async def _insert(
         self, conn: AsyncConnection, select: str, params: dict, trim_at: int, trim_full: Set[int] = frozenset()

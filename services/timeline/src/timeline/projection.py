@@ -29,6 +29,7 @@ from microblog_shared.events import (
     UserSeen,
     UserUnfollowed,
 )
+from microblog_shared.read.bulk import analyze, build_indexes, set_indexes_aside
 from microblog_shared.read.projection import Projection, ProjectionSpec
 from timeline.fanout import HomeTimelines
 from timeline.settings import TimelineSettings
@@ -38,6 +39,10 @@ RunHandler = Callable[[AsyncConnection, list[Any]], Awaitable[None]]
 
 NAME = "timeline"
 TOPICS = [UserRegistered.topic, UserFollowed.topic, PostCreated.topic]
+# A replay loads these without their secondary indexes and builds them once at the end: the
+# model's before the homes are built from it, the homes' (primary keys too) after.
+MODEL_TABLES = ["users", "posts", "follows"]
+HOME_TABLES = ["home_entries", "home_state"]
 
 
 class TimelineProjection(Projection):
@@ -49,7 +54,10 @@ class TimelineProjection(Projection):
         # A replay applies the log with homes left aside, then builds them in one pass
         # (finish_bulk): a replay meets most posts before the follows, and keeping homes current
         # on the way would backfill and trim them over and over.
+        # It also sets the secondary indexes aside and builds them once at the end, and needs no
+        # row locks: it is the only writer of the version it builds.
         self.bulk = False
+        self.indexes_aside: tuple[list[str], list[str]] = ([], [])  # (of the model tables, of the homes)
         self.handlers: dict[type[Event], RunHandler] = {
             UserRegistered: _registered,
             UserProfileUpdated: _profiles_updated,
@@ -68,25 +76,34 @@ class TimelineProjection(Projection):
     async def apply(self, conn: AsyncConnection, event: Event, envelope: Envelope) -> None:
         await self.apply_many(conn, [(event, envelope)])
 
-    def start_bulk(self) -> bool:
+    async def start_bulk(self, conn: AsyncConnection) -> bool:
         self.bulk = True
+        self.indexes_aside = (
+            await set_indexes_aside(conn, MODEL_TABLES),
+            await set_indexes_aside(conn, HOME_TABLES, keys=True),
+        )
         return True
 
     async def finish_bulk(self, conn: AsyncConnection) -> None:
+        model, homes = self.indexes_aside
+        await build_indexes(conn, model)
+        await analyze(conn, MODEL_TABLES)
         await self.homes.rebuild(conn)
-        self.bulk = False
+        await build_indexes(conn, homes)
+        await analyze(conn, HOME_TABLES)
+        self.bulk, self.indexes_aside = False, ([], [])
 
     async def apply_many(self, conn: AsyncConnection, events: list[tuple[Event, Envelope]]) -> None:
         # Every user row the batch will lock, locked first and in id order: a replica applying
         # another batch then waits for this one instead of deadlocking with it halfway.
-        await _lock_authors(conn, sorted({user_id for event, _ in events for user_id in _users_of(event)}))
+        await self._lock_authors(conn, sorted({user_id for event, _ in events for user_id in _users_of(event)}))
         for kind, run in groupby((event for event, _ in events), key=type):
             handler = self.handlers.get(kind)
             if handler is not None:
                 await handler(conn, list(run))
 
     async def _followed(self, conn: AsyncConnection, events: list[UserFollowed]) -> None:
-        await _lock_authors(conn, [e.followee_id for e in events], also=[e.follower_id for e in events])
+        await self._lock_authors(conn, [e.followee_id for e in events], also=[e.follower_id for e in events])
         added = (
             await conn.execute(
                 text("""INSERT INTO follows
@@ -107,7 +124,7 @@ class TimelineProjection(Projection):
             await self.homes.backfill(conn, added)
 
     async def _unfollowed(self, conn: AsyncConnection, events: list[UserUnfollowed]) -> None:
-        await _lock_authors(conn, [e.followee_id for e in events], also=[e.follower_id for e in events])
+        await self._lock_authors(conn, [e.followee_id for e in events], also=[e.follower_id for e in events])
         removed = (
             await conn.execute(
                 text("""DELETE FROM follows f USING unnest(CAST(:f AS bigint[]), CAST(:e AS bigint[])) x(f, e)
@@ -121,7 +138,7 @@ class TimelineProjection(Projection):
                 await self.homes.remove_authors(conn, removed)
 
     async def _posts_created(self, conn: AsyncConnection, events: list[PostCreated]) -> None:
-        await _lock_authors(conn, [e.author_id for e in events])
+        await self._lock_authors(conn, [e.author_id for e in events])
         added = (
             await conn.execute(
                 text("""INSERT INTO posts (id, author_id, body, language, created_at)
@@ -141,6 +158,22 @@ class TimelineProjection(Projection):
             await _post_counts(conn, [a.author_id for a in added], +1)
             if not self.bulk:
                 await self.homes.fan_out(conn, added)
+
+    async def _lock_authors(self, conn: AsyncConnection, author_ids: Sequence[int], also: Sequence[int] = ()) -> None:
+        """Serialise what touches one author's posts and followers across projector replicas.
+
+        A follow's backfill reads posts and a new post's fan-out reads follows: without this lock
+        two replicas could each miss the other's uncommitted row (write skew) and lose a home
+        entry. Rows are locked in id order, so two replicas never wait on each other in a cycle.
+        A replay's bulk phase is the only writer of its version and builds homes at the end.
+        """
+        await _ensure_users(conn, sorted({*author_ids, *also}))
+        if self.bulk:
+            return
+        await conn.execute(
+            text("SELECT 1 FROM users WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR UPDATE"),
+            {"ids": sorted(set(author_ids))},
+        )
 
     async def _posts_deleted(self, conn: AsyncConnection, events: list[PostDeleted]) -> None:
         deleted = (
@@ -233,20 +266,6 @@ def _users_of(event: Event) -> list[int]:
         for field in ("user_id", "author_id", "follower_id", "followee_id")
         if hasattr(event, field)
     ]
-
-
-async def _lock_authors(conn: AsyncConnection, author_ids: Sequence[int], also: Sequence[int] = ()) -> None:
-    """Serialise what touches one author's posts and followers across projector replicas.
-
-    A follow's backfill reads posts and a new post's fan-out reads follows: without this lock two
-    replicas could each miss the other's uncommitted row (write skew) and lose a home entry.
-    Rows are locked in id order, so two replicas never wait on each other in a cycle.
-    """
-    await _ensure_users(conn, sorted({*author_ids, *also}))
-    await conn.execute(
-        text("SELECT 1 FROM users WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR UPDATE"),
-        {"ids": sorted(set(author_ids))},
-    )
 
 
 async def _follow_counts(conn: AsyncConnection, edges: Sequence, delta: int) -> None:

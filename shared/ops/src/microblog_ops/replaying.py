@@ -17,7 +17,8 @@ from microblog_shared.read.replay import Replay, ReplayResult, projection_specs
 
 
 class RateAndLag(ProgressColumn):
-    """Records applied per second over the last few seconds, and how far behind the log it is."""
+    """Records applied per second over the last few seconds, how far behind the log it is, and
+    when it should catch up at that rate."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -29,7 +30,8 @@ class RateAndLag(ProgressColumn):
         (t0, c0), (t1, c1) = self.samples[0], self.samples[-1]
         rate = (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
         lag = int((task.total or 0) - task.completed)
-        return Text(f"{rate:,.0f} events/s  lag {lag:,}")
+        eta = f"{lag / rate:,.0f} s" if rate > 0 else "-"
+        return Text(f"{rate:,.0f} events/s  lag {lag:,}  eta {eta}")
 
 
 @contextmanager
@@ -83,9 +85,10 @@ async def _replay_one(spec: ProjectionSpec, stack, drop_old: bool, console: Cons
             )
     finally:
         await bus.close()
+    steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.steps.items())
     console.print(
         f"[green]{spec.name}[/green]: {result.records:,} records into schema {result.schema} "
-        f"in {result.seconds:.1f} s ({result.records_per_second:,.0f} events/s); "
+        f"in {result.seconds:.1f} s ({result.records_per_second:,.0f} events/s: {steps}); "
         f"now serving {result.schema}, previous version {result.previous}"
         f"{' dropped' if drop_old and result.previous != 'public' else ' kept'}",
         soft_wrap=True,

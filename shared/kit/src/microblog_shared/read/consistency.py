@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from microblog_shared.events import Envelope, registry
-from microblog_shared.read.projection import applied_version, dedupe_key, notify_channel
+from microblog_shared.read.projection import notify_channel
+from microblog_shared.read.streams import applied_version, dedupe_key
 from microblog_shared.runtime.db import Connectable, listen
 
 HEADER = "X-Consistency-Token"

@@ -31,7 +31,7 @@ from typing import Any
 
 from microblog_shared.bus import ConsumedRecord, EventBus, Record
 from microblog_shared.events import Envelope
-from microblog_shared.read.projection import RETRY_HEADER
+from microblog_shared.read.streams import RETRY_HEADER
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,11 @@ from microblog_shared.bus import ConsumedRecord, EventBus, Record, TopicPartitio
 from microblog_shared.events import Envelope, Event, EventRegistry, UnknownEventType
 from microblog_shared.events import registry as default_registry
 from microblog_shared.read.readmodels import POINTER_TABLE, enter_current, use_schema
+from microblog_shared.read.streams import DeadRecord, Keyed, decode, dedupe_key, new_events
 from microblog_shared.runtime import context, metrics
+from microblog_shared.runtime.db import transient
 
 log = logging.getLogger(__name__)
-
-# Set by `microblog dlq retry` on a dead letter it republishes (deadletters.py).
-RETRY_HEADER = "dlq_retry"
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS projection_checkpoints (
@@ -45,13 +44,8 @@ SCHEMA = [
     POINTER_TABLE,
 ]
 
-# deadlock_detected, serialization_failure: PostgreSQL rolled the statement back because of
-# another transaction, not because of the event; the same batch is tried again.
-TRANSIENT_SQLSTATES = {"40P01", "40001"}
+# A batch that met a deadlock or serialization failure (runtime.db.transient) is tried again.
 TRANSIENT_ATTEMPTS = 8
-
-Keyed = tuple[ConsumedRecord, Envelope, str]  # a record, its envelope and its stream's dedupe key
-DeadRecord = tuple[ConsumedRecord, str]  # a record set aside, and why
 
 
 class ReadModelSwitched(Exception):
@@ -96,8 +90,9 @@ class Projection(ABC):
             with _correlated(envelope):
                 await self.apply(conn, event, envelope)
 
-    def start_bulk(self) -> bool:
-        """A replay is about to apply the whole log: leave costly parts of the model aside.
+    async def start_bulk(self, conn: AsyncConnection) -> bool:
+        """A replay is about to apply the whole log into fresh tables (`conn` is in their schema):
+        leave costly parts of the model aside (secondary indexes, derived tables, side effects).
 
         Return whether anything was left aside; the replay then calls `finish_bulk` once it has
         caught up, with its runner stopped, and applies the rest of the log normally. By default
@@ -180,6 +175,8 @@ class ProjectionRunner:
     async def run(self, stop: asyncio.Event) -> None:
         await self.consumer.start()
         try:
+            if self.fixed_schema is not None:
+                await self._run_ahead(stop)
             while not stop.is_set():
                 records = await self.consumer.poll(max_records=self.batch_size, timeout=0.5)
                 if records:
@@ -187,8 +184,41 @@ class ProjectionRunner:
         finally:
             await self.consumer.stop()
 
-    async def handle(self, records: list[ConsumedRecord]) -> BatchResult | None:
-        """Apply one polled batch in one transaction, then commit the bus offsets.
+    async def _run_ahead(self, stop: asyncio.Event) -> None:
+        """A replay's loop: the next batch is polled and decoded while this one is applied.
+
+        Only for a fixed schema (a replay), where no switch makes the runner seek while a poll
+        is in flight. The bus offsets are committed once the poll is back (the postgres bus
+        polls and commits on one connection).
+        """
+        polled = await self._poll_decoded()
+        while not stop.is_set():
+            records, decoded = polled
+            if not records:
+                polled = await self._poll_decoded()
+                continue
+            ahead = asyncio.create_task(self._poll_decoded())
+            try:
+                await self.handle(records, decoded, commit=False)
+            finally:
+                polled = await ahead
+            await self.consumer.commit({r.topic_partition: r.offset + 1 for r in records})
+
+    async def _poll_decoded(self) -> tuple[list[ConsumedRecord], list[tuple[ConsumedRecord, Envelope]] | None]:
+        records = await self.consumer.poll(max_records=self.batch_size, timeout=0.5)
+        try:
+            return records, decode(records, isolate=False)[0]
+        except Exception:
+            return records, None  # `handle` decodes them again and sets the undecodable ones aside
+
+    async def handle(
+        self,
+        records: list[ConsumedRecord],
+        decoded: list[tuple[ConsumedRecord, Envelope]] | None = None,
+        commit: bool = True,
+    ) -> BatchResult | None:
+        """Apply one polled batch in one transaction, then commit the bus offsets (unless `commit`
+        is false: the caller does). `decoded`: the records' envelopes, when already decoded.
 
         The fast path applies the whole batch at once; if any event fails, the batch is rolled
         back and applied again one savepoint per event, so only the poison ones are set aside.
@@ -197,28 +227,33 @@ class ProjectionRunner:
         checkpoints = {r.topic_partition: r.offset + 1 for r in records}
         try:
             try:
-                result = await self._retrying(records, checkpoints, isolate=False)
+                result = await self._retrying(records, checkpoints, decoded)
             except ReadModelSwitched:
                 raise
             except Exception:
                 log.warning("a batch of %d events failed; applying them one by one", len(records))
-                result = await self._retrying(records, checkpoints, isolate=True)
+                result = await self._retrying(records, checkpoints, None, isolate=True)
         except ReadModelSwitched as switched:
             # A replay made another version current while this batch was polled: go on from
             # that version's checkpoints (at or past ours) instead of writing to the old one.
             log.info("projection %s now writes to schema %s", self.projection.name, switched.schema)
             await self._seek_to_checkpoints(self.consumer.assignment())
             return None
-        await self.consumer.commit(checkpoints)
+        if commit:
+            await self.consumer.commit(checkpoints)
         return result
 
     async def _retrying(
-        self, records: list[ConsumedRecord], checkpoints: dict[TopicPartition, int], isolate: bool
+        self,
+        records: list[ConsumedRecord],
+        checkpoints: dict[TopicPartition, int],
+        decoded: list[tuple[ConsumedRecord, Envelope]] | None,
+        isolate: bool = False,
     ) -> BatchResult:
         """`_in_transaction`, again after a short random pause while it fails for a transient reason."""
         for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
             try:
-                return await self._in_transaction(records, checkpoints, isolate)
+                return await self._in_transaction(records, checkpoints, decoded, isolate)
             except Exception as error:
                 if not transient(error) or attempt == TRANSIENT_ATTEMPTS:
                     raise
@@ -227,11 +262,15 @@ class ProjectionRunner:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _in_transaction(
-        self, records: list[ConsumedRecord], checkpoints: dict[TopicPartition, int], isolate: bool
+        self,
+        records: list[ConsumedRecord],
+        checkpoints: dict[TopicPartition, int],
+        decoded: list[tuple[ConsumedRecord, Envelope]] | None,
+        isolate: bool = False,
     ) -> BatchResult:
         async with self.engine.begin() as conn:
             await self._enter_schema(conn)
-            result = await self._apply_batch(conn, records, isolate)
+            result = await self._apply_batch(conn, records, decoded, isolate)
             if result.dead:
                 await self._dead_letter(result.dead)
             await self._store_checkpoints(conn, checkpoints)
@@ -249,11 +288,19 @@ class ProjectionRunner:
             raise ReadModelSwitched(schema)
         self.schema = schema
 
-    async def _apply_batch(self, conn: AsyncConnection, records: list[ConsumedRecord], isolate: bool) -> BatchResult:
+    async def _apply_batch(
+        self,
+        conn: AsyncConnection,
+        records: list[ConsumedRecord],
+        decoded: list[tuple[ConsumedRecord, Envelope]] | None,
+        isolate: bool,
+    ) -> BatchResult:
         """Apply the records not applied yet: all at once, or (`isolate`) one savepoint each."""
-        decoded, undecodable = _decode(records, isolate)
+        undecodable: list[DeadRecord] = []
+        if decoded is None:
+            decoded, undecodable = decode(records, isolate)
         keyed = [(record, envelope, self._key(record.topic, envelope.stream_id)) for record, envelope in decoded]
-        fresh, superseded = _new_events(keyed, await self._applied_versions(conn, {key for _, _, key in keyed}))
+        fresh, superseded = new_events(keyed, await self._applied_versions(conn, {key for _, _, key in keyed}))
         if isolate:
             applied, failed = await self._apply_each(conn, fresh)
         else:
@@ -344,66 +391,3 @@ class ProjectionRunner:
         ]
         await self.bus.publish(self.dead_letter_topic, records)
         metrics.DEAD_LETTERS.labels(self.projection.name).inc(len(records))
-
-
-def transient(error: BaseException) -> bool:
-    """Whether the database refused for another transaction's sake (deadlock, serialization)."""
-    return getattr(getattr(error, "orig", None), "sqlstate", None) in TRANSIENT_SQLSTATES
-
-
-def dedupe_key(topic: str, stream_id: str, by_topic: bool) -> str:
-    """What `projection_streams` keys a stream's applied version by.
-
-    The stream id; or, for a projection that reads one stream from several topics (identity's
-    user stream is on identity.users and identity.password-resets), the topic and the stream:
-    versions only rise within one topic, and a later event from one topic must not make an
-    earlier one from the other look applied.
-    """
-    return f"{topic}/{stream_id}" if by_topic else stream_id
-
-
-async def applied_version(conn: AsyncConnection, projection: str, stream_id: str) -> int:
-    """How far a projection has applied a stream (0: not at all)."""
-    version = await conn.scalar(
-        text("SELECT version FROM projection_streams WHERE projection = :p AND stream_id = :s"),
-        {"p": projection, "s": stream_id},
-    )
-    return version or 0
-
-
-def _decode(
-    records: list[ConsumedRecord], isolate: bool
-) -> tuple[list[tuple[ConsumedRecord, Envelope]], list[DeadRecord]]:
-    """The records' envelopes; a record that is no envelope fails the batch, or (`isolate`) is set aside."""
-    decoded: list[tuple[ConsumedRecord, Envelope]] = []
-    dead: list[DeadRecord] = []
-    for record in records:
-        try:
-            decoded.append((record, Envelope.from_bytes(record.value)))
-        except Exception:
-            if not isolate:
-                raise
-            dead.append((record, traceback.format_exc(limit=3)))
-    return decoded, dead
-
-
-def _new_events(keyed: list[Keyed], applied: dict[str, int]) -> tuple[list[Keyed], list[DeadRecord]]:
-    """The events past their stream's applied version, and the retried ones that a later version superseded."""
-    newest = dict(applied)
-    fresh: list[Keyed] = []
-    superseded: list[DeadRecord] = []
-    for record, envelope, key in keyed:
-        if envelope.stream_version <= newest.get(key, 0):
-            if RETRY_HEADER in record.headers and envelope.stream_version < newest[key]:
-                superseded.append((record, _superseded(envelope, newest[key])))
-            continue  # a duplicate (relay re-send or redelivery): already applied
-        newest[key] = envelope.stream_version
-        fresh.append((record, envelope, key))
-    return fresh, superseded
-
-
-def _superseded(envelope: Envelope, newest: int) -> str:
-    return (
-        f"superseded: retried {envelope.type} {envelope.stream_id}@{envelope.stream_version}, but this "
-        f"projection has applied version {newest} of that stream; replay the projection to apply it in order"
-    )

@@ -1,7 +1,10 @@
 """Replay: rebuild a read model from offset 0 into a new version while the current one serves.
 
 1. The next version gets a schema of its own, built by the service's migrations.
-2. A runner with a consumer group of its own applies the whole log into it.
+2. A runner with a consumer group of its own applies the whole log into it; for a projection
+   with a bulk mode (`Projection.start_bulk`: secondary indexes, home timelines, mails left
+   aside) in large batches (`BULK_BATCH` records per poll and transaction), with what was left
+   aside built once it is close to the end (`finish_bulk`); the tail goes on in normal batches.
 3. Once it is close to the end of the log, the switch: take the projection's switch lock
    alone (the live projector's next batch waits), let the replay reach at least the live
    projector's checkpoints, stop it, point `read_model_versions` at the new schema, announce
@@ -15,7 +18,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
 from sqlalchemy import text
@@ -39,6 +42,10 @@ from microblog_shared.runtime.settings import Settings
 
 Progress = Callable[[int, int], None]  # (records applied by the replay, records in the log)
 
+# Records per poll and transaction while a replay catches up: statements and round trips per
+# record shrink with the batch, and nobody reads the new version yet.
+BULK_BATCH = 10_000
+
 
 @dataclass(frozen=True)
 class ReplayResult:
@@ -47,6 +54,10 @@ class ReplayResult:
     previous: str
     records: int
     seconds: float
+    # Seconds of each step: schema (migrations), bulk (the log in large batches) and build (what
+    # the projection left aside) when it has a bulk mode, switch (the rest in normal batches, then
+    # the switch).
+    steps: dict[str, float] = field(default_factory=dict)
 
     @property
     def records_per_second(self) -> float:
@@ -82,28 +93,48 @@ class _Running:
 
 
 class Replay:
-    def __init__(self, spec: ProjectionSpec, settings: Settings, bus: EventBus, close_enough: int = 500) -> None:
+    def __init__(
+        self,
+        spec: ProjectionSpec,
+        settings: Settings,
+        bus: EventBus,
+        close_enough: int = 500,
+        bulk_batch: int = BULK_BATCH,
+    ) -> None:
         self.spec, self.settings, self.bus = spec, settings, bus
         self.projection = spec.make(settings)
         self.close_enough = close_enough  # records behind the log's end at which the switch starts
+        self.bulk_batch = bulk_batch  # records per transaction until then
 
     async def run(self, progress: Progress | None = None, drop_old: bool = False) -> ReplayResult:
         started = time.monotonic()
+        steps: dict[str, float] = {}
+
+        def step(name: str) -> None:
+            steps[name] = round(time.monotonic() - started - sum(steps.values()), 3)
+
         engine = create_engine(self.settings.database_url, pool_size=2)
         try:
             previous, schema = await self._next_version(engine)
             await asyncio.to_thread(upgrade, self.spec.package, self.settings.database_url, schema)
             target = schema_engine(self.settings.database_url, schema, pool_size=2)
             try:
-                if self.projection.start_bulk():  # costly parts of the model were left aside until the end
-                    async with self._running(target, schema) as running:
+                async with target.begin() as conn:
+                    await use_schema(conn, schema)
+                    bulk = await self.projection.start_bulk(conn)  # costly parts left aside until the end
+                step("schema")
+                if bulk:  # else one runner in normal batches does it all (as many group joins as before)
+                    async with self._running(target, schema, self.bulk_batch) as running:
                         await self._catch_up(engine, schema, running, progress)
+                    step("bulk")
                     async with target.begin() as conn:
                         await use_schema(conn, schema)
                         await self.projection.finish_bulk(conn)
+                    step("build")
                 async with self._running(target, schema) as running:
                     await self._catch_up(engine, schema, running, progress)
                     records = await self._switch(engine, previous, schema, running)
+                step("switch")
             finally:
                 await target.dispose()
             if progress:
@@ -112,17 +143,16 @@ class Replay:
                 async with engine.begin() as conn:
                     await conn.execute(text(f'DROP SCHEMA "{previous}" CASCADE'))
             await self.projection.read_model_switched(previous, schema, drop_old)
-            return ReplayResult(self.spec.name, schema, previous, records, time.monotonic() - started)
+            return ReplayResult(self.spec.name, schema, previous, records, time.monotonic() - started, steps)
         finally:
             await engine.dispose()
             await self.projection.close()
 
     @asynccontextmanager
-    async def _running(self, target: AsyncEngine, schema: str) -> AsyncIterator[_Running]:
+    async def _running(self, target: AsyncEngine, schema: str, batch_size: int = 500) -> AsyncIterator[_Running]:
         """A runner applying the log into `schema` (its own consumer group) until the block ends."""
-        runner = ProjectionRunner(
-            self.projection, target, self.bus, group=f"replay.{self.spec.name}.{schema}", schema=schema
-        )
+        group = f"replay.{self.spec.name}.{schema}"
+        runner = ProjectionRunner(self.projection, target, self.bus, batch_size=batch_size, group=group, schema=schema)
         stop = asyncio.Event()
         running = _Running(asyncio.create_task(runner.run(stop)), stop)
         try:

@@ -65,3 +65,13 @@ async def listen(engine: Connectable, channel: str, on_notify: Callable[[], Awai
             raise
         except Exception:
             await asyncio.sleep(0.5)  # the database went away: listen again when it's back
+
+
+# deadlock_detected, serialization_failure: PostgreSQL rolled the statement back for another
+# transaction's sake, not because of what it was asked to do; the same work may be tried again.
+TRANSIENT_SQLSTATES = {"40P01", "40001"}
+
+
+def transient(error: BaseException) -> bool:
+    """Whether the database refused `error`'s statement for another transaction's sake (deadlock, serialization)."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in TRANSIENT_SQLSTATES

@@ -1,0 +1,251 @@
+"""Replay alone: the benchmark's dataset straight onto a bus, then catch-up and replay, timed.
+
+    uv run --group bench python -m bench.replay_only --bus postgres --scale 0.33
+    uv run --group bench python -m bench.replay_only --bus kafka --scale 0.33 --out bench/results/x.json
+
+No platform: an embedded PostgreSQL (the timeline's database and, on the postgres bus, the
+log), a local Kafka broker for the kafka bus. The dataset's public facts (`dataset.py`:
+registrations, follows, posts) are published as the relays publish them (stream
+id as key, the envelope as value), in that order. Then, in this process:
+
+1. **catch-up**: the live projector's runner (`ProjectionRunner`, its default batch) applies
+   the whole log into `public`, as `microblog dev`'s projector does after a seed;
+2. **replay**: `Replay` (what `microblog replay timeline` runs) rebuilds it into the next
+   version and switches.
+
+Each is reported as records, seconds and records/s, with the machine's load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+from rich.console import Console
+from rich.progress import Progress
+
+from bench.dataset import SENTENCES, Dataset, Shape, generate
+from microblog_dev.embedded_postgres import EmbeddedPostgres
+from microblog_shared.bus import EventBus, Record, TopicPartition, create_bus
+from microblog_shared.events import Envelope, Event, PostCreated, UserFollowed, UserRegistered
+from microblog_shared.read.projection import ProjectionRunner
+from microblog_shared.read.replay import Replay, projection_specs
+from microblog_shared.runtime.db import create_engine, ensure_database
+from microblog_shared.runtime.migrations import upgrade
+from microblog_testkit.kafka import LocalKafka, missing_tools
+
+PUBLISH_BATCH = 5_000
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children so far, reaped ones included."""
+    root = psutil.Process(pid)
+    total = sum(root.cpu_times()[:4])  # user, system, children_user, children_system
+    for child in root.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.Error:
+            pass
+    return total
+
+
+class CpuMeter:
+    """CPU seconds of this process and of the servers (PostgreSQL, Kafka) over a block: on a
+    shared machine wall time depends on the neighbours, CPU per record much less."""
+
+    def __init__(self, servers: dict[str, int]) -> None:
+        self.pids = {"python": os.getpid(), **servers}
+        self.used: dict[str, float] = {}
+
+    def __enter__(self) -> CpuMeter:
+        self.start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.used = {name: round(cpu_seconds(pid) - self.start[name], 2) for name, pid in self.pids.items()}
+
+    def per_thousand(self, records: int) -> dict[str, float]:
+        """CPU milliseconds per 1,000 records, per process."""
+        return {name: round(seconds * 1e6 / records, 1) for name, seconds in self.used.items()}
+
+
+def facts(data: Dataset) -> Iterator[tuple[str, Event]]:
+    """(stream id, event) in seeding order: users, follows, posts."""
+    registered = data.now - timedelta(days=data.shape.days + 1)
+    for user_id in sorted(data.usernames):
+        at = registered + timedelta(seconds=user_id)
+        name = data.usernames[user_id]
+        yield (
+            f"user-{user_id}",
+            UserRegistered(user_id=user_id, username=name, email=data.email(user_id), about_me="", registered_at=at),
+        )
+    for follower, followee, at in data.follows:
+        yield f"follow-{follower}-{followee}", UserFollowed(follower_id=follower, followee_id=followee, followed_at=at)
+    for post_id, (author, at, sentence) in enumerate(data.posts, start=1):
+        words, language = SENTENCES[sentence]
+        body = f"{words} #{post_id}"
+        yield (
+            f"post-{post_id}",
+            PostCreated(post_id=post_id, author_id=author, body=body, language=language, created_at=at),
+        )
+
+
+async def publish(bus: EventBus, data: Dataset) -> int:
+    """Publish the dataset's facts as the relays would; returns how many records."""
+    versions: dict[str, int] = {}
+    pending: dict[str, list[Record]] = {}
+    published = 0
+
+    async def flush() -> None:
+        for topic, records in pending.items():
+            await bus.publish(topic, records)
+        pending.clear()
+
+    for stream_id, event in facts(data):
+        versions[stream_id] = versions.get(stream_id, 0) + 1
+        envelope = Envelope(
+            type=event.type_name,
+            schema_version=event.schema_version,
+            stream_id=stream_id,
+            stream_version=versions[stream_id],
+            producer="bench",
+            payload=event.model_dump(mode="json"),
+        )
+        record = Record(key=stream_id, value=envelope.to_bytes(), headers={"type": envelope.type})
+        pending.setdefault(str(event.topic), []).append(record)
+        published += 1
+        if published % PUBLISH_BATCH == 0:
+            await flush()
+    await flush()
+    return published
+
+
+async def catch_up(settings, bus: EventBus, expected: int, progress: Progress) -> float:
+    """Seconds the live projector's runner takes to apply the whole log into a fresh read model."""
+    spec = projection_specs()["timeline"]
+    projection = spec.make(settings)
+    engine = create_engine(settings.database_url, pool_size=2)
+    runner = ProjectionRunner(projection, engine, bus)
+    partitions = [TopicPartition(t, p) for t in projection.topics for p in range(settings.bus_partitions)]
+    task = progress.add_task("catch-up (live projector)", total=expected)
+    stop = asyncio.Event()
+    started = time.monotonic()
+    running = asyncio.create_task(runner.run(stop))
+    try:
+        end = sum((await bus.end_offsets(partitions)).values())
+        while True:
+            applied = sum((await runner.checkpoints()).values())
+            progress.update(task, completed=applied, total=end)
+            if applied >= end:
+                return time.monotonic() - started
+            if running.done():
+                running.result()
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await running
+        await engine.dispose()
+        await projection.close()
+
+
+async def measure(args: argparse.Namespace, workdir: Path, console: Console) -> dict:
+    postgres = EmbeddedPostgres(workdir / "postgres")
+    postgres.start()
+    kafka: LocalKafka | None = None
+    try:
+        timeline_url = ensure_database(postgres.url(), "timeline")
+        bus_url = ensure_database(postgres.url(), "bus")
+        upgrade("timeline", timeline_url)
+        overrides: dict = {"bus": args.bus, "bus_database_url": bus_url}
+        if args.bus == "kafka":
+            reason = missing_tools()
+            if reason:
+                raise SystemExit(f"the kafka bus needs a local broker, but {reason}")
+            kafka = LocalKafka(workdir / "kafka")
+            overrides["kafka_bootstrap"] = kafka.start(timeout=300)
+        spec = projection_specs()["timeline"]
+        settings = spec.settings_class(
+            environment="test",
+            database_url=timeline_url,
+            bus_partitions=4,
+            celebrity_followers=args.celebrity_followers,
+            **overrides,
+        )
+        data = generate(Shape().scaled(args.scale), args.seed)
+        bus = create_bus(settings)
+        try:
+            started = time.monotonic()
+            records = await publish(bus, data)
+            published = time.monotonic() - started
+            console.print(f"[{args.bus}] published {records:,} records in {published:.1f} s")
+            servers = {"postgres": postgres.process.pid}
+            if kafka is not None:
+                servers["kafka"] = kafka.process.pid
+            with Progress(console=console) as progress:
+                caught_up = None
+                if args.catch_up:
+                    with CpuMeter(servers) as catch_up_cpu:
+                        caught_up = await catch_up(settings, bus, records, progress)
+                task = progress.add_task("replay", total=None)
+                with CpuMeter(servers) as replay_cpu:
+                    result = await Replay(spec, settings, bus).run(
+                        lambda done, total: progress.update(task, completed=done, total=total)
+                    )
+        finally:
+            await bus.close()
+        return {
+            "bus": args.bus,
+            "scale": args.scale,
+            "dataset": data.summary(),
+            "records": records,
+            "catch_up": caught_up
+            and {
+                "seconds": round(caught_up, 2),
+                "records_per_second": round(records / caught_up),
+                "cpu_seconds": catch_up_cpu.used,
+                "cpu_ms_per_1000": catch_up_cpu.per_thousand(records),
+            },
+            "replay": {
+                "records": result.records,
+                "seconds": round(result.seconds, 2),
+                "records_per_second": round(result.records_per_second),
+                "steps": result.steps,
+                "cpu_seconds": replay_cpu.used,
+                "cpu_ms_per_1000": replay_cpu.per_thousand(result.records),
+            },
+            "loadavg": os.getloadavg(),
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    finally:
+        if kafka is not None:
+            kafka.stop()
+        postgres.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.replay_only", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bus", choices=["postgres", "kafka"], default="postgres")
+    parser.add_argument("--scale", type=float, default=0.33, help="dataset size factor (1 = the issue's 310k records)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--celebrity-followers", type=int, default=1_000, help="as the benchmark's platform")
+    parser.add_argument("--no-catch-up", dest="catch_up", action="store_false", help="replay only")
+    parser.add_argument("--out", type=Path, help="also write the result as JSON here")
+    args = parser.parse_args()
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
+        result = asyncio.run(measure(args, Path(tmp), console))
+    console.print_json(json.dumps(result))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
