@@ -227,12 +227,12 @@ class ProjectionRunner:
         checkpoints = {r.topic_partition: r.offset + 1 for r in records}
         try:
             try:
-                result = await self._retrying(records, checkpoints, decoded)
+                result = await self._in_transaction(records, checkpoints, decoded)
             except ReadModelSwitched:
                 raise
             except Exception:
                 log.warning("a batch of %d events failed; applying them one by one", len(records))
-                result = await self._retrying(records, checkpoints, None, isolate=True)
+                result = await self._in_transaction(records, checkpoints, None, isolate=True)
         except ReadModelSwitched as switched:
             # A replay made another version current while this batch was polled: go on from
             # that version's checkpoints (at or past ours) instead of writing to the old one.
@@ -243,24 +243,6 @@ class ProjectionRunner:
             await self.consumer.commit(checkpoints)
         return result
 
-    async def _retrying(
-        self,
-        records: list[ConsumedRecord],
-        checkpoints: dict[TopicPartition, int],
-        decoded: list[tuple[ConsumedRecord, Envelope]] | None,
-        isolate: bool = False,
-    ) -> BatchResult:
-        """`_in_transaction`, again after a short random pause while it fails for a transient reason."""
-        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
-            try:
-                return await self._in_transaction(records, checkpoints, decoded, isolate)
-            except Exception as error:
-                if not transient(error) or attempt == TRANSIENT_ATTEMPTS:
-                    raise
-                log.info("batch of %d events met a concurrent transaction (%s); again", len(records), error)
-                await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
     async def _in_transaction(
         self,
         records: list[ConsumedRecord],
@@ -268,14 +250,25 @@ class ProjectionRunner:
         decoded: list[tuple[ConsumedRecord, Envelope]] | None,
         isolate: bool = False,
     ) -> BatchResult:
-        async with self.engine.begin() as conn:
-            await self._enter_schema(conn)
-            result = await self._apply_batch(conn, records, decoded, isolate)
-            if result.dead:
-                await self._dead_letter(result.dead)
-            await self._store_checkpoints(conn, checkpoints)
-        metrics.EVENTS_APPLIED.labels(self.projection.name).inc(result.applied)
-        return result
+        """The batch in one transaction; tried again after a short random pause while it fails
+        for a transient reason (a deadlock or serialization failure with another replica)."""
+        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+            try:
+                async with self.engine.begin() as conn:
+                    await self._enter_schema(conn)
+                    result = await self._apply_batch(conn, records, decoded, isolate)
+                    if result.dead:
+                        await self._dead_letter(result.dead)
+                    await self._store_checkpoints(conn, checkpoints)
+            except Exception as error:
+                if not transient(error) or attempt == TRANSIENT_ATTEMPTS:
+                    raise
+                log.info("batch of %d events met a concurrent transaction (%s); again", len(records), error)
+                await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
+                continue
+            metrics.EVENTS_APPLIED.labels(self.projection.name).inc(result.applied)
+            return result
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _enter_schema(self, conn: AsyncConnection) -> None:
         """Write to the fixed schema (a replay) or to the current version (the live projector)."""
