@@ -189,3 +189,18 @@ async def poll_for(consumer: Consumer, seconds: float) -> list[ConsumedRecord]:
     while time.monotonic() < deadline:
         got.extend(await consumer.poll(timeout=0.3))
     return got
+
+
+
+async def test_consumers_subscribing_to_new_topics_in_any_order_all_start(bus, topic):
+    """Consumers whose topic lists name the same new topics in other orders start side by side
+    (a projector subscribing beside the replay's `end_offsets`): on the postgres bus they once
+    deadlocked creating the topics."""
+    topics = [f"{topic}-{n}" for n in range(8)]
+    consumers = [bus.consumer(f"g-order-{n}", order) for n, order in enumerate((topics, topics[::-1]) * 2)]
+    try:
+        await asyncio.gather(*(c.start() for c in consumers))
+        ends = await bus.end_offsets([TopicPartition(t, p) for t in topics for p in range(PARTITIONS)])
+        assert sum(ends.values()) == 0 and len(ends) == len(topics) * PARTITIONS
+    finally:
+        await asyncio.gather(*(c.stop() for c in consumers))

@@ -73,7 +73,8 @@ class PostgresBus:
         self._schema_ready = True
 
     async def ensure_topics(self, topics: Sequence[str]) -> None:
-        missing = [t for t in topics if t not in self._known]
+        # In name order: two callers creating overlapping topics wait on each other instead of deadlocking.
+        missing = sorted({t for t in topics if t not in self._known})
         if not missing:
             return
         await self._ensure_schema()
