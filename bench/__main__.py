@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bench import analysis, report, web
-from bench.dataset import PASSWORD, Dataset, Shape, generate
+from bench.dataset import PASSWORD, Dataset, add_size_arguments, generate, shape_of
 from bench.load import Request, require_wrk, timeline_lag, wrk
 from bench.platform import Platform
 from bench.replaying import replay_timeline
@@ -238,7 +238,7 @@ async def main() -> None:
         "--bus", action="append", choices=["postgres", "kafka"], help="bus to measure (repeatable; default: both)"
     )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--scale", type=float, default=1.0, help="dataset size factor (1 = the issue's)")
+    add_size_arguments(parser)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=5, help="seconds")
     parser.add_argument("--duration", type=int, default=30, help="measured seconds per endpoint")
@@ -274,14 +274,15 @@ async def main() -> None:
     earlier = json.loads(args.add_to.read_text()) if args.add_to else None
     stamp = earlier["started_at"] if earlier else datetime.now().strftime("%Y%m%d-%H%M%S")
     args.stamp = stamp
-    data = generate(Shape().scaled(args.scale), args.seed)
+    data = generate(shape_of(args), args.seed)
     out: dict = {
         "started_at": stamp,
         "machine": machine(),
         "load_tool": "wrk 4.1 (1 thread, closed loop)",
         "lag_tool": "Python httpx probe, one at a time",
         "settings": {
-            k: getattr(args, k) for k in ("seed", "scale", "clients", "warmup", "duration", "celebrity_followers")
+            k: getattr(args, k)
+            for k in ("seed", "size", "scale", "clients", "warmup", "duration", "celebrity_followers")
         },
         "dataset": data.summary(),
         "monolith": report.MONOLITH,

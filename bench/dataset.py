@@ -67,6 +67,25 @@ class Shape:
         )
 
 
+# The dataset's sizes: the issues' (10,000 users, ~200,000 follows, 100,000 posts) and the
+# million-post one of the writes-and-replays issue, same shape with ten times everything and a
+# celebrity with 50,000 followers. `--scale` shrinks either for quick runs.
+SIZES = {
+    "100k": Shape(),
+    "1m": Shape(users=100_000, posts=1_000_000, celebrity_followers=50_000),
+}
+
+
+def add_size_arguments(parser) -> None:
+    """`--size` and `--scale`, as every benchmark module takes them."""
+    parser.add_argument("--size", choices=sorted(SIZES), default="100k", help="dataset size (posts)")
+    parser.add_argument("--scale", type=float, default=1.0, help="factor on the size, keeping its shape")
+
+
+def shape_of(args) -> Shape:
+    return SIZES[args.size].scaled(args.scale)
+
+
 @dataclass
 class Dataset:
     shape: Shape

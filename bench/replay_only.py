@@ -2,18 +2,21 @@
 
     uv run --group bench python -m bench.replay_only --bus postgres --scale 0.33
     uv run --group bench python -m bench.replay_only --bus kafka --scale 0.33 --out bench/results/x.json
+    uv run --group bench python -m bench.replay_only --projection notifier --size 1m
 
-No platform: an embedded PostgreSQL (the timeline's database and, on the postgres bus, the
+No platform: an embedded PostgreSQL (the projection's database and, on the postgres bus, the
 log), a local Kafka broker for the kafka bus. The dataset's public facts (`dataset.py`:
 registrations, follows, posts) are published as the relays publish them (stream
-id as key, the envelope as value), in that order. Then, in this process:
+id as key, the envelope as value), in that order ("seeding"). Then, in this process:
 
 1. **catch-up**: the live projector's runner (`ProjectionRunner`, its default batch) applies
    the whole log into `public`, as `microblog dev`'s projector does after a seed;
-2. **replay**: `Replay` (what `microblog replay timeline` runs) rebuilds it into the next
+2. **replay**: `Replay` (what `microblog replay <projection>` runs) rebuilds it into the next
    version and switches.
 
-Each is reported as records, seconds and records/s, with the machine's load average.
+Each is reported as records, seconds and records/s, CPU per 1,000 records, and this
+process's peak resident memory during the phase, with the machine's load average.
+`python -m bench.sizes` runs it for every projection at both dataset sizes.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import asyncio
 import json
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -32,7 +36,7 @@ import psutil
 from rich.console import Console
 from rich.progress import Progress
 
-from bench.dataset import SENTENCES, Dataset, Shape, generate
+from bench.dataset import SENTENCES, Dataset, add_size_arguments, generate, shape_of
 from microblog_dev.embedded_postgres import EmbeddedPostgres
 from microblog_shared.bus import EventBus, Record, TopicPartition, create_bus
 from microblog_shared.events import Envelope, Event, PostCreated, UserFollowed, UserRegistered
@@ -75,6 +79,43 @@ class CpuMeter:
     def per_thousand(self, records: int) -> dict[str, float]:
         """CPU milliseconds per 1,000 records, per process."""
         return {name: round(seconds * 1e6 / records, 1) for name, seconds in self.used.items()}
+
+
+class PeakMemory:
+    """This process's peak resident memory over a block, sampled every 50 ms (MiB)."""
+
+    def __init__(self) -> None:
+        self.process = psutil.Process()
+        self.peak = self.start = 0
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self.process.memory_info().rss)
+
+    def __enter__(self) -> PeakMemory:
+        self.start = self.peak = self.process.memory_info().rss
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def report(self) -> dict[str, float]:
+        return {"start_mib": round(self.start / 2**20, 1), "peak_mib": round(self.peak / 2**20, 1)}
+
+
+def phase(records: int, seconds: float, cpu: CpuMeter, memory: PeakMemory) -> dict:
+    return {
+        "records": records,
+        "seconds": round(seconds, 2),
+        "records_per_second": round(records / seconds),
+        "cpu_seconds": cpu.used,
+        "cpu_ms_per_1000": cpu.per_thousand(records),
+        "memory": memory.report(),
+    }
 
 
 def facts(data: Dataset) -> Iterator[tuple[str, Event]]:
@@ -128,14 +169,14 @@ async def publish(bus: EventBus, data: Dataset) -> int:
     return published
 
 
-async def catch_up(settings, bus: EventBus, expected: int, progress: Progress) -> float:
-    """Seconds the live projector's runner takes to apply the whole log into a fresh read model."""
-    spec = projection_specs()["timeline"]
+async def catch_up(spec, settings, bus: EventBus, progress: Progress, batch: int | None) -> tuple[int, float]:
+    """Records of the projection's topics and the seconds the live projector's runner takes to
+    apply them all into a fresh read model."""
     projection = spec.make(settings)
     engine = create_engine(settings.database_url, pool_size=2)
-    runner = ProjectionRunner(projection, engine, bus)
+    runner = ProjectionRunner(projection, engine, bus, **({"batch_size": batch} if batch else {}))
     partitions = [TopicPartition(t, p) for t in projection.topics for p in range(settings.bus_partitions)]
-    task = progress.add_task("catch-up (live projector)", total=expected)
+    task = progress.add_task("catch-up (live projector)", total=None)
     stop = asyncio.Event()
     started = time.monotonic()
     running = asyncio.create_task(runner.run(stop))
@@ -145,7 +186,7 @@ async def catch_up(settings, bus: EventBus, expected: int, progress: Progress) -
             applied = sum((await runner.checkpoints()).values())
             progress.update(task, completed=applied, total=end)
             if applied >= end:
-                return time.monotonic() - started
+                return end, time.monotonic() - started
             if running.done():
                 running.result()
             await asyncio.sleep(0.1)
@@ -161,9 +202,10 @@ async def measure(args: argparse.Namespace, workdir: Path, console: Console) -> 
     postgres.start()
     kafka: LocalKafka | None = None
     try:
-        timeline_url = ensure_database(postgres.url(), "timeline")
+        spec = projection_specs()[args.projection]
+        database_url = ensure_database(postgres.url(), spec.package)
         bus_url = ensure_database(postgres.url(), "bus")
-        upgrade("timeline", timeline_url)
+        upgrade(spec.package, database_url)
         overrides: dict = {"bus": args.bus, "bus_database_url": bus_url}
         if args.bus == "kafka":
             reason = missing_tools()
@@ -171,56 +213,46 @@ async def measure(args: argparse.Namespace, workdir: Path, console: Console) -> 
                 raise SystemExit(f"the kafka bus needs a local broker, but {reason}")
             kafka = LocalKafka(workdir / "kafka")
             overrides["kafka_bootstrap"] = kafka.start(timeout=300)
-        spec = projection_specs()["timeline"]
-        settings = spec.settings_class(
-            environment="test",
-            database_url=timeline_url,
-            bus_partitions=4,
-            celebrity_followers=args.celebrity_followers,
-            **overrides,
-        )
-        data = generate(Shape().scaled(args.scale), args.seed)
+        if args.projection == "timeline":
+            overrides["celebrity_followers"] = args.celebrity_followers
+        settings = spec.settings_class(environment="test", database_url=database_url, bus_partitions=4, **overrides)
+        data = generate(shape_of(args), args.seed)
+        summary = data.summary()
         bus = create_bus(settings)
         try:
             started = time.monotonic()
             records = await publish(bus, data)
             published = time.monotonic() - started
+            del data  # the projector's memory is measured below, not the generator's
             console.print(f"[{args.bus}] published {records:,} records in {published:.1f} s")
             servers = {"postgres": postgres.process.pid}
             if kafka is not None:
                 servers["kafka"] = kafka.process.pid
+            phases: dict[str, dict | None] = {"catch_up": None, "replay": None}
             with Progress(console=console) as progress:
-                caught_up = None
                 if args.catch_up:
-                    with CpuMeter(servers) as catch_up_cpu:
-                        caught_up = await catch_up(settings, bus, records, progress)
-                task = progress.add_task("replay", total=None)
-                with CpuMeter(servers) as replay_cpu:
-                    result = await Replay(spec, settings, bus).run(
-                        lambda done, total: progress.update(task, completed=done, total=total)
-                    )
+                    with CpuMeter(servers) as cpu, PeakMemory() as memory:
+                        applied, seconds = await catch_up(spec, settings, bus, progress, args.catch_up_batch)
+                    phases["catch_up"] = phase(applied, seconds, cpu, memory)
+                if args.replay:
+                    task = progress.add_task("replay", total=None)
+                    with CpuMeter(servers) as cpu, PeakMemory() as memory:
+                        result = await Replay(spec, settings, bus).run(
+                            lambda done, total: progress.update(task, completed=done, total=total)
+                        )
+                    phases["replay"] = phase(result.records, result.seconds, cpu, memory) | {"steps": result.steps}
         finally:
             await bus.close()
         return {
+            "projection": args.projection,
             "bus": args.bus,
+            "size": args.size,
             "scale": args.scale,
-            "dataset": data.summary(),
+            "dataset": summary,
             "records": records,
-            "catch_up": caught_up
-            and {
-                "seconds": round(caught_up, 2),
-                "records_per_second": round(records / caught_up),
-                "cpu_seconds": catch_up_cpu.used,
-                "cpu_ms_per_1000": catch_up_cpu.per_thousand(records),
-            },
-            "replay": {
-                "records": result.records,
-                "seconds": round(result.seconds, 2),
-                "records_per_second": round(result.records_per_second),
-                "steps": result.steps,
-                "cpu_seconds": replay_cpu.used,
-                "cpu_ms_per_1000": replay_cpu.per_thousand(result.records),
-            },
+            "seeding": {"seconds": round(published, 2), "records_per_second": round(records / published)},
+            "catch_up_batch": args.catch_up_batch,
+            **phases,
             "loadavg": os.getloadavg(),
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
@@ -233,10 +265,13 @@ async def measure(args: argparse.Namespace, workdir: Path, console: Console) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.replay_only", description=__doc__.split("\n\n")[0])
     parser.add_argument("--bus", choices=["postgres", "kafka"], default="postgres")
-    parser.add_argument("--scale", type=float, default=0.33, help="dataset size factor (1 = the issue's 310k records)")
+    parser.add_argument("--projection", choices=sorted(projection_specs()), default="timeline")
+    add_size_arguments(parser)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--celebrity-followers", type=int, default=1_000, help="as the benchmark's platform")
     parser.add_argument("--no-catch-up", dest="catch_up", action="store_false", help="replay only")
+    parser.add_argument("--no-replay", dest="replay", action="store_false", help="catch-up only")
+    parser.add_argument("--catch-up-batch", type=int, help="the live runner's batch (default: its own)")
     parser.add_argument("--out", type=Path, help="also write the result as JSON here")
     args = parser.parse_args()
     console = Console()
