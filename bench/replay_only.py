@@ -174,7 +174,8 @@ async def catch_up(spec, settings, bus: EventBus, progress: Progress, batch: int
     apply them all into a fresh read model."""
     projection = spec.make(settings)
     engine = create_engine(settings.database_url, pool_size=2)
-    runner = ProjectionRunner(projection, engine, bus, **({"batch_size": batch} if batch else {}))
+    runner = ProjectionRunner(projection, engine, bus)
+    runner.batch_size = batch or runner.batch_size
     partitions = [TopicPartition(t, p) for t in projection.topics for p in range(settings.bus_partitions)]
     task = progress.add_task("catch-up (live projector)", total=None)
     stop = asyncio.Event()
