@@ -40,6 +40,7 @@ def run_one(projection: str, size: str, args: argparse.Namespace, console: Conso
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         command = [sys.executable, "-m", "bench.replay_only", "--projection", projection, "--size", size]
         command += ["--bus", args.bus, "--scale", str(args.scale), "--seed", str(args.seed), "--out", out.name]
+        command += [] if args.catch_up else ["--no-catch-up"]
         console.rule(f"{projection} · {size} posts · {args.bus} bus")
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         return json.loads(Path(out.name).read_text())
@@ -57,6 +58,8 @@ def show(report: dict, console: Console) -> None:
     for run in report["runs"]:
         for phase in PHASES:
             figures = run[phase]
+            if figures is None:
+                continue
             table.add_row(
                 run["projection"],
                 run["size"],
@@ -89,7 +92,7 @@ def plot(path: Path, report: dict) -> None:
             axis = axes[row][column]
             for n, size in enumerate(sizes):
                 heights = [
-                    next((value(r[phase]) for r in runs if r["projection"] == p and r["size"] == size), 0)
+                    next((value(r[phase]) for r in runs if r["projection"] == p and r["size"] == size and r[phase]), 0)
                     for p in projections
                 ]
                 axis.bar([i + n * width for i in range(len(projections))], heights, width, label=f"{size} posts")
@@ -108,6 +111,7 @@ def main() -> None:
     parser.add_argument("--size", action="append", choices=sorted(SIZES), help="repeatable; default: both")
     parser.add_argument("--scale", type=float, default=1.0, help="factor on both sizes (quick looks)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-catch-up", dest="catch_up", action="store_false", help="replays only")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
     console = Console()
