@@ -2,16 +2,20 @@
 
     uv run --group bench python -m bench.replay_only --bus postgres --scale 0.33
     uv run --group bench python -m bench.replay_only --bus kafka --scale 0.33 --out bench/results/x.json
+    uv run --group bench python -m bench.replay_only --projection search-indexer --search-backend elasticsearch
 
-No platform: an embedded PostgreSQL (the timeline's database and, on the postgres bus, the
-log), a local Kafka broker for the kafka bus. The dataset's public facts (`dataset.py`:
+
+No platform: an embedded PostgreSQL (the projection's database and, on the postgres bus, the
+log), a local Kafka broker for the kafka bus, a local Elasticsearch node for the search
+indexer's Elasticsearch adapter. The dataset's public facts (`dataset.py`:
 registrations, follows, posts) are published as the relays publish them (stream
 id as key, the envelope as value), in that order. Then, in this process:
 
 1. **catch-up**: the live projector's runner (`ProjectionRunner`, its default batch) applies
    the whole log into `public`, as `microblog dev`'s projector does after a seed;
-2. **replay**: `Replay` (what `microblog replay timeline` runs) rebuilds it into the next
-   version and switches.
+2. **replay**: `Replay` (what `microblog replay <projection>` runs) rebuilds it into the next
+   version and switches; `--mode rows` turns the projection's bulk mode off (normal batches
+   throughout, as before the projection had one), `--mode rows bulk` replays twice to compare.
 
 Each is reported as records, seconds and records/s, with the machine's load average.
 """
@@ -25,21 +29,25 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import psutil
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 
 from bench.dataset import SENTENCES, Dataset, Shape, generate
 from microblog_dev.embedded_postgres import EmbeddedPostgres
 from microblog_shared.bus import EventBus, Record, TopicPartition, create_bus
 from microblog_shared.events import Envelope, Event, PostCreated, UserFollowed, UserRegistered
-from microblog_shared.read.projection import ProjectionRunner
+from microblog_shared.read.projection import Projection, ProjectionRunner, ProjectionSpec
 from microblog_shared.read.replay import Replay, projection_specs
 from microblog_shared.runtime.db import create_engine, ensure_database
 from microblog_shared.runtime.migrations import upgrade
+from microblog_testkit.elasticsearch import LocalElasticsearch
+from microblog_testkit.elasticsearch import missing_tools as missing_elasticsearch
 from microblog_testkit.kafka import LocalKafka, missing_tools
 
 PUBLISH_BATCH = 5_000
@@ -128,9 +136,25 @@ async def publish(bus: EventBus, data: Dataset) -> int:
     return published
 
 
-async def catch_up(settings, bus: EventBus, expected: int, progress: Progress) -> float:
-    """Seconds the live projector's runner takes to apply the whole log into a fresh read model."""
-    spec = projection_specs()["timeline"]
+def without_bulk(spec: ProjectionSpec) -> ProjectionSpec:
+    """The projection with its bulk mode off: a replay applies the whole log in normal batches."""
+
+    async def no_bulk(_conn) -> bool:
+        return False
+
+    def make(settings) -> Projection:
+        projection = spec.make(settings)
+        setattr(projection, "start_bulk", no_bulk)  # noqa: B010 (an instance's hook, replaced)
+        return projection
+
+    return replace(spec, make=make)
+
+
+async def catch_up(
+    spec: ProjectionSpec, settings, bus: EventBus, expected: int, progress: Progress
+) -> tuple[float, int]:
+    """Seconds the live projector's runner takes to apply the whole log (its topics: how many
+    records) into a fresh read model."""
     projection = spec.make(settings)
     engine = create_engine(settings.database_url, pool_size=2)
     runner = ProjectionRunner(projection, engine, bus)
@@ -145,7 +169,7 @@ async def catch_up(settings, bus: EventBus, expected: int, progress: Progress) -
             applied = sum((await runner.checkpoints()).values())
             progress.update(task, completed=applied, total=end)
             if applied >= end:
-                return time.monotonic() - started
+                return time.monotonic() - started, end
             if running.done():
                 running.result()
             await asyncio.sleep(0.1)
@@ -156,29 +180,36 @@ async def catch_up(settings, bus: EventBus, expected: int, progress: Progress) -
         await projection.close()
 
 
+def shown(progress: Progress, task: TaskID, done: int, total: int) -> None:
+    progress.update(task, completed=done, total=total)
+
+
 async def measure(args: argparse.Namespace, workdir: Path, console: Console) -> dict:
     postgres = EmbeddedPostgres(workdir / "postgres")
     postgres.start()
     kafka: LocalKafka | None = None
+    elasticsearch: LocalElasticsearch | None = None
     try:
-        timeline_url = ensure_database(postgres.url(), "timeline")
+        spec = projection_specs()[args.projection]
+        database_url = ensure_database(postgres.url(), spec.package)
         bus_url = ensure_database(postgres.url(), "bus")
-        upgrade("timeline", timeline_url)
+        upgrade(spec.package, database_url)
         overrides: dict = {"bus": args.bus, "bus_database_url": bus_url}
+        if args.projection == "timeline":
+            overrides["celebrity_followers"] = args.celebrity_followers
+        if args.projection == "search-indexer" and args.search_backend == "elasticsearch":
+            reason = missing_elasticsearch()
+            if reason:
+                raise SystemExit(f"the elasticsearch adapter needs a local node, but {reason}")
+            elasticsearch = LocalElasticsearch(workdir / "elasticsearch")
+            overrides |= {"search_backend": "elasticsearch", "elasticsearch_url": elasticsearch.start()}
         if args.bus == "kafka":
             reason = missing_tools()
             if reason:
                 raise SystemExit(f"the kafka bus needs a local broker, but {reason}")
             kafka = LocalKafka(workdir / "kafka")
             overrides["kafka_bootstrap"] = kafka.start(timeout=300)
-        spec = projection_specs()["timeline"]
-        settings = spec.settings_class(
-            environment="test",
-            database_url=timeline_url,
-            bus_partitions=4,
-            celebrity_followers=args.celebrity_followers,
-            **overrides,
-        )
+        settings = spec.settings_class(environment="test", database_url=database_url, bus_partitions=4, **overrides)
         data = generate(Shape().scaled(args.scale), args.seed)
         bus = create_bus(settings)
         try:
@@ -187,44 +218,53 @@ async def measure(args: argparse.Namespace, workdir: Path, console: Console) -> 
             published = time.monotonic() - started
             console.print(f"[{args.bus}] published {records:,} records in {published:.1f} s")
             servers = {"postgres": postgres.process.pid}
-            if kafka is not None:
-                servers["kafka"] = kafka.process.pid
+            for name, server in (("kafka", kafka), ("elasticsearch", elasticsearch)):
+                if server is not None and server.process is not None:
+                    servers[name] = server.process.pid
             with Progress(console=console) as progress:
                 caught_up = None
                 if args.catch_up:
                     with CpuMeter(servers) as catch_up_cpu:
-                        caught_up = await catch_up(settings, bus, records, progress)
-                task = progress.add_task("replay", total=None)
-                with CpuMeter(servers) as replay_cpu:
-                    result = await Replay(spec, settings, bus).run(
-                        lambda done, total: progress.update(task, completed=done, total=total)
-                    )
+                        seconds, applied = await catch_up(spec, settings, bus, records, progress)
+                    caught_up = {
+                        "records": applied,
+                        "seconds": round(seconds, 2),
+                        "records_per_second": round(applied / seconds),
+                        "cpu_seconds": catch_up_cpu.used,
+                        "cpu_ms_per_1000": catch_up_cpu.per_thousand(applied),
+                    }
+                replays = {}
+                for mode in args.mode:
+                    task = progress.add_task(f"replay ({mode})", total=None)
+                    with CpuMeter(servers) as replay_cpu:
+                        replay = Replay(spec if mode == "bulk" else without_bulk(spec), settings, bus)
+                        result = await replay.run(partial(shown, progress, task))
+                    replays[mode] = {
+                        "records": result.records,
+                        "seconds": round(result.seconds, 2),
+                        "records_per_second": round(result.records_per_second),
+                        "steps": result.steps,
+                        "cpu_seconds": replay_cpu.used,
+                        "cpu_ms_per_1000": replay_cpu.per_thousand(result.records),
+                        "loadavg": os.getloadavg(),
+                    }
         finally:
             await bus.close()
         return {
+            "projection": args.projection,
+            "search_backend": args.search_backend if args.projection == "search-indexer" else None,
             "bus": args.bus,
             "scale": args.scale,
             "dataset": data.summary(),
             "records": records,
-            "catch_up": caught_up
-            and {
-                "seconds": round(caught_up, 2),
-                "records_per_second": round(records / caught_up),
-                "cpu_seconds": catch_up_cpu.used,
-                "cpu_ms_per_1000": catch_up_cpu.per_thousand(records),
-            },
-            "replay": {
-                "records": result.records,
-                "seconds": round(result.seconds, 2),
-                "records_per_second": round(result.records_per_second),
-                "steps": result.steps,
-                "cpu_seconds": replay_cpu.used,
-                "cpu_ms_per_1000": replay_cpu.per_thousand(result.records),
-            },
+            "catch_up": caught_up,
+            "replays": replays,
             "loadavg": os.getloadavg(),
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     finally:
+        if elasticsearch is not None:
+            elasticsearch.stop()
         if kafka is not None:
             kafka.stop()
         postgres.stop()
@@ -233,6 +273,15 @@ async def measure(args: argparse.Namespace, workdir: Path, console: Console) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.replay_only", description=__doc__.split("\n\n")[0])
     parser.add_argument("--bus", choices=["postgres", "kafka"], default="postgres")
+    parser.add_argument("--projection", choices=["timeline", "search-indexer"], default="timeline")
+    parser.add_argument("--search-backend", choices=["postgres", "elasticsearch"], default="postgres")
+    parser.add_argument(
+        "--mode",
+        nargs="+",
+        choices=["bulk", "rows"],
+        default=["bulk"],
+        help="replays, one after the other on the same log (rows: the projection's bulk mode off)",
+    )
     parser.add_argument("--scale", type=float, default=0.33, help="dataset size factor (1 = the issue's 310k records)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--celebrity-followers", type=int, default=1_000, help="as the benchmark's platform")

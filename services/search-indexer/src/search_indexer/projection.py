@@ -5,6 +5,10 @@ table, which the read API also uses to show hits (so a rename shows at once, and
 index returned for a post deleted since is left out). The changed states then go to the index:
 for PostgreSQL in the same transaction, for Elasticsearch as idempotent versioned writes made
 before the transaction (and its checkpoint) commits.
+
+A replay applies the log in bulk (start_bulk/finish_bulk): the adapter sets its index
+maintenance aside (the GIN index; Elasticsearch's refreshes and replicas) and post states are
+read without row locks, the replay being the only writer of its version.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from microblog_shared.events import (
     UserProfileUpdated,
     UserRegistered,
 )
+from microblog_shared.read.bulk import analyze
 from microblog_shared.read.projection import Projection, ProjectionSpec
 from search_indexer.adapters import index_from
 from search_indexer.adapters.index import SearchIndex
@@ -31,6 +36,7 @@ from search_indexer.settings import SearchIndexerSettings
 
 NAME = "search-indexer"
 TOPICS = [UserRegistered.topic, PostCreated.topic]
+TABLES = ["users", "posts"]
 PostEvent = PostCreated | PostEdited | PostDeleted
 ProfileEvent = UserRegistered | UserProfileUpdated
 
@@ -41,6 +47,7 @@ class SearchProjection(Projection):
 
     def __init__(self, index: SearchIndex) -> None:
         self.index = index
+        self.bulk = False
 
     @classmethod
     def from_settings(cls, settings: SearchIndexerSettings) -> SearchProjection:
@@ -48,6 +55,16 @@ class SearchProjection(Projection):
 
     async def apply(self, conn: AsyncConnection, event: Event, envelope: Envelope) -> None:
         await self.apply_many(conn, [(event, envelope)])
+
+    async def start_bulk(self, conn: AsyncConnection) -> bool:
+        await self.index.start_bulk(conn)
+        self.bulk = True
+        return True
+
+    async def finish_bulk(self, conn: AsyncConnection) -> None:
+        await self.index.finish_bulk(conn)
+        await analyze(conn, TABLES)
+        self.bulk = False
 
     async def apply_many(self, conn: AsyncConnection, events: list[tuple[Event, Envelope]]) -> None:
         await _save_authors(conn, [(e, env.stream_version) for e, env in events if isinstance(e, ProfileEvent)])
@@ -60,7 +77,7 @@ class SearchProjection(Projection):
 
     async def fold_posts(self, conn: AsyncConnection, events: Sequence[tuple[PostEvent, int]]) -> list[Post]:
         """The states of the posts these events change (loaded, then folded in order)."""
-        states = await _load_posts(conn, sorted({e.post_id for e, _ in events}))
+        states = await _load_posts(conn, sorted({e.post_id for e, _ in events}), lock=not self.bulk)
         changed: dict[int, Post] = {}
         for event, version in events:
             before = states.get(event.post_id)
@@ -97,10 +114,10 @@ async def _save_authors(conn: AsyncConnection, events: Sequence[tuple[ProfileEve
     )
 
 
-async def _load_posts(conn: AsyncConnection, post_ids: list[int]) -> dict[int, Post]:
+async def _load_posts(conn: AsyncConnection, post_ids: list[int], lock: bool) -> dict[int, Post]:
     rows = await conn.execute(
-        text("""SELECT id, version, author_id, body, language, created_at, edited_at, deleted FROM posts
-                WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR UPDATE"""),
+        text(f"""SELECT id, version, author_id, body, language, created_at, edited_at, deleted FROM posts
+                 WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id {"FOR UPDATE" if lock else ""}"""),
         {"ids": post_ids},
     )
     return {
