@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -126,23 +127,32 @@ async def _load_posts(conn: AsyncConnection, post_ids: list[int], lock: bool) ->
 
 
 async def _save_posts(conn: AsyncConnection, posts: Sequence[Post]) -> None:
+    # One JSON document of rows: psycopg quotes text arrays element by element in Python, which
+    # costs more than the statement itself for a bulk batch of post bodies.
     await conn.execute(
         text("""INSERT INTO posts AS p (id, version, author_id, body, language, created_at, edited_at, deleted)
-                SELECT * FROM unnest(CAST(:id AS bigint[]), CAST(:v AS int[]), CAST(:a AS bigint[]),
-                                     CAST(:b AS text[]), CAST(:l AS text[]), CAST(:c AS timestamptz[]),
-                                     CAST(:e AS timestamptz[]), CAST(:d AS boolean[]))
+                SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS r(
+                    id bigint, version int, author_id bigint, body text, language text,
+                    created_at timestamptz, edited_at timestamptz, deleted boolean)
                 ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, author_id = EXCLUDED.author_id,
                     body = EXCLUDED.body, language = EXCLUDED.language, created_at = EXCLUDED.created_at,
                     edited_at = EXCLUDED.edited_at, deleted = EXCLUDED.deleted"""),
         {
-            "id": [p.post_id for p in posts],
-            "v": [p.version for p in posts],
-            "a": [p.author_id for p in posts],
-            "b": [p.body for p in posts],
-            "l": [p.language for p in posts],
-            "c": [p.created_at for p in posts],
-            "e": [p.edited_at for p in posts],
-            "d": [p.deleted for p in posts],
+            "rows": orjson.dumps(
+                [
+                    {
+                        "id": p.post_id,
+                        "version": p.version,
+                        "author_id": p.author_id,
+                        "body": p.body,
+                        "language": p.language,
+                        "created_at": p.created_at,
+                        "edited_at": p.edited_at,
+                        "deleted": p.deleted,
+                    }
+                    for p in posts
+                ]
+            ).decode()
         },
     )
 

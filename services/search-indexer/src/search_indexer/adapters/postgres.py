@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -69,16 +70,20 @@ class PostgresSearchIndex:
         self.indexes_aside: list[str] = []  # the GIN index's definition while a replay loads terms
 
     async def write(self, conn: AsyncConnection, posts: Sequence[Post]) -> None:
+        rows = [
+            {
+                "post_id": p.post_id,
+                "version": p.version,
+                "terms": tsvector_literal(index_terms(p.body)) if p.searchable else "",
+            }
+            for p in posts
+        ]
         await conn.execute(
             text("""INSERT INTO post_terms AS t (post_id, version, terms)
-                    SELECT * FROM unnest(CAST(:id AS bigint[]), CAST(:v AS int[]), CAST(:t AS tsvector[]))
+                    SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS r(post_id bigint, version int, terms tsvector)
                     ON CONFLICT (post_id) DO UPDATE SET version = EXCLUDED.version, terms = EXCLUDED.terms
                     WHERE t.version <= EXCLUDED.version"""),
-            {
-                "id": [p.post_id for p in posts],
-                "v": [p.version for p in posts],
-                "t": [tsvector_literal(index_terms(p.body)) if p.searchable else "" for p in posts],
-            },
+            {"rows": orjson.dumps(rows).decode()},  # cheaper than text arrays of literals (see projection.py)
         )
 
     async def search(self, conn: AsyncConnection, request: SearchRequest) -> SearchHits:
