@@ -3,16 +3,19 @@
     uv run --group bench python -m bench.replay_only --bus postgres --scale 0.33
     uv run --group bench python -m bench.replay_only --bus kafka --scale 0.33 --out bench/results/x.json
     uv run --group bench python -m bench.replay_only --projection notifier --size 1m
+    uv run --group bench python -m bench.replay_only --projection search-indexer --search-backend elasticsearch
 
 No platform: an embedded PostgreSQL (the projection's database and, on the postgres bus, the
-log), a local Kafka broker for the kafka bus. The dataset's public facts (`dataset.py`:
+log), a local Kafka broker for the kafka bus, a local Elasticsearch node for the search
+indexer's Elasticsearch adapter. The dataset's public facts (`dataset.py`:
 registrations, follows, posts) are published as the relays publish them (stream
 id as key, the envelope as value), in that order ("seeding"). Then, in this process:
 
 1. **catch-up**: the live projector's runner (`ProjectionRunner`, its default batch) applies
    the whole log into `public`, as `microblog dev`'s projector does after a seed;
 2. **replay**: `Replay` (what `microblog replay <projection>` runs) rebuilds it into the next
-   version and switches.
+   version and switches; `--mode rows` turns the projection's bulk mode off (normal batches
+   throughout, as before the projection had one), `--mode rows bulk` replays twice to compare.
 
 Each is reported as records, seconds and records/s, CPU per 1,000 records, and this
 process's peak resident memory during the phase, with the machine's load average.
@@ -29,21 +32,25 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import psutil
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 
 from bench.dataset import SENTENCES, Dataset, add_size_arguments, generate, shape_of
 from microblog_dev.embedded_postgres import EmbeddedPostgres
 from microblog_shared.bus import EventBus, Record, TopicPartition, create_bus
 from microblog_shared.events import Envelope, Event, PostCreated, UserFollowed, UserRegistered
-from microblog_shared.read.projection import ProjectionRunner
+from microblog_shared.read.projection import Projection, ProjectionRunner, ProjectionSpec
 from microblog_shared.read.replay import Replay, projection_specs
 from microblog_shared.runtime.db import create_engine, ensure_database
 from microblog_shared.runtime.migrations import upgrade
+from microblog_testkit.elasticsearch import LocalElasticsearch
+from microblog_testkit.elasticsearch import missing_tools as missing_elasticsearch
 from microblog_testkit.kafka import LocalKafka, missing_tools
 
 PUBLISH_BATCH = 5_000
@@ -69,12 +76,17 @@ class CpuMeter:
         self.pids = {"python": os.getpid(), **servers}
         self.used: dict[str, float] = {}
 
+    def seconds(self) -> dict[str, float]:
+        # The servers run as children of this process: its own figure leaves children out.
+        own = sum(psutil.Process().cpu_times()[:2])
+        return {name: own if name == "python" else cpu_seconds(pid) for name, pid in self.pids.items()}
+
     def __enter__(self) -> CpuMeter:
-        self.start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self.start = self.seconds()
         return self
 
     def __exit__(self, *_) -> None:
-        self.used = {name: round(cpu_seconds(pid) - self.start[name], 2) for name, pid in self.pids.items()}
+        self.used = {name: round(seconds - self.start[name], 2) for name, seconds in self.seconds().items()}
 
     def per_thousand(self, records: int) -> dict[str, float]:
         """CPU milliseconds per 1,000 records, per process."""
@@ -169,6 +181,20 @@ async def publish(bus: EventBus, data: Dataset) -> int:
     return published
 
 
+def without_bulk(spec: ProjectionSpec) -> ProjectionSpec:
+    """The projection with its bulk mode off: a replay applies the whole log in normal batches."""
+
+    async def no_bulk(_conn) -> bool:
+        return False
+
+    def make(settings) -> Projection:
+        projection = spec.make(settings)
+        setattr(projection, "start_bulk", no_bulk)  # noqa: B010 (an instance's hook, replaced)
+        return projection
+
+    return replace(spec, make=make)
+
+
 async def catch_up(spec, settings, bus: EventBus, progress: Progress, batch: int | None) -> tuple[int, float]:
     """Records of the projection's topics and the seconds the live projector's runner takes to
     apply them all into a fresh read model."""
@@ -198,24 +224,35 @@ async def catch_up(spec, settings, bus: EventBus, progress: Progress, batch: int
         await projection.close()
 
 
+def shown(progress: Progress, task: TaskID, done: int, total: int) -> None:
+    progress.update(task, completed=done, total=total)
+
+
 async def measure(args: argparse.Namespace, workdir: Path, console: Console) -> dict:
     postgres = EmbeddedPostgres(workdir / "postgres")
     postgres.start()
     kafka: LocalKafka | None = None
+    elasticsearch: LocalElasticsearch | None = None
     try:
         spec = projection_specs()[args.projection]
         database_url = ensure_database(postgres.url(), spec.package)
         bus_url = ensure_database(postgres.url(), "bus")
         upgrade(spec.package, database_url)
         overrides: dict = {"bus": args.bus, "bus_database_url": bus_url}
+        if args.projection == "timeline":
+            overrides["celebrity_followers"] = args.celebrity_followers
+        if args.projection == "search-indexer" and args.search_backend == "elasticsearch":
+            reason = missing_elasticsearch()
+            if reason:
+                raise SystemExit(f"the elasticsearch adapter needs a local node, but {reason}")
+            elasticsearch = LocalElasticsearch(workdir / "elasticsearch")
+            overrides |= {"search_backend": "elasticsearch", "elasticsearch_url": elasticsearch.start()}
         if args.bus == "kafka":
             reason = missing_tools()
             if reason:
                 raise SystemExit(f"the kafka bus needs a local broker, but {reason}")
             kafka = LocalKafka(workdir / "kafka")
             overrides["kafka_bootstrap"] = kafka.start(timeout=300)
-        if args.projection == "timeline":
-            overrides["celebrity_followers"] = args.celebrity_followers
         settings = spec.settings_class(environment="test", database_url=database_url, bus_partitions=4, **overrides)
         data = generate(shape_of(args), args.seed)
         summary = data.summary()
@@ -227,25 +264,31 @@ async def measure(args: argparse.Namespace, workdir: Path, console: Console) -> 
             del data  # the projector's memory is measured below, not the generator's
             console.print(f"[{args.bus}] published {records:,} records in {published:.1f} s")
             servers = {"postgres": postgres.process.pid}
-            if kafka is not None:
-                servers["kafka"] = kafka.process.pid
+            for name, server in (("kafka", kafka), ("elasticsearch", elasticsearch)):
+                if server is not None and server.process is not None:
+                    servers[name] = server.process.pid
             phases: dict[str, dict | None] = {"catch_up": None, "replay": None}
             with Progress(console=console) as progress:
                 if args.catch_up:
                     with CpuMeter(servers) as cpu, PeakMemory() as memory:
                         applied, seconds = await catch_up(spec, settings, bus, progress, args.catch_up_batch)
                     phases["catch_up"] = phase(applied, seconds, cpu, memory)
-                if args.replay:
-                    task = progress.add_task("replay", total=None)
+                replays = {}
+                for mode in args.mode if args.replay else []:
+                    task = progress.add_task(f"replay ({mode})", total=None)
                     with CpuMeter(servers) as cpu, PeakMemory() as memory:
-                        result = await Replay(spec, settings, bus).run(
-                            lambda done, total: progress.update(task, completed=done, total=total)
-                        )
-                    phases["replay"] = phase(result.records, result.seconds, cpu, memory) | {"steps": result.steps}
+                        replay = Replay(spec if mode == "bulk" else without_bulk(spec), settings, bus)
+                        result = await replay.run(partial(shown, progress, task))
+                    replays[mode] = phase(result.records, result.seconds, cpu, memory) | {
+                        "steps": result.steps,
+                        "loadavg": os.getloadavg(),
+                    }
+                phases["replay"] = replays.get("bulk") or next(iter(replays.values()), None)
         finally:
             await bus.close()
         return {
             "projection": args.projection,
+            "search_backend": args.search_backend if args.projection == "search-indexer" else None,
             "bus": args.bus,
             "size": args.size,
             "scale": args.scale,
@@ -254,10 +297,13 @@ async def measure(args: argparse.Namespace, workdir: Path, console: Console) -> 
             "seeding": {"seconds": round(published, 2), "records_per_second": round(records / published)},
             "catch_up_batch": args.catch_up_batch,
             **phases,
+            "replays": replays,
             "loadavg": os.getloadavg(),
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     finally:
+        if elasticsearch is not None:
+            elasticsearch.stop()
         if kafka is not None:
             kafka.stop()
         postgres.stop()
@@ -267,6 +313,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.replay_only", description=__doc__.split("\n\n")[0])
     parser.add_argument("--bus", choices=["postgres", "kafka"], default="postgres")
     parser.add_argument("--projection", choices=sorted(projection_specs()), default="timeline")
+    parser.add_argument("--search-backend", choices=["postgres", "elasticsearch"], default="postgres")
+    parser.add_argument(
+        "--mode",
+        nargs="+",
+        choices=["bulk", "rows"],
+        default=["bulk"],
+        help="replays, one after the other on the same log (rows: the projection's bulk mode off)",
+    )
     add_size_arguments(parser)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--celebrity-followers", type=int, default=1_000, help="as the benchmark's platform")

@@ -18,6 +18,7 @@ from microblog_shared.read.projection import ProjectionRunner
 from microblog_shared.runtime.db import create_engine
 from microblog_testkit.publishing import EventPublisher
 from search_indexer.adapters import index_from
+from search_indexer.adapters.elasticsearch import ElasticsearchSearchIndex
 from search_indexer.app import create_app
 from search_indexer.projection import SearchProjection
 from search_indexer.settings import SearchIndexerSettings
@@ -62,6 +63,18 @@ async def index_and_engine(search_settings):
     yield index, engine
     await index.close()
     await engine.dispose()
+
+
+@pytest.fixture
+def served_settings():
+    """Reads what a replay's bulk phase changes in an Elasticsearch index's settings."""
+
+    async def read(index: ElasticsearchSearchIndex, schema: str) -> dict:
+        name = index.index_of(schema)
+        settings = (await index.client.indices.get_settings(index=name))[name]["settings"]["index"]
+        return {"refresh_interval": settings.get("refresh_interval"), "replicas": settings["number_of_replicas"]}
+
+    return read
 
 
 class World:
@@ -122,6 +135,18 @@ class World:
         response = await self.search(q, **params)
         assert response.status_code == 200, response.text
         return [p["id"] for p in response.json()["items"]]
+
+    async def found_all(self, q: str) -> list[int]:
+        """Every post found, page after page (a page holds 100 at most)."""
+        await self.settle()
+        found: list[int] = []
+        for page in range(1, 10_000):
+            response = await self.client.get("/search", params={"q": q, "per_page": 100, "page": page})
+            assert response.status_code == 200, response.text
+            found += [p["id"] for p in response.json()["items"]]
+            if len(found) >= response.json()["_meta"]["total_items"]:
+                break
+        return found
 
     async def settle(self, timeout: float = 30) -> None:
         """Wait until the projection has applied every stream's last event (a token covers one stream)."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import text
+
+from search_indexer.adapters.elasticsearch import ElasticsearchSearchIndex
 from search_indexer.domain.posts import Post
 from search_indexer.domain.search import SearchRequest
 
@@ -22,6 +25,14 @@ async def write(index_and_engine, *posts: Post) -> None:
     index, engine = index_and_engine
     async with engine.begin() as conn:
         await index.write(conn, list(posts))
+
+
+async def term_indexes(engine) -> list[str]:
+    async with engine.connect() as conn:
+        found = await conn.scalars(
+            text("SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'post_terms' ORDER BY 1")
+        )
+        return list(found)
 
 
 async def search(index_and_engine, q: str, page: int = 1, per_page: int = 10) -> tuple[list[int], int]:
@@ -115,3 +126,24 @@ async def test_a_post_not_created_yet_is_not_found(index_and_engine):
 
 async def test_an_empty_index_finds_nothing(index_and_engine):
     assert await search(index_and_engine, "anything") == ([], 0)
+
+
+async def test_an_index_loaded_in_bulk_serves_every_post_once_finished(index_and_engine, served_settings):
+    index, engine = index_and_engine
+    async with engine.begin() as conn:
+        await index.start_bulk(conn)
+    if isinstance(index, ElasticsearchSearchIndex):  # no refresh after each write, no replica to copy to
+        assert await served_settings(index, "public") == {"refresh_interval": "-1", "replicas": "0"}
+    else:  # no GIN index to maintain row by row
+        assert await term_indexes(engine) == ["post_terms_pkey"]
+    await write(index_and_engine, *[post(i, f"bulk loaded post {i}") for i in range(1, 31)])
+    await write(index_and_engine, post(7, "edited", version=2))
+    async with engine.begin() as conn:
+        await index.finish_bulk(conn)
+
+    assert await search(index_and_engine, "loaded", per_page=50) == ([*range(30, 7, -1), *range(6, 0, -1)], 29)
+    assert await search(index_and_engine, "edited") == ([7], 1)
+    if isinstance(index, ElasticsearchSearchIndex):
+        assert await served_settings(index, "public") == {"refresh_interval": None, "replicas": "0"}
+    else:
+        assert await term_indexes(engine) == ["post_terms_pkey", "post_terms_search"]

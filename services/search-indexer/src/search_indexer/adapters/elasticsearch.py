@@ -11,6 +11,9 @@
   resurrect it (a real delete would lose its version after `index.gc_deletes`).
 - Writes refresh before they return, and they return before the projector commits its
   checkpoint: once a consistency token is reached, the post is searchable.
+- A replay's bulk phase (start_bulk/finish_bulk) loads the fresh index, which nobody searches
+  yet, with refreshes off and no replicas; both are restored (and the index refreshed) before
+  the replay's tail and the switch.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import orjson
 from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, NotFoundError
 
 from search_indexer.adapters.index import schema_of
@@ -40,6 +44,10 @@ MAPPINGS = {
 }
 
 
+# While a replay loads a fresh index: no refresh after each bulk request, no replica to copy to.
+BULK_SETTINGS = {"refresh_interval": "-1", "number_of_replicas": 0}
+
+
 class IndexingFailed(RuntimeError):
     pass
 
@@ -59,6 +67,7 @@ class ElasticsearchSearchIndex:
         self.client, self.name = client, name
         self.settings = {"number_of_shards": shards, "number_of_replicas": replicas}
         self._created: set[str] = set()
+        self.loading: str | None = None  # the index a replay's bulk phase is loading
 
     @classmethod
     def connect(cls, url: str, name: str, shards: int = 1, replicas: int = 0) -> ElasticsearchSearchIndex:
@@ -82,20 +91,22 @@ class ElasticsearchSearchIndex:
     async def write(self, conn, posts: Sequence[Post]) -> None:
         index = self.index_of(await schema_of(conn))
         await self._ensure(index)
-        operations: list[dict] = []
+        # The request body as NDJSON bytes, made by orjson: the client's stdlib encoder costs more
+        # than building the documents. The answer keeps only each item's status (and error).
+        lines = bytearray()
         for post in posts:
-            operations.append(
-                {
-                    "index": {
-                        "_index": index,
-                        "_id": str(post.post_id),
-                        "version": post.version,
-                        "version_type": "external_gte",
-                    }
-                }
-            )
-            operations.append(document(post))
-        answer = await self.client.bulk(operations=operations, refresh=True)
+            action = {
+                "_index": index,
+                "_id": str(post.post_id),
+                "version": post.version,
+                "version_type": "external_gte",
+            }
+            lines += orjson.dumps({"index": action}) + b"\n" + orjson.dumps(document(post)) + b"\n"
+        answer = await self.client.bulk(
+            operations=bytes(lines),  # type: ignore[arg-type]  # serialized lines, as the client's async_bulk sends
+            refresh=index != self.loading,
+            filter_path=["errors", "items.*.status", "items.*.error"],
+        )
         if answer["errors"]:
             failed = [
                 item["index"]
@@ -137,6 +148,19 @@ class ElasticsearchSearchIndex:
         )
         hits = found["hits"]
         return SearchHits([int(hit["_id"]) for hit in hits["hits"]], hits["total"]["value"])
+
+    async def start_bulk(self, conn) -> None:
+        index = self.index_of(await schema_of(conn))
+        await self._ensure(index)
+        await self.client.indices.put_settings(index=index, settings={"index": BULK_SETTINGS})
+        self.loading = index
+
+    async def finish_bulk(self, conn) -> None:
+        index = self.index_of(await schema_of(conn))
+        restored = {"refresh_interval": None, "number_of_replicas": self.settings["number_of_replicas"]}
+        await self.client.indices.put_settings(index=index, settings={"index": restored})  # None: the default
+        await self.client.indices.refresh(index=index)
+        self.loading = None
 
     async def read_model_switched(self, previous: str, schema: str, drop_previous: bool) -> None:
         current = self.index_of(schema)

@@ -31,6 +31,13 @@ class SearchIndex(Protocol):
         Posts the index still lists but the read model no longer shows are left out of the page.
         """
 
+    async def start_bulk(self, conn: AsyncConnection) -> None:
+        """A replay is about to index the whole log into the fresh version `conn` works in, which
+        nobody searches yet: set aside what each write would maintain (index structures, refreshes)."""
+
+    async def finish_bulk(self, conn: AsyncConnection) -> None:
+        """Build and restore what `start_bulk` set aside, so the version serves as a live one would."""
+
     async def read_model_switched(self, previous: str, schema: str, drop_previous: bool) -> None:
         """A replay made `schema` the served version (and may have dropped `previous`)."""
 

@@ -26,6 +26,8 @@ MAX_TERM_LENGTH = 64  # longer "words" (hashes, long URLs) are cut: no index lim
 
 def fold(text: str) -> str:
     """Case-folded, compatibility-normalised, without combining marks (accents)."""
+    if text.isascii():
+        return text.lower()  # the same for ASCII, without a pass per character
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
