@@ -122,7 +122,9 @@ def create_app(
         "(`X-Consistency-Reached`). Collections take `page` and `per_page` (above 100 is served as 100), or the keyset "
         "cursor `after` from `_meta.next_after`. Every write (POST, PUT, PATCH, DELETE) counts against "
         "the caller's account and address budgets and answers `X-RateLimit-Limit`, `X-RateLimit-Remaining` and "
-        "`X-RateLimit-Reset` (seconds until the window ends); over a budget it is a 429 with `Retry-After`.",
+        "`X-RateLimit-Reset` (seconds until the window ends); over a budget it is a 429 with `Retry-After`. "
+        "Reads answer a strong `ETag`: send it back in `If-None-Match` for a `304` without a body while the "
+        "answer is unchanged.",
     )
     app.state.settings = settings
     app.state.backends = backends
