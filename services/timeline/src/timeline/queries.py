@@ -29,12 +29,14 @@ async def fetch(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> list
         return await cursor.fetchall()
 
 
-async def fetch_one(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> Any | None:
+async def fetch_one(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> Any:
+    """The first row, or None."""
     rows = await fetch(conn, sql, params)
     return rows[0] if rows else None
 
 
-async def value(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> Any | None:
+async def value(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> Any:
+    """The first column of the first row, or None."""
     row = await fetch_one(conn, sql, params)
     return row[0] if row else None
 
