@@ -28,6 +28,7 @@ from gateway.routes import (
 from gateway.sessions import RevokedSessions
 from gateway.settings import GatewaySettings
 from gateway.translation import TranslationUnavailable, Translator, translator_from
+from gateway.verified import VerifiedTokens
 from gateway.writelimits import WriteLimits, document
 from microblog_shared.bus import create_bus
 from microblog_shared.http.app import ReadyCheck, create_service_app
@@ -129,6 +130,7 @@ def create_app(
     app.state.settings = settings
     app.state.backends = backends
     app.state.revoked = revoked
+    app.state.verified_tokens = VerifiedTokens(settings.jwt_secret)
     app.state.activity = Activity(report_seen, settings.last_seen_interval_seconds)
     app.state.auth_limiter = RateLimiter(settings.auth_attempts_per_minute)
     app.state.translator = translator

@@ -9,14 +9,12 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Header, HTTPException, Request, Response
 
-from microblog_shared.http.deps import ServiceSettings, Waiter
-from microblog_shared.read.consistency import ConsistencyToken, InvalidToken
+from microblog_shared.read.consistency import ConsistencyToken, InvalidToken, ProjectionWaiter
+from microblog_shared.runtime.settings import Settings
 
 
 async def consistent(
     request: Request,
-    settings: ServiceSettings,
-    waiter: Waiter,
     x_consistency_token: Annotated[str | None, Header()] = None,
     x_consistency_timeout: Annotated[float | None, Header(ge=0, le=10)] = None,
 ) -> None:
@@ -24,10 +22,13 @@ async def consistent(
     comma-separated: see read.consistency).
 
     A router dependency, over the service's settings (consistency_wait_seconds) and the waiter of
-    its projection.
+    its projection, taken from the app's state only when a token came: every sub-dependency costs
+    FastAPI's solver time on every read, needed or not.
     """
     if not x_consistency_token:
         return
+    settings: Settings = request.app.state.settings
+    waiter: ProjectionWaiter = request.app.state.waiter
     try:
         tokens = ConsistencyToken.parse_all(x_consistency_token)
     except InvalidToken as exc:
