@@ -1,5 +1,6 @@
 """The gateway's own rules: bearer auth, error shapes, readiness, OpenAPI (backends are down here)."""
 
+import asyncio
 import base64
 import json
 import time
@@ -97,6 +98,23 @@ async def test_a_revoked_session_is_refused_at_once(gateway):
     response = await gateway.get("/api/timeline", headers=bearer(token))
     assert response.status_code == 401
     assert response.json()["message"] == "the token has been revoked"
+
+
+async def test_a_token_verified_before_its_session_is_revoked_is_refused_at_once(gateway):
+    token = issue_access_token(7, "session-8", SECRET, 5)
+    assert (await gateway.get("/api/timeline", headers=bearer(token))).status_code == 503  # past auth: timeline is down
+    gateway._transport.app.state.revoked.revoke("session-8", datetime.now(UTC) + timedelta(minutes=5))
+    response = await gateway.get("/api/timeline", headers=bearer(token))
+    assert (response.status_code, response.json()["message"]) == (401, "the token has been revoked")
+
+
+async def test_a_token_verified_before_it_expired_is_refused_once_it_has(gateway):
+    expires = int(time.time()) + 2
+    token = jwt.encode({"sub": "7", "sid": "session-9", "exp": expires}, SECRET, algorithm="HS256")
+    assert (await gateway.get("/api/timeline", headers=bearer(token))).status_code == 503
+    await asyncio.sleep(max(0.0, expires - time.time()) + 0.1)
+    response = await gateway.get("/api/timeline", headers=bearer(token))
+    assert (response.status_code, response.json()["message"]) == (401, "the token is invalid or expired")
 
 
 async def test_only_owners_change_profiles_and_passwords(gateway):

@@ -190,3 +190,22 @@ async def test_bad_requests_are_4xx_json(world, path, status):
     response = await world.client.get(path)
     assert response.status_code == status, response.text
     assert response.json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/users/1", "/users/1/posts", "/explore", "/timeline"])
+async def test_an_unchanged_answer_is_a_304_and_a_new_post_changes_its_etag(world, path):
+    await world.register(1)
+    await world.post(5, 1)
+    await world.settle()
+    caller = {"X-User-Id": "1"}
+    first = await world.client.get(path, headers=caller)
+    tag = first.headers["ETag"]
+    assert first.status_code == 200 and tag.startswith('"') and tag.endswith('"')
+    again = await world.client.get(path, headers={**caller, "If-None-Match": tag})
+    assert (again.status_code, again.content, again.headers["ETag"]) == (304, b"", tag)
+    assert (await world.client.get(path, headers={**caller, "If-None-Match": f'"other", W/{tag}'})).status_code == 304
+    await world.post(6, 1)
+    await world.settle()
+    changed = await world.client.get(path, headers={**caller, "If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != tag
+    assert changed.json() != first.json()

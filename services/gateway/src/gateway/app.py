@@ -28,6 +28,7 @@ from gateway.routes import (
 from gateway.sessions import RevokedSessions
 from gateway.settings import GatewaySettings
 from gateway.translation import TranslationUnavailable, Translator, translator_from
+from gateway.verified import VerifiedTokens
 from gateway.writelimits import WriteLimits, document
 from microblog_shared.bus import create_bus
 from microblog_shared.http.app import ReadyCheck, create_service_app
@@ -122,11 +123,14 @@ def create_app(
         "(`X-Consistency-Reached`). Collections take `page` and `per_page` (above 100 is served as 100), or the keyset "
         "cursor `after` from `_meta.next_after`. Every write (POST, PUT, PATCH, DELETE) counts against "
         "the caller's account and address budgets and answers `X-RateLimit-Limit`, `X-RateLimit-Remaining` and "
-        "`X-RateLimit-Reset` (seconds until the window ends); over a budget it is a 429 with `Retry-After`.",
+        "`X-RateLimit-Reset` (seconds until the window ends); over a budget it is a 429 with `Retry-After`. "
+        "Reads answer a strong `ETag`: send it back in `If-None-Match` for a `304` without a body while the "
+        "answer is unchanged.",
     )
     app.state.settings = settings
     app.state.backends = backends
     app.state.revoked = revoked
+    app.state.verified_tokens = VerifiedTokens(settings.jwt_secret)
     app.state.activity = Activity(report_seen, settings.last_seen_interval_seconds)
     app.state.auth_limiter = RateLimiter(settings.auth_attempts_per_minute)
     app.state.translator = translator

@@ -21,7 +21,7 @@ from microblog_shared.runtime import context
 log = logging.getLogger(__name__)
 
 # Headers a backend may pass on to the public client.
-PASSED_BACK = ("Location", CONSISTENCY_HEADER, "WWW-Authenticate", "X-Consistency-Reached", "Retry-After")
+PASSED_BACK = ("Location", CONSISTENCY_HEADER, "WWW-Authenticate", "X-Consistency-Reached", "Retry-After", "ETag")
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class Backend:
         wait: float | None = None,
         timeout: float | None = None,
         idempotency_key: str | None = None,
+        extra_headers: dict[str, str] | None = None,
         **kwargs,
     ) -> Upstream:
         """Call the backend on behalf of the caller, passing the correlation id and consistency token."""
@@ -87,6 +88,7 @@ class Backend:
             headers["X-Consistency-Timeout"] = str(self.consistency_wait if wait is None else wait)
         if request is not None and caller is None and "authorization" in request.headers:
             headers["Authorization"] = request.headers["authorization"]
+        headers.update(extra_headers or {})
         limit = aiohttp.ClientTimeout(total=timeout) if timeout is not None else None
         try:
             # encoded=True: the path goes as built (with microblog_shared.http.paths.segment), not re-normalised.
@@ -100,7 +102,13 @@ class Backend:
     async def forward(
         self, method: str, path: str, request: Request, caller: AccessClaims | None = None, **kwargs
     ) -> Response:
-        """Call the backend and relay its answer with the headers clients may see."""
+        """Call the backend and relay its answer with the headers clients may see.
+
+        A relayed GET is conditional as the client made it: its `If-None-Match` goes along, and a
+        `304` (with the ETag) comes back as it is.
+        """
+        if method == "GET" and "if-none-match" in request.headers:
+            kwargs["extra_headers"] = {"If-None-Match": request.headers["if-none-match"]}
         return relay(await self.call(method, path, request, caller, **kwargs))
 
     async def ready(self) -> None:

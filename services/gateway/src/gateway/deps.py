@@ -13,7 +13,8 @@ from gateway.ratelimit import RateLimiter, client_address
 from gateway.sessions import RevokedSessions
 from gateway.settings import GatewaySettings
 from gateway.translation import Translator as TranslatorService
-from microblog_shared.http.auth import AccessClaims, InvalidAccessToken, verify_access_token
+from gateway.verified import VerifiedTokens
+from microblog_shared.http.auth import AccessClaims, InvalidAccessToken
 from microblog_shared.http.deps import collaborator
 from microblog_shared.http.pagination import PageParams, page_params
 
@@ -29,7 +30,7 @@ Page = Annotated[PageParams, Depends(page_params)]
 
 async def verified_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    settings: Settings,
+    tokens: Annotated[VerifiedTokens, Depends(collaborator("verified_tokens"))],
     revoked: Revoked,
     activity: Annotated[Activity, Depends(collaborator("activity"))],
 ) -> AccessClaims:
@@ -37,7 +38,7 @@ async def verified_caller(
     if credentials is None:
         raise HTTPException(401, "a bearer token is required", headers=CHALLENGE)
     try:
-        claims = verify_access_token(credentials.credentials, settings.jwt_secret)
+        claims = tokens.claims(credentials.credentials)
     except InvalidAccessToken:
         raise HTTPException(401, "the token is invalid or expired", headers=CHALLENGE) from None
     if revoked.is_revoked(claims.session_id):

@@ -11,4 +11,4 @@ from notifier.settings import NotifierSettings
 
 
 def create_app(settings: NotifierSettings) -> FastAPI:
-    return read_service_app(settings, router, NAME, TOPICS, pool_size=5, streams_span_topics=True)
+    return read_service_app(settings, router, NAME, TOPICS, pool_size=15, streams_span_topics=True)

@@ -39,8 +39,8 @@ async def create_post(
     responses=errors(401, 404),
     summary="A post",
 )
-async def get_post(post_id: PostId, caller: Caller, request: Request, response: Response, services: Services):
-    return checked(await services.timeline.forward("GET", f"/posts/{post_id}", request, caller), response)
+async def get_post(post_id: PostId, caller: Caller, request: Request, services: Services):
+    return await services.timeline.forward("GET", f"/posts/{post_id}", request, caller)
 
 
 @router.put(
@@ -67,10 +67,9 @@ async def delete_post(post_id: PostId, caller: Caller, request: Request, service
     responses=errors(400, 401),
     summary="Your home timeline: your posts and those of everyone you follow, newest first",
 )
-async def home_timeline(caller: Caller, request: Request, response: Response, services: Services, page: Page):
-    return checked(
-        await services.timeline.forward("GET", "/timeline", request, caller, params=page.model_dump(exclude_none=True)),
-        response,
+async def home_timeline(caller: Caller, request: Request, services: Services, page: Page):
+    return await services.timeline.forward(
+        "GET", "/timeline", request, caller, params=page.model_dump(exclude_none=True)
     )
 
 
@@ -81,8 +80,7 @@ async def home_timeline(caller: Caller, request: Request, response: Response, se
     responses=errors(400, 401),
     summary="Every post, newest first",
 )
-async def explore(caller: Caller, request: Request, response: Response, services: Services, page: Page):
-    return checked(
-        await services.timeline.forward("GET", "/explore", request, caller, params=page.model_dump(exclude_none=True)),
-        response,
+async def explore(caller: Caller, request: Request, services: Services, page: Page):
+    return await services.timeline.forward(
+        "GET", "/explore", request, caller, params=page.model_dump(exclude_none=True)
     )

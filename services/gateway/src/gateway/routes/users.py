@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Request
 
 from gateway.answers import user_written
 from gateway.deps import AuthAttempt, Caller, Page, Services
@@ -16,7 +16,6 @@ from gateway.schemas import (
     UserCollection,
     UserId,
     UserUpdate,
-    checked,
     errors,
 )
 from microblog_shared.http.pagination import PageParams
@@ -51,8 +50,8 @@ async def create_user(body: NewUser, services: Services, idempotency_key: Idempo
     responses=errors(400, 401),
     summary="All users",
 )
-async def list_users(caller: Caller, request: Request, response: Response, services: Services, page: Page):
-    return checked(await services.timeline.forward("GET", "/users", request, caller, params=page_query(page)), response)
+async def list_users(caller: Caller, request: Request, services: Services, page: Page):
+    return await services.timeline.forward("GET", "/users", request, caller, params=page_query(page))
 
 
 @router.get(
@@ -62,8 +61,8 @@ async def list_users(caller: Caller, request: Request, response: Response, servi
     responses=errors(401),
     summary="The caller, with their email",
 )
-async def me(caller: Caller, request: Request, response: Response, services: Services):
-    return checked(await services.timeline.forward("GET", f"/users/{caller.user_id}", request, caller), response)
+async def me(caller: Caller, request: Request, services: Services):
+    return await services.timeline.forward("GET", f"/users/{caller.user_id}", request, caller)
 
 
 @router.get(
@@ -77,12 +76,9 @@ async def user_by_name(
     username: Annotated[Text, Path(max_length=64)],
     caller: Caller,
     request: Request,
-    response: Response,
     services: Services,
 ):
-    return checked(
-        await services.timeline.forward("GET", f"/users/by-name/{segment(username)}", request, caller), response
-    )
+    return await services.timeline.forward("GET", f"/users/by-name/{segment(username)}", request, caller)
 
 
 @router.get(
@@ -92,8 +88,8 @@ async def user_by_name(
     responses=errors(401, 404),
     summary="A user",
 )
-async def get_user(user_id: UserId, caller: Caller, request: Request, response: Response, services: Services):
-    return checked(await services.timeline.forward("GET", f"/users/{user_id}", request, caller), response)
+async def get_user(user_id: UserId, caller: Caller, request: Request, services: Services):
+    return await services.timeline.forward("GET", f"/users/{user_id}", request, caller)
 
 
 @router.put(
@@ -145,12 +141,9 @@ async def change_password(
     responses=errors(400, 401, 404),
     summary="Who follows a user, the latest first",
 )
-async def followers(
-    user_id: UserId, caller: Caller, request: Request, response: Response, services: Services, page: Page
-):
-    return checked(
-        await services.timeline.forward("GET", f"/users/{user_id}/followers", request, caller, params=page_query(page)),
-        response,
+async def followers(user_id: UserId, caller: Caller, request: Request, services: Services, page: Page):
+    return await services.timeline.forward(
+        "GET", f"/users/{user_id}/followers", request, caller, params=page_query(page)
     )
 
 
@@ -161,12 +154,9 @@ async def followers(
     responses=errors(400, 401, 404),
     summary="Whom a user follows, the latest first",
 )
-async def followed(
-    user_id: UserId, caller: Caller, request: Request, response: Response, services: Services, page: Page
-):
-    return checked(
-        await services.timeline.forward("GET", f"/users/{user_id}/followed", request, caller, params=page_query(page)),
-        response,
+async def followed(user_id: UserId, caller: Caller, request: Request, services: Services, page: Page):
+    return await services.timeline.forward(
+        "GET", f"/users/{user_id}/followed", request, caller, params=page_query(page)
     )
 
 
@@ -197,13 +187,8 @@ async def unfollow(user_id: UserId, caller: Caller, request: Request, services: 
     responses=errors(400, 401, 404),
     summary="A user's posts, newest first",
 )
-async def user_posts(
-    user_id: UserId, caller: Caller, request: Request, response: Response, services: Services, page: Page
-):
-    return checked(
-        await services.timeline.forward("GET", f"/users/{user_id}/posts", request, caller, params=page_query(page)),
-        response,
-    )
+async def user_posts(user_id: UserId, caller: Caller, request: Request, services: Services, page: Page):
+    return await services.timeline.forward("GET", f"/users/{user_id}/posts", request, caller, params=page_query(page))
 
 
 def page_query(page: PageParams) -> dict:

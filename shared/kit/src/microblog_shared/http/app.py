@@ -6,7 +6,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
@@ -23,16 +22,6 @@ ReadyCheck = Callable[[], Awaitable[None]]
 REQUEST_SECONDS = Histogram(
     "microblog_http_request_seconds", "HTTP request latency", ["service", "method", "route", "status"]
 )
-
-
-class JSONBody(JSONResponse):
-    """A JSON response encoded by orjson, for hot read paths that return plain dicts and lists.
-
-    Returning it directly skips FastAPI's jsonable_encoder walk over the whole body.
-    """
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
 
 
 def create_service_app(

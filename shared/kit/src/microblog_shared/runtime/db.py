@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 
-def create_engine(url: str, pool_size: int = 5, **options: Any) -> AsyncEngine:
+def create_engine(url: str, pool_size: int = 5, max_overflow: int = 10, **options: Any) -> AsyncEngine:
     """An async engine for `postgresql+psycopg://` URLs, with liveness checks on checkout."""
-    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, **options)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, **options)
 
 
 def database_url(server_url: str, database: str) -> str:

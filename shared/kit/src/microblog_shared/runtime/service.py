@@ -211,7 +211,7 @@ def read_service_app(
     projection: str,
     topics: Sequence[str],
     *,
-    pool_size: int = 10,
+    pool_size: int = 20,
     streams_span_topics: bool = False,
     checks: Sequence[Callable[[], Awaitable[None]]] = (),
     closing: Sequence[Callable[[], Awaitable[None]]] = (),
