@@ -128,8 +128,22 @@ def load(state: Path, images: list[str]) -> None:
     started = time.monotonic()
     save = subprocess.Popen(["docker", "save", *dict.fromkeys(source for source, _ in pairs)], stdout=subprocess.PIPE)
     result = ctr(state, "images", "import", "-", stdin=save.stdout)
-    if save.wait() != 0 or result.returncode != 0:
-        raise SystemExit(f"loading {' '.join(images)} failed:\n{result.stderr}")
+    # Closed here too, so that a `docker save` whose reader is gone fails instead of blocking on
+    # a full pipe for ever (seen once: ctr had exited, save.wait() never returned).
+    assert save.stdout is not None
+    save.stdout.close()
+    try:
+        saved = save.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        save.kill()
+        saved = save.wait()
+    present = set(ctr(state, "images", "list", "--quiet").stdout.split())
+    absent = [source for source, _ in pairs if reference(source) not in present]
+    if result.returncode != 0 or absent:
+        raise SystemExit(
+            f"loading {' '.join(absent or images)} failed (docker save: {saved}, ctr import: {result.returncode}):\n"
+            f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
     for source, target in pairs:
         if target:
             tagged = ctr(state, "images", "tag", "--force", reference(source), reference(target))
