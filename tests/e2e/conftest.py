@@ -159,8 +159,10 @@ def mailbox(stack) -> Mailbox:
 
     if stack.dev is not None:
         return Mailbox(stack.dev.data_dir / "mail", None)
+    if os.environ.get("MICROBLOG_MAILPIT_URL"):  # the Kubernetes stage: Mailpit through port-forward
+        return Mailbox(None, os.environ["MICROBLOG_MAILPIT_URL"])
     if os.environ.get("MICROBLOG_COMPOSE"):
-        return Mailbox(None, os.environ.get("MICROBLOG_MAILPIT_URL", "http://127.0.0.1:8025"))
+        return Mailbox(None, "http://127.0.0.1:8025")
     pytest.skip("the stack at MICROBLOG_E2E_URL has no mailbox this test can read")
 
 

@@ -78,6 +78,11 @@ class Cluster:
         result = launcher("import", str(archive), timeout=600)
         assert result.returncode == 0, result.stderr
 
+    def load(self, *images: str) -> None:
+        """Images of the Docker engine into the cluster (IMAGE or IMAGE=NAME-IN-THE-CLUSTER)."""
+        result = launcher("load", *images, timeout=1800)
+        assert result.returncode == 0, result.stderr[-3000:]
+
 
 @pytest.fixture(scope="session")
 def kubernetes(report_session) -> Iterator[Cluster]:
@@ -110,3 +115,32 @@ def debian_base() -> Path:
     if not DEBIAN_BASE.exists():
         require_or_skip(f"{DEBIAN_BASE} is missing (the compose stage makes it with debootstrap)")
     return DEBIAN_BASE
+
+
+# What the compose stage builds (docker-compose.yml, deploy/compose/ci.yml): the platform's
+# images as the dev overlay names them, and the CI's infrastructure images, which
+# deploy/k8s/overlays/local names.
+PLATFORM_IMAGES = [
+    "identity", "posts", "social-graph", "messaging", "notifier", "timeline", "search-indexer", "gateway", "web",
+]  # fmt: skip
+INFRASTRUCTURE_IMAGES = [
+    "microblog-ci/postgres:15",
+    "microblog-ci/kafka:4.1.1",
+    "microblog-ci/elasticsearch:9.5.3",
+    "microblog-ci/mailpit:v1.27.11",
+]
+
+
+@pytest.fixture(scope="session")
+def compose_images() -> list[str]:
+    """`load` arguments for the compose stage's images (skips when the Docker engine lacks them)."""
+    wanted = [f"microblog/{name}" for name in PLATFORM_IMAGES] + INFRASTRUCTURE_IMAGES
+    try:
+        absent = [
+            i for i in wanted if subprocess.run(["docker", "image", "inspect", i], capture_output=True).returncode
+        ]
+    except FileNotFoundError:
+        absent = wanted
+    if absent:
+        require_or_skip(f"the Docker engine lacks {', '.join(absent)} (deploy/ci/compose_stage.sh builds them)")
+    return [f"microblog/{name}=microblog/{name}:dev" for name in PLATFORM_IMAGES] + INFRASTRUCTURE_IMAGES

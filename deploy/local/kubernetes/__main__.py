@@ -2,7 +2,7 @@
 
     python -m deploy.local.kubernetes build             # build and cache the binaries and images (once)
     python -m deploy.local.kubernetes up                # start everything; prints KUBECONFIG= and KUBECTL=
-    python -m deploy.local.kubernetes load IMAGE...     # docker save IMAGE | ctr import (into the cluster)
+    python -m deploy.local.kubernetes load IMAGE[=AS]...  # docker save IMAGE... | ctr import (and tag AS)
     python -m deploy.local.kubernetes import FILE...    # import image archives (docker save / OCI)
     python -m deploy.local.kubernetes status            # which daemons run; the node and pods
     python -m deploy.local.kubernetes down              # stop everything and remove every trace
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     built.add_argument("--keep-go-cache", action="store_true", help="keep Go's module and build caches")
     commands.add_parser("up", help="start the cluster (building first if needed)")
     loading = commands.add_parser("load", help="copy images from the Docker engine into the cluster")
-    loading.add_argument("images", nargs="+")
+    loading.add_argument("images", nargs="+", metavar="IMAGE[=AS]", help="an image, or one and its name in the cluster")
     importing = commands.add_parser("import", help="import image archives (docker save or OCI) into the cluster")
     importing.add_argument("archives", nargs="+", type=Path)
     commands.add_parser("status", help="the daemons, the node, the pods")

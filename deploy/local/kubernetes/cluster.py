@@ -101,17 +101,55 @@ def import_archive(state: Path, archive: Path) -> None:
         raise SystemExit(f"ctr images import {archive} failed:\n{result.stderr}")
 
 
+def reference(image: str) -> str:
+    """The full name containerd and the kubelet use: `microblog/x` is `docker.io/microblog/x:latest`."""
+    name, _, digest = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last and not digest:
+        name += ":latest"
+    first = name.split("/", 1)[0]
+    if "/" not in name:
+        name = f"docker.io/library/{name}"
+    elif "." not in first and ":" not in first and first != "localhost":
+        name = f"docker.io/{name}"
+    return name + (f"@{digest}" if digest else "")
+
+
 def load(state: Path, images: list[str]) -> None:
-    """Copy images from the Docker engine into the cluster's containerd (`docker save | ctr import`)."""
+    """Copy images from the Docker engine into the cluster's containerd (`docker save | ctr import`).
+
+    An image given as SOURCE=TARGET is also tagged TARGET in the cluster (the compose build's
+    `microblog/posts` as the dev overlay's `microblog/posts:dev`). Every image goes through one
+    `docker save`, so the layers they share (the Debian base, the Python environment) travel once.
+    """
     if processes.running(state, "containerd") is None:
         raise SystemExit("the cluster is not up")
-    for image in images:
-        started = time.monotonic()
-        save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
-        result = ctr(state, "images", "import", "-", stdin=save.stdout)
-        if save.wait() != 0 or result.returncode != 0:
-            raise SystemExit(f"loading {image} failed:\n{result.stderr}")
-        log(f"loaded {image} in {time.monotonic() - started:.1f} s")
+    pairs = [(image.partition("=")[0], image.partition("=")[2]) for image in images]
+    started = time.monotonic()
+    save = subprocess.Popen(["docker", "save", *dict.fromkeys(source for source, _ in pairs)], stdout=subprocess.PIPE)
+    result = ctr(state, "images", "import", "-", stdin=save.stdout)
+    # Closed here too, so that a `docker save` whose reader is gone fails instead of blocking on
+    # a full pipe for ever (seen once: ctr had exited, save.wait() never returned).
+    assert save.stdout is not None
+    save.stdout.close()
+    try:
+        saved = save.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        save.kill()
+        saved = save.wait()
+    present = set(ctr(state, "images", "list", "--quiet").stdout.split())
+    absent = [source for source, _ in pairs if reference(source) not in present]
+    if result.returncode != 0 or absent:
+        raise SystemExit(
+            f"loading {' '.join(absent or images)} failed (docker save: {saved}, ctr import: {result.returncode}):\n"
+            f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
+    for source, target in pairs:
+        if target:
+            tagged = ctr(state, "images", "tag", "--force", reference(source), reference(target))
+            if tagged.returncode != 0:
+                raise SystemExit(f"tagging {source} as {target} failed:\n{tagged.stderr}")
+    log(f"loaded {len(pairs)} images in {time.monotonic() - started:.1f} s")
 
 
 def up(state: Path, timeout: float = 300.0) -> Path:
@@ -246,6 +284,7 @@ def start_addons(state: Path, timeout: float) -> None:
         kubectl(
             state, "-n", "kube-system", "rollout", "status", f"deployment/{deployment}", f"--timeout={timeout:.0f}s"
         )
+    host.refuse_unserved_services()
     processes.wait_for(
         "metrics API available",
         lambda: "True" in kubectl(state, "get", "apiservice", "v1beta1.metrics.k8s.io", "-o",

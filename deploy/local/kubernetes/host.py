@@ -53,6 +53,24 @@ def prepare_network() -> None:
             path.write_text("1")
 
 
+def refuse_unserved_services() -> None:
+    """Pods' new connections meet kube-proxy's rules before the CNI firewall plugin accepts them.
+
+    The firewall plugin's FORWARD chain accepts everything from a pod ahead of kube-proxy's
+    KUBE-SERVICES, whose REJECT answers a Service without ready endpoints. Skipped, the packet
+    leaves by the default route with the ClusterIP as its destination: where the host's network
+    answers any address (a transparent proxy, as on these VMs), a client keeps a connection to
+    that stranger (an HTTP 404 for ever, seen with the web UI calling a gateway not yet ready).
+    CNI-ADMIN is the plugin's chain for such administrator rules: it runs first. Call once a pod
+    exists (the plugin makes the chain) and kube-proxy has synced (it makes KUBE-SERVICES).
+    """
+    rule = ["-m", "conntrack", "--ctstate", "NEW", "-j", "KUBE-SERVICES"]
+    if run("iptables", "-C", "CNI-ADMIN", *rule).returncode != 0:
+        added = run("iptables", "-I", "CNI-ADMIN", "1", *rule)
+        if added.returncode != 0:
+            raise SystemExit(f"iptables -I CNI-ADMIN failed: {added.stderr}")
+
+
 def restore_sysctls(state: Path) -> None:
     try:
         values = json.loads((state / "sysctls.json").read_text())

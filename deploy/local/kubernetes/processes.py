@@ -64,6 +64,12 @@ def start(state: Path, name: str, argv: list[str]) -> int:
             argv, cwd=state, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     pid_file(state, name).write_text(str(process.pid))
+    # Popen returns once exec has begun; /proc/<pid>/cmdline stays empty until the kernel has
+    # mapped the new program, which for a 100 MB binary on a busy machine is long enough for
+    # `running` (which recognises our processes by their command line) to call it gone.
+    deadline = time.monotonic() + 30
+    while not cmdline(process.pid) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     return process.pid
 
 

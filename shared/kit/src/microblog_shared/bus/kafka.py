@@ -62,8 +62,15 @@ class KafkaBus:
             if not missing:
                 return
             if self._admin is None:
-                self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=CLIENT_ID)
-                await self._admin.start()
+                # Kept only once started: a client whose bootstrap failed (the broker not yet
+                # resolvable, as while a cluster starts) never answers, so the next call starts anew.
+                admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=CLIENT_ID)
+                try:
+                    await admin.start()
+                except BaseException:
+                    await admin.close()
+                    raise
+                self._admin = admin
             configs = {
                 "retention.ms": "-1",
                 "retention.bytes": "-1",
