@@ -220,7 +220,9 @@ async def render(
         else:  # the page knows the count better (the inbox, just read): remember it with what else is new
             unread, tasks, since = await current_notifications(visitor)
             if not tasks:
-                visitor.badges.put(visitor.session["token"], unread_count, since)
+                mark = visitor.badges.reset_mark(visitor.session["token"], unread_count, since)
+                if visitor.badges.seconds > 0:
+                    visitor.session["badge_reset"] = mark
     unread = unread if unread_count is None else unread_count
     settings = visitor.request.app.state.settings
     page = visitor.request.app.state.templates.get_template(template).render(
@@ -270,7 +272,7 @@ def remembered_badge(visitor: Visitor) -> Badge | None:
     """The session's badge as this process learnt it recently, unless an export is watched."""
     if "watched_task" in visitor.session:
         return None
-    known = visitor.badges.get(visitor.session["token"])
+    known = visitor.badges.get(visitor.session["token"], visitor.session.get("badge_reset"))
     return None if known is None else (known.unread, [], known.since)
 
 
