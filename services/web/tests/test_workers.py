@@ -119,7 +119,7 @@ def two_workers(gateway_server, tmp_path):
 
 
 def test_any_worker_serves_a_session_signed_in_through_another(two_workers):
-    process, url, metrics = two_workers
+    _process, url, metrics = two_workers
     # No kept-alive connection: each request is a new connection, which either worker may accept.
     with httpx.Client(base_url=url, limits=httpx.Limits(max_keepalive_connections=0)) as browser:
         form = browser.get("/auth/login")
