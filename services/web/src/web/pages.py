@@ -173,7 +173,7 @@ def make_environment() -> Environment:
         language_names=i18n.LANGUAGE_NAMES,
         same_language=i18n.same_language,
         html_lang=i18n.html_lang,
-        rendered_post=PostFragments().in_template,
+        rendered_posts=PostFragments().in_template,
     )
     return env
 
