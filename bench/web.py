@@ -174,6 +174,44 @@ def table(title: str, results: dict[str, dict]) -> Table:
     return shown
 
 
+def plot(path: Path, report: dict) -> None:
+    """Requests/s and the web's CPU per page, for each page and connection count, per measured web.
+
+    Bars are the mean over the rounds, whiskers their range: compare the webs only beside each other.
+    """
+    from bench.report import load_plotting
+
+    plt = load_plotting()
+    rounds = report["rounds"]
+    webs = list(rounds[0])
+    cases = [(page, conns) for page in rounds[0][webs[0]] for conns in rounds[0][webs[0]][page]]
+    figure, axes = plt.subplots(2, 1, figsize=(13, 8))
+    width = 0.8 / len(webs)
+    for axis, key, label in ((axes[0], "rps", "req/s"), (axes[1], "web_cpu_ms_per_request", "web CPU ms/page")):
+        for index, web in enumerate(webs):
+            values = [[r[web][page][conns].get(key, 0) for r in rounds] for page, conns in cases]
+            means = [sum(v) / len(v) for v in values]
+            low = [m - min(v) for m, v in zip(means, values, strict=True)]
+            high = [max(v) - m for m, v in zip(means, values, strict=True)]
+            xs = [i + (index - (len(webs) - 1) / 2) * width for i in range(len(cases))]
+            bars = axis.bar(xs, means, width, yerr=[low, high], capsize=2, label=web)
+            axis.bar_label(bars, [f"{m:.0f}" if key == "rps" else f"{m:.1f}" for m in means], fontsize=7)
+        axis.set_xticks(range(len(cases)), [f"{page}\nx{conns}" for page, conns in cases], fontsize=8)
+        axis.set_ylabel(label)
+        axis.grid(axis="y", alpha=0.3)
+        axis.legend(fontsize=8)
+    loads = [f["load_average_1m"] for r in rounds for w in r.values() for p in w.values() for f in p.values()]
+    axes[0].set_title(
+        f"web pages, {report['dataset'].get('posts', 0):,} posts, {len(rounds)} rounds; "
+        f"1-minute load average {min(loads):.1f}-{max(loads):.1f} on {report['machine']['cpus']} cores",
+        fontsize=10,
+    )
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def start_baseline(platform: Platform, source: Path) -> tuple[subprocess.Popen, str]:
     """A second web process from `source`, configured as `microblog dev` configures the stack's web."""
     from microblog_dev.embedded_postgres import free_port
@@ -260,6 +298,7 @@ async def main() -> None:
                 out["rounds"].append({name: measured[name] for name in webs})
                 console.print(table(f"round {number + 1}", out["rounds"][-1]))
                 report.write_json(args.results / f"web-{stamp}.json", out)
+            plot(args.results / f"web-{stamp}.png", out)
         finally:
             if baseline is not None:
                 baseline.terminate()

@@ -43,3 +43,16 @@ def test_the_polling_updates_the_count_and_an_export_makes_pages_ask():
     assert cache.get("token") is None
     cache.heard("other", [{"name": "unread_message_count", "data": 1, "timestamp": 3.0}])
     assert cache.get("other").unread == 1
+
+
+def test_a_sessions_reset_mark_outranks_older_badges_for_its_seconds_only():
+    here, there = BadgeCache(0.3), BadgeCache(0.3)  # two workers' caches
+    there.put("token", 3, 5.0)
+    mark = here.reset_mark("token", 0, 6.0)
+    assert (here.get("token", mark).unread, there.get("token", mark).unread) == (0, 0)
+    assert there.get("token").unread == 3  # without the session's mark, what that worker knew
+    there.heard("token", [{"name": "unread_message_count", "data": 1, "timestamp": 7.0}])
+    assert there.get("token", mark).unread == 1  # learnt after the reset: newer
+    assert there.get("token", "not a mark").unread == 1
+    time.sleep(0.35)
+    assert here.get("token", mark) is None and there.get("token", mark) is None

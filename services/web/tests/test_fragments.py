@@ -34,7 +34,7 @@ def render(env, source: str, posts: list, locale: str = "en", timezone: str = "U
 
 
 def kept(env) -> PostFragments:
-    return env.globals["rendered_post"].__self__
+    return env.globals["rendered_posts"].__self__
 
 
 def test_a_kept_post_is_exactly_what_its_macro_renders():

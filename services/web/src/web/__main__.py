@@ -1,5 +1,3 @@
-from microblog_shared.runtime.service import ServiceSpec, main
-from web.app import create_app
-from web.settings import WebSettings
+from web.serve import main
 
-main(ServiceSpec(name="web", package="web", create_app=create_app, has_migrations=False, settings_class=WebSettings))
+main()

@@ -20,6 +20,7 @@ from web.routes import assets, auth, main, messages, profiles
 from web.session import SessionCodec, SessionMiddleware
 from web.settings import WebSettings
 from web.tokens import Refresher
+from web.userids import UserIds
 
 STATIC = Path(__file__).parent / "static"
 
@@ -66,6 +67,7 @@ def create_app(settings: WebSettings, gateway: Gateway | None = None) -> FastAPI
     app.state.refresher = Refresher(refresh)
     app.state.badges = BadgeCache(settings.badge_cache_seconds)
     app.state.templates = make_environment()
+    app.state.user_ids = UserIds()
     app.mount("/static/bootstrap", StaticFiles(directory=bootstrap_files()), name="bootstrap")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (auth, main, profiles, messages, assets):

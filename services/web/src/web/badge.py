@@ -8,6 +8,10 @@ the browser's live polling of /notifications (which carries every change of the 
 reading the inbox (the count is 0). A new message from someone else therefore reaches a freshly
 loaded page after at most that many seconds, or sooner through the polling, which also keeps the
 open page's badge current. A session with an export running or just started always asks.
+
+Each web worker (serve.py) keeps its own badges. Reading the inbox sets the count to 0 at once:
+so that the next page shows it whichever worker serves it, the session carries that reset
+(`reset_mark`) for as long as a badge is trusted, and it outranks a badge learnt before it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ class Badge:
     unread: int
     since: float  # the newest notification's timestamp: where the page's polling starts
     learnt: float  # time.monotonic() when it was last known current
+    known_at: float  # time.time() then, to compare with a session's reset mark (learnt in another worker)
 
 
 class BadgeCache:
@@ -37,11 +42,22 @@ class BadgeCache:
         # Keyed by a digest: the process keeps no bearer tokens beyond the request that carried them.
         return hashlib.blake2b(token.encode(), digest_size=16).digest()
 
-    def get(self, token: str) -> Badge | None:
+    def get(self, token: str, reset: object = None) -> Badge | None:
+        """The session's badge, or None; `reset` is the session's `reset_mark`, if any."""
         badge = self._badges.get(self._key(token))
-        if badge is None or time.monotonic() - badge.learnt >= self.seconds:
-            return None
+        if badge is not None and time.monotonic() - badge.learnt >= self.seconds:
+            badge = None
+        if isinstance(reset, list) and len(reset) == 3 and all(isinstance(v, int | float) for v in reset):
+            at, unread, since = reset
+            if 0 <= time.time() - at < self.seconds and (badge is None or badge.known_at < at):
+                return Badge(int(unread), since, time.monotonic(), at)
         return badge
+
+    def reset_mark(self, token: str, unread: int, since: float) -> list[float]:
+        """Remember a badge the page knows better than the notifier yet (the inbox, just read), and
+        the mark for the session that makes every worker show it for the next `seconds`."""
+        self.put(token, unread, since)
+        return [time.time(), unread, since]
 
     def put(self, token: str, unread: int, since: float) -> None:
         if self.seconds <= 0:
@@ -50,7 +66,7 @@ class BadgeCache:
         self._badges.pop(key, None)  # re-inserted last: the oldest entry goes first when full
         if len(self._badges) >= self.size:
             del self._badges[next(iter(self._badges))]
-        self._badges[key] = Badge(unread, since, time.monotonic())
+        self._badges[key] = Badge(unread, since, time.monotonic(), time.time())
 
     def forget(self, token: str) -> None:
         self._badges.pop(self._key(token), None)

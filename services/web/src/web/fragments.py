@@ -4,17 +4,24 @@ The same posts come back on page after page (a reader's home, Explore, a popular
 turning one into HTML (its macro, two date formats, the avatar URLs, escaping) was most of a
 page's rendering. A post's HTML depends only on its fields that the macro reads, the reader's
 language and time zone, and the "x minutes ago" text: with all of them in the key, a cached
-fragment is exactly what the macro would render now.
+fragment is exactly what the macro would render now. A list is assembled in one call from the
+template (`rendered_posts`), with one clock reading for all its "ago" texts.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import pass_context
 from markupsafe import Markup
 
 from web import i18n
+
+# The types a field may have for its post to be kept: with the type fixed, equal keys are equal
+# fields (1, 1.0 and True would be one key, but not one rendering).
+_ID_TYPES = frozenset({int})
+_TEXT_TYPES = frozenset({str, type(None)})
 
 
 class PostFragments:
@@ -31,15 +38,17 @@ class PostFragments:
             author = post["author"]
             links = author.get("_links")
             avatar = links.get("avatar") if links else None
-            fields = (post["id"], author["username"], avatar, post["timestamp"], post["body"], post.get("language"))
+            texts = (author["username"], avatar, post["timestamp"], post["body"], post.get("language"))
+            post_id = post["id"]
         except (KeyError, TypeError, AttributeError):
             return None
-        if not all(isinstance(value, int | str | None) and not isinstance(value, bool) for value in fields):
+        if type(post_id) not in _ID_TYPES or not {type(text) for text in texts} <= _TEXT_TYPES:
             return None
-        return (locale, i18n.current_locale.get(), timezone, ago, *(type(v).__name__ for v in fields), *fields)
+        return (locale, i18n.current_locale.get(), timezone, ago, post_id, *texts)
 
-    def render(self, macro, post: Any, locale: str, timezone: str) -> Markup:
-        ago = i18n.relative_time(moment) if (moment := i18n.parse_moment(_timestamp(post))) else ""
+    def render(self, macro, post: Any, locale: str, timezone: str, now: datetime | None = None) -> Markup:
+        moment = i18n.parse_moment(_timestamp(post))
+        ago = i18n.relative_time(moment, now) if moment else ""
         key = self.key(post, locale, timezone, ago)
         if key is None:
             return macro(post, locale, ago)
@@ -51,9 +60,10 @@ class PostFragments:
         return html
 
     @pass_context
-    def in_template(self, context, macro, post: Any, locale: str) -> Markup:
-        """`{{ rendered_post(post_item, post, locale) }}` in a template."""
-        return self.render(macro, post, locale, context.get("timezone", "UTC"))
+    def in_template(self, context, macro, posts: Any, locale: str) -> Markup:
+        """`{{ rendered_posts(post_item, posts, locale) }}` in a template: the list's HTML, post after post."""
+        timezone, now = context.get("timezone", "UTC"), datetime.now(UTC)
+        return Markup("").join([self.render(macro, post, locale, timezone, now) for post in posts])
 
 
 def _timestamp(post: Any) -> str | None:

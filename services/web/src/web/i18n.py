@@ -129,8 +129,11 @@ def time_zone(name: str | None) -> str:
 
 
 def parse_moment(value: str | None) -> datetime | None:
-    if not value:
-        return None
+    return _parsed_moment(value) if value else None
+
+
+@lru_cache(maxsize=20_000)  # the same posts' timestamps come back page after page
+def _parsed_moment(value: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

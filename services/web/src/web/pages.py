@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, unquote
 
 from fastapi import Depends, Request
@@ -20,6 +22,8 @@ from web.session import CSRF_FIELD, CSRF_HEADER, Session, csrf_token, csrf_valid
 from web.tokens import Refresher, needs_refresh
 
 GRAVATAR = re.compile(r"/avatar/([0-9a-f]{32})")
+T = TypeVar("T")
+Badge = tuple[int, list[dict], float]  # unread count, exports to show, newest notification's time
 
 
 class LoginRequired(Exception):
@@ -58,6 +62,7 @@ class Visitor:
     caller: SessionCaller
     locale: str
     timezone: str
+    badge: Badge | None = None  # asked for alongside the page's data (alongside_badge), for render
 
     @property
     def gateway(self) -> Gateway:
@@ -168,7 +173,7 @@ def make_environment() -> Environment:
         language_names=i18n.LANGUAGE_NAMES,
         same_language=i18n.same_language,
         html_lang=i18n.html_lang,
-        rendered_post=PostFragments().in_template,
+        rendered_posts=PostFragments().in_template,
     )
     return env
 
@@ -211,11 +216,13 @@ async def render(
     unread, since = 0, 0.0
     if with_notifications and visitor.user_id and visitor.session.get("token"):
         if unread_count is None:
-            unread, tasks, since = await badge_and_tasks(visitor)
+            unread, tasks, since = visitor.badge or await badge_and_tasks(visitor)
         else:  # the page knows the count better (the inbox, just read): remember it with what else is new
             unread, tasks, since = await current_notifications(visitor)
             if not tasks:
-                visitor.badges.put(visitor.session["token"], unread_count, since)
+                mark = visitor.badges.reset_mark(visitor.session["token"], unread_count, since)
+                if visitor.badges.seconds > 0:
+                    visitor.session["badge_reset"] = mark
     unread = unread if unread_count is None else unread_count
     settings = visitor.request.app.state.settings
     page = visitor.request.app.state.templates.get_template(template).render(
@@ -234,13 +241,47 @@ async def render(
     return HTMLResponse(page, status_code=status)
 
 
-async def badge_and_tasks(visitor: Visitor) -> tuple[int, list[dict], float]:
+async def alongside_badge(visitor: Visitor, data: Awaitable[T]) -> T:
+    """The page's data, while the badge is asked for at the same time when it isn't remembered.
+
+    The two are independent trips through the gateway: one after the other, a page waited for
+    both. The badge goes to `visitor.badge` for `render`; when the data fails, the badge's call
+    is dropped (the error page asks again), so errors come out as they did one after the other.
+    """
+    if not visitor.user_id or not visitor.session.get("token") or remembered_badge(visitor) is not None:
+        return await data
+    badge = asyncio.ensure_future(badge_and_tasks(visitor))
+    try:
+        result = await data
+    except BaseException:
+        await dropped(badge)
+        raise
+    visitor.badge = await badge
+    return result
+
+
+async def dropped(call: asyncio.Future) -> None:
+    """Cancel a call made alongside another whose answer makes it moot, and wait until it has stopped."""
+    call.cancel()
+    await asyncio.wait([call])  # its own outcome is not ours to raise; a cancellation of this task still is
+    if not call.cancelled():
+        call.exception()  # seen: asyncio would log an error it thinks nobody looked at
+
+
+def remembered_badge(visitor: Visitor) -> Badge | None:
+    """The session's badge as this process learnt it recently, unless an export is watched."""
+    if "watched_task" in visitor.session:
+        return None
+    known = visitor.badges.get(visitor.session["token"], visitor.session.get("badge_reset"))
+    return None if known is None else (known.unread, [], known.since)
+
+
+async def badge_and_tasks(visitor: Visitor) -> Badge:
     """The unread count, the exports to show and the newest notification's time, remembered briefly (badge.py)."""
     token = visitor.session["token"]
-    if "watched_task" not in visitor.session:
-        known = visitor.badges.get(token)
-        if known is not None:
-            return known.unread, [], known.since
+    known = remembered_badge(visitor)
+    if known is not None:
+        return known
     unread, tasks, since = await current_notifications(visitor)
     if tasks:
         visitor.badges.forget(token)

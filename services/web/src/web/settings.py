@@ -26,6 +26,8 @@ class WebSettings(Settings):
     # None: secure cookies exactly in production.
     secure_cookies: bool | None = None
     gateway_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Processes serving the pages on the one port (serve.py); each keeps its own caches.
+    web_workers: int = Field(default=1, ge=1, le=64)
 
     @model_validator(mode="after")
     def _refuse_default_web_secret_in_production(self) -> WebSettings:

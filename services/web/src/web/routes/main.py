@@ -11,7 +11,7 @@ from web import forms
 from web.deps import Settings
 from web.gateway import Invalid, Unavailable
 from web.i18n import LOCALES, _, html_lang
-from web.pages import CSRF, AnyVisitor, Member, Visitor, redirect, render
+from web.pages import CSRF, AnyVisitor, Member, Visitor, alongside_badge, redirect, render
 from web.settings import WebSettings
 from web.urls import page_number, safe_next
 
@@ -34,7 +34,7 @@ def pager(collection: dict, page: int) -> dict:
 
 async def _home(visitor: Visitor, request: Request, settings: WebSettings, form: forms.Form, status: int = 200):
     page = page_of(request)
-    posts = await visitor.gateway.home_timeline(visitor.caller, page, settings.posts_per_page)
+    posts = await alongside_badge(visitor, visitor.gateway.home_timeline(visitor.caller, page, settings.posts_per_page))
     return await render(
         visitor,
         "index.html",
@@ -71,7 +71,7 @@ async def write_post(request: Request, visitor: Member, settings: Settings):
 @router.get("/explore")
 async def explore(request: Request, visitor: Member, settings: Settings):
     page = page_of(request)
-    posts = await visitor.gateway.explore(visitor.caller, page, settings.posts_per_page)
+    posts = await alongside_badge(visitor, visitor.gateway.explore(visitor.caller, page, settings.posts_per_page))
     return await render(
         visitor,
         "index.html",
@@ -89,7 +89,7 @@ async def search(request: Request, visitor: Member, settings: Settings, q: str =
     q = q.strip()
     if not q:
         return redirect("/explore")
-    results = await visitor.gateway.search(visitor.caller, q, page, settings.posts_per_page)
+    results = await alongside_badge(visitor, visitor.gateway.search(visitor.caller, q, page, settings.posts_per_page))
     return await render(
         visitor,
         "search.html",

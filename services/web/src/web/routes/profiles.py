@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
@@ -13,7 +14,18 @@ from web.deps import Settings, Templates
 from web.forms import USERNAME
 from web.gateway import Conflict, Invalid, NotFound, RateLimited
 from web.i18n import _
-from web.pages import CSRF, AnyVisitor, Member, Visitor, current_notifications, redirect, render, running_export
+from web.pages import (
+    CSRF,
+    AnyVisitor,
+    Member,
+    Visitor,
+    alongside_badge,
+    current_notifications,
+    dropped,
+    redirect,
+    render,
+    running_export,
+)
 from web.routes.main import page_of, pager
 from web.session import csrf_token
 
@@ -25,16 +37,36 @@ async def find_user(visitor: Visitor, username: str) -> dict:
     if not USERNAME.match(username):
         raise HTTPException(404)
     try:
-        return await visitor.gateway.user_by_name(visitor.caller, username)
+        person = await visitor.gateway.user_by_name(visitor.caller, username)
     except (NotFound, Invalid):
         raise HTTPException(404) from None
+    if isinstance(person.get("id"), int):
+        visitor.request.app.state.user_ids.put(username, person["id"])
+    return person
+
+
+async def user_and_posts(visitor: Visitor, username: str, page: int, per_page: int) -> tuple[dict, dict]:
+    """The user named so and a page of their posts, both asked for at once when the id is known (userids.py)."""
+    guess = visitor.request.app.state.user_ids.get(username)
+    if guess is None:
+        person = await find_user(visitor, username)
+        return person, await visitor.gateway.user_posts(visitor.caller, person["id"], page, per_page)
+    posts = asyncio.ensure_future(visitor.gateway.user_posts(visitor.caller, guess, page, per_page))
+    try:
+        person = await find_user(visitor, username)
+    except BaseException:
+        await dropped(posts)
+        raise
+    if person["id"] == guess:
+        return person, await posts
+    await dropped(posts)
+    return person, await visitor.gateway.user_posts(visitor.caller, person["id"], page, per_page)
 
 
 @router.get("/user/{username}")
 async def user(username: str, request: Request, visitor: Member, settings: Settings):
     page = page_of(request)
-    person = await find_user(visitor, username)
-    posts = await visitor.gateway.user_posts(visitor.caller, person["id"], page, settings.posts_per_page)
+    person, posts = await alongside_badge(visitor, user_and_posts(visitor, username, page, settings.posts_per_page))
     return await render(
         visitor,
         "user.html",
