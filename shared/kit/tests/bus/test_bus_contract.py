@@ -191,7 +191,6 @@ async def poll_for(consumer: Consumer, seconds: float) -> list[ConsumedRecord]:
     return got
 
 
-
 async def test_consumers_subscribing_to_new_topics_in_any_order_all_start(bus, topic):
     """Consumers whose topic lists name the same new topics in other orders start side by side
     (a projector subscribing beside the replay's `end_offsets`): on the postgres bus they once
