@@ -101,6 +101,7 @@ def create_app(
             raise RuntimeError("revoked sessions not loaded yet")
 
     ready_checks: list[ReadyCheck] = [*(b.ready for b in backends.all()), revocations_loaded]
+    verified_tokens = VerifiedTokens(settings.jwt_secret)  # the routes' and the write limits' one cache
     app = create_service_app(
         "gateway",
         "microblog API",
@@ -108,7 +109,7 @@ def create_app(
         lifespan=lifespan,
         max_body_bytes=settings.max_body_bytes,
         middleware=[
-            Middleware(WriteLimits, settings=settings, revoked=revoked),
+            Middleware(WriteLimits, settings=settings, revoked=revoked, tokens=verified_tokens),
             Middleware(ReportServerErrors, report=reporter.report),
         ],
         refusals=REFUSALS,
@@ -130,7 +131,7 @@ def create_app(
     app.state.settings = settings
     app.state.backends = backends
     app.state.revoked = revoked
-    app.state.verified_tokens = VerifiedTokens(settings.jwt_secret)
+    app.state.verified_tokens = verified_tokens
     app.state.activity = Activity(report_seen, settings.last_seen_interval_seconds)
     app.state.auth_limiter = RateLimiter(settings.auth_attempts_per_minute)
     app.state.translator = translator

@@ -27,7 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.ratelimit import Budget, FixedWindow, RateLimiter, client_address
 from gateway.sessions import RevokedSessions
 from gateway.settings import GatewaySettings
-from microblog_shared.http.auth import InvalidAccessToken, verify_access_token
+from gateway.verified import VerifiedTokens
+from microblog_shared.http.auth import InvalidAccessToken
 from microblog_shared.http.errors import error_response
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -38,8 +39,10 @@ PROFILE = re.compile(r"^/api/users/[^/]+/?$")
 class WriteLimits:
     """ASGI middleware: counts, refuses and labels every write under /api (see the module)."""
 
-    def __init__(self, app: ASGIApp, settings: GatewaySettings, revoked: RevokedSessions) -> None:
-        self.app, self.settings, self.revoked = app, settings, revoked
+    def __init__(
+        self, app: ASGIApp, settings: GatewaySettings, revoked: RevokedSessions, tokens: VerifiedTokens
+    ) -> None:
+        self.app, self.settings, self.revoked, self.tokens = app, settings, revoked, tokens
         self.per_account = FixedWindow(settings.writes_per_account, settings.write_window_seconds)
         self.per_address = FixedWindow(settings.writes_per_address, settings.write_window_seconds)
         self.guesses_per_account = RateLimiter(settings.password_attempts_per_minute)
@@ -92,7 +95,7 @@ class WriteLimits:
         if scheme.lower() != "bearer" or not token.strip():
             return None
         try:
-            claims = verify_access_token(token.strip(), self.settings.jwt_secret)
+            claims = self.tokens.claims(token.strip())
         except InvalidAccessToken:
             return None
         return None if self.revoked.is_revoked(claims.session_id) else claims.user_id
