@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -35,7 +34,7 @@ from rich.table import Table
 from bench.dataset import Dataset
 from bench.load import Request, wrk
 from bench.platform import Platform
-from bench.web import cpu_seconds, settle
+from bench.web import cpu_seconds, settle, side_by_side_args, side_by_side_report
 
 # (endpoint, connections): the table, the home API also at 64 connections.
 RUNS = (("user", 32), ("home", 32), ("home", 64), ("user_posts", 32), ("explore", 32))
@@ -183,38 +182,20 @@ def plot(path: Path, out: dict) -> None:
 
 async def main() -> None:
     from bench import analysis, report
-    from bench.__main__ import log_in, machine, progress_bar, sleep_with_bar
-    from bench.dataset import Shape, generate
+    from bench.__main__ import log_in, progress_bar, sleep_with_bar
     from bench.load import require_wrk
     from bench.seed import Seeder
-    from microblog_testkit.devstack import LIFTED_LIMITS
 
     parser = argparse.ArgumentParser(
         prog="python -m bench.api", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--scale", type=float, default=1.0, help="dataset size factor (1 = the issue's)")
-    parser.add_argument("--warmup", type=int, default=3, help="seconds")
-    parser.add_argument("--duration", type=int, default=10, help="measured seconds per run")
-    parser.add_argument("--celebrity-followers", type=int, default=1000)
-    parser.add_argument("--baseline", type=Path, help="a tree with the old timeline, gateway and kit sources")
-    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds (with --baseline)")
+    side_by_side_args(parser, warmup=3, duration=10, baseline="a tree with the old timeline, gateway and kit sources")
     parser.add_argument("--profile", action="store_true", help="py-spy on this stack's gateway and timeline API")
-    parser.add_argument("--results", type=Path, default=Path(__file__).with_name("results"))
     args = parser.parse_args()
     require_wrk()
     console = Console(highlight=False)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    data = generate(Shape().scaled(args.scale), args.seed)
-    out: dict = {
-        "started_at": stamp,
-        "machine": machine(),
-        "settings": {k: getattr(args, k) for k in ("seed", "scale", "warmup", "duration", "celebrity_followers")},
-        "baseline": str(args.baseline) if args.baseline else None,
-        "dataset": data.summary(),
-        "rounds": [],
-    }
-    environment = {"MICROBLOG_CELEBRITY_FOLLOWERS": str(args.celebrity_followers), **LIFTED_LIMITS}
+    data, out, environment = side_by_side_report(args)
+    stamp = out["started_at"]
     with tempfile.TemporaryDirectory(prefix="microblog-bench-") as workdir:
         platform = Platform(Path(workdir) / "postgres", "postgres", environment)
         with console.status("starting the platform…"):

@@ -36,9 +36,10 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from bench.dataset import PASSWORD, Dataset
+from bench.dataset import PASSWORD, Dataset, add_size_arguments, generate, shape_of
 from bench.load import Request, wrk
 from bench.platform import Platform
+from microblog_testkit.devstack import LIFTED_LIMITS
 
 PAGES = ("home", "explore", "profile", "search")
 CONNECTIONS = (1, 32, 64)
@@ -243,39 +244,52 @@ def start_baseline(platform: Platform, source: Path) -> tuple[subprocess.Popen, 
     raise RuntimeError(f"the baseline web did not start (its output: {log.name})")
 
 
-async def main() -> None:
-    from bench import report
-    from bench.__main__ import machine, progress_bar, sleep_with_bar
-    from bench.dataset import Shape, generate
-    from bench.load import require_wrk
-    from bench.seed import Seeder
-    from microblog_testkit.devstack import LIFTED_LIMITS
-
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.web", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def side_by_side_args(parser: argparse.ArgumentParser, warmup: int, duration: int, baseline: str) -> None:
+    """The options the side-by-side benchmarks (web pages, API reads) share."""
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--scale", type=float, default=1.0, help="dataset size factor (1 = the issue's)")
-    parser.add_argument("--warmup", type=int, default=5, help="seconds")
-    parser.add_argument("--duration", type=int, default=20, help="measured seconds per page and connection count")
+    add_size_arguments(parser)
+    parser.add_argument("--warmup", type=int, default=warmup, help="seconds")
+    parser.add_argument("--duration", type=int, default=duration, help="measured seconds per run")
     parser.add_argument("--celebrity-followers", type=int, default=1000)
-    parser.add_argument("--baseline", type=Path, help="another checkout's services/web/src, measured alongside")
+    parser.add_argument("--baseline", type=Path, help=baseline)
     parser.add_argument("--rounds", type=int, default=1, help="alternating rounds (with --baseline)")
     parser.add_argument("--results", type=Path, default=Path(__file__).with_name("results"))
-    args = parser.parse_args()
-    require_wrk()
-    console = Console(highlight=False)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    data = generate(Shape().scaled(args.scale), args.seed)
+
+
+def side_by_side_report(args: argparse.Namespace) -> tuple[Dataset, dict, dict]:
+    """The dataset, the report's head and the platform's environment of a side-by-side run."""
+    from bench.__main__ import machine
+
+    data = generate(shape_of(args), args.seed)
     out: dict = {
-        "started_at": stamp,
+        "started_at": datetime.now().strftime("%Y%m%d-%H%M%S"),
         "machine": machine(),
-        "settings": {k: getattr(args, k) for k in ("seed", "scale", "warmup", "duration", "celebrity_followers")},
+        "settings": {
+            k: getattr(args, k) for k in ("seed", "size", "scale", "warmup", "duration", "celebrity_followers")
+        },
         "baseline": str(args.baseline) if args.baseline else None,
         "dataset": data.summary(),
         "rounds": [],
     }
     environment = {"MICROBLOG_CELEBRITY_FOLLOWERS": str(args.celebrity_followers), **LIFTED_LIMITS}
+    return data, out, environment
+
+
+async def main() -> None:
+    from bench import report
+    from bench.__main__ import progress_bar, sleep_with_bar
+    from bench.load import require_wrk
+    from bench.seed import Seeder
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.web", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    side_by_side_args(parser, warmup=5, duration=20, baseline="another checkout's services/web/src, measured alongside")
+    args = parser.parse_args()
+    require_wrk()
+    console = Console(highlight=False)
+    data, out, environment = side_by_side_report(args)
+    stamp = out["started_at"]
     with tempfile.TemporaryDirectory(prefix="microblog-bench-") as workdir:
         platform = Platform(Path(workdir) / "postgres", "postgres", environment)
         with console.status("starting the platform…"):
